@@ -271,8 +271,12 @@ def convert(table: Table, attr: Attribute, value: Any) -> Any:
 def _in_range(table: Table, attr: Attribute, number: float) -> float:
     low, high = attr.min_value, attr.max_value
     if (low is not None and number < low) or (high is not None and number > high):
-        raise out_of_range(table, attr, number, f"{low:g} to {high:g}")
+        raise out_of_range(table, attr, number, f"{_number(low)} to {_number(high)}")
     return number
+
+
+def _number(value: float | None) -> str:
+    return "" if value is None else str(int(value)) if float(value).is_integer() else str(value)
 
 
 def _multiselect(table: Table, attr: Attribute, value: Any) -> str | None:
