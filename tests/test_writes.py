@@ -515,3 +515,16 @@ def test_deep_insert_is_501_naming_the_alternative(api, emulator):
     assert response.status_code == 501
     assert "msdyn_customer_msdyn_ocliveworkitem_account@odata.bind" in response.get_json()["error"]["message"]
     assert dump(emulator) == before
+
+
+def test_row_versions_stay_above_rows_loaded_behind_the_writers_back(api, emulator):
+    from emulator.store.write import sync_row_versions
+
+    created_key(api.request("POST", CONV, json={"subject": "first write starts the counter"}))
+    key = first_id(emulator, "account")
+    with emulator.db.engine.begin() as conn:  # what a reseed does: rows with versions the counter never gave
+        table = emulator.db.tables["account"]
+        conn.execute(table.update().where(table.c.accountid == key).values(versionnumber=10_000_000))
+    sync_row_versions(emulator.db)
+    new = created_key(api.request("POST", CONV, json={"subject": "after the reload"}))
+    assert row(emulator, "msdyn_ocliveworkitem", new)["versionnumber"] == 10_000_001

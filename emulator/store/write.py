@@ -119,6 +119,14 @@ def writer(db: Database) -> Writer:
         return found
 
 
+def sync_row_versions(db: Database) -> None:
+    """Lift the row-version counter above every stored versionnumber: for code that bulk-loads rows (a reseed)
+    while the process keeps running."""
+    w = writer(db)
+    with w.lock, w.engine.begin() as conn:
+        w._sync_counter(conn)
+
+
 def next_version(conn: sa.Connection) -> int:
     conn.execute(ROW_VERSION.update().where(ROW_VERSION.c.id == 1).values(value=ROW_VERSION.c.value + 1))
     return conn.execute(sa.select(ROW_VERSION.c.value).where(ROW_VERSION.c.id == 1)).scalar_one()
