@@ -12,7 +12,7 @@ from emulator.metadata import ALL_TABLES
 from emulator.store.seed import ADMIN_USER_ID, DOC_AGENT_ID
 from emulator.webapi import create_app
 
-from .conftest import API, NOW, Client, make_emulator
+from .conftest import API, Client, make_emulator
 
 CONV = "msdyn_ocliveworkitems"
 TYPE = "Microsoft.Dynamics.CRM.msdyn_ocliveworkitem"
