@@ -528,3 +528,11 @@ def test_row_versions_stay_above_rows_loaded_behind_the_writers_back(api, emulat
     sync_row_versions(emulator.db)
     new = created_key(api.request("POST", CONV, json={"subject": "after the reload"}))
     assert row(emulator, "msdyn_ocliveworkitem", new)["versionnumber"] == 10_000_001
+
+
+def test_overriddencreatedon_is_ignored_on_update(api, emulator):
+    key = first_id(emulator, "msdyn_ocliveworkitem")
+    created = row(emulator, "msdyn_ocliveworkitem", key)["createdon"]
+    response = api.request("PATCH", f"{CONV}({key})", json={"overriddencreatedon": "2020-01-01T00:00:00Z"})
+    assert response.status_code == 204
+    assert row(emulator, "msdyn_ocliveworkitem", key)["createdon"] == created
