@@ -49,7 +49,12 @@ def serve(host: str, port: int, database: str, auth: str, now: str | None, seed_
     from .store.seed import seed
     from .webapi import create_app
 
-    emulator = Emulator.from_settings(Settings(database_url=database, auth=auth, now=now, seed=seed_value))
+    from .store.database import DatabaseUnavailable
+
+    try:
+        emulator = Emulator.from_settings(Settings(database_url=database, auth=auth, now=now, seed=seed_value))
+    except DatabaseUnavailable as e:
+        raise click.ClickException(str(e)) from None
     if emulator.db.is_empty() and not emulator.db.count("systemuser"):
         result = seed(emulator.db, seed=seed_value, now=emulator.clock.now())
         click.echo(f"Seeded {result.conversations} conversations for {result.agents} agents.", err=True)
@@ -71,14 +76,14 @@ def serve(host: str, port: int, database: str, auth: str, now: str | None, seed_
 def seed_command(database: str, conversations: int, agents: int, seed_value: int, reset: bool,
                  now: str | None) -> None:
     """Fill the database with deterministic demo data."""
-    from .store.database import Database
+    from .store.database import Database, DatabaseUnavailable
     from .store.seed import seed
 
     db = Database(database)
     try:
         result = seed(db, conversations=conversations, agents=agents, seed=seed_value,
                       now=parse_instant(now) if now else None, reset=reset)
-    except ValueError as e:
+    except (ValueError, DatabaseUnavailable) as e:
         raise click.ClickException(str(e)) from None
     finally:
         db.dispose()

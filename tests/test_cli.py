@@ -65,3 +65,10 @@ def test_serve_seeds_an_empty_database_and_answers(tmp_path):
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_unreachable_database_is_a_clear_error():
+    result = CliRunner().invoke(main, ["seed", "--database", "postgresql+psycopg://nobody:secret@127.0.0.1:1/none"])
+    assert result.exit_code == 1
+    assert "cannot use the database" in result.output and "127.0.0.1:1" in result.output
+    assert "secret" not in result.output

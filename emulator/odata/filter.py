@@ -246,7 +246,14 @@ class FilterCompiler:
                          f"'{left}' and '{right}' for operator kind '{op}'.")
 
     def coerce(self, column: Operand, literal: Operand, op: str) -> Operand:
-        """Bring a literal to the column's stored form, or reject it as ODataLib would."""
+        """Bring a literal to the column's stored form and SQL type (so PostgreSQL compares citext columns
+        case-insensitively), or reject it as ODataLib would."""
+        checked = self._check_literal(column, literal, op)
+        if checked.edm is None or not isinstance(checked.expr, sa.BindParameter):
+            return checked
+        return Operand(sa.literal(checked.expr.value, column.expr.type), checked.edm, node=checked.node)
+
+    def _check_literal(self, column: Operand, literal: Operand, op: str) -> Operand:
         target, edm = column.edm, literal.edm
         if edm is None:
             return literal
@@ -292,4 +299,4 @@ class FilterCompiler:
         text = value.node.py_val
         # Dataverse passes % and _ through as SQL wildcards; so does the emulator.
         pattern = {"contains": f"%{text}%", "startswith": f"{text}%", "endswith": f"%{text}"}[name]
-        return field.expr.like(pattern)
+        return field.expr.like(sa.literal(pattern, field.expr.type))
