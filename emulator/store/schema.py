@@ -11,15 +11,13 @@ from sqlalchemy.types import TypeDecorator
 from ..metadata import ALL_TABLES, Attribute, Table
 from ..metadata import model as m
 
-INSTANT_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
-
-
 def format_instant(value: datetime | date) -> str:
+    """`YYYY-MM-DDTHH:MM:SSZ` in UTC (isoformat is several times faster than strftime on the seeding path)."""
     if isinstance(value, datetime):
         if value.tzinfo is not None:
-            value = value.astimezone(timezone.utc)
-        return value.strftime(INSTANT_FORMAT)
-    return value.strftime("%Y-%m-%dT00:00:00Z")
+            value = value.astimezone(timezone.utc).replace(tzinfo=None)
+        return value.replace(microsecond=0).isoformat() + "Z"
+    return value.isoformat() + "T00:00:00Z"
 
 
 def binary_text(length: int) -> sa.types.TypeEngine:
