@@ -135,6 +135,9 @@ class FilterCompiler:
         if attr.is_polymorphic:
             condition = sa.and_(condition, self.sql.c[attr.target_column] == target_name)
         subquery = sa.select(inner.expr).where(condition).scalar_subquery()
+        if self.dialect == "sqlite" and inner.attr.type in m.STRING_TYPES:
+            # a subquery's value loses its column's NOCASE collation in SQLite: restate it
+            subquery = subquery.collate("NOCASE")
         return Operand(subquery, inner.edm, inner.attr)
 
     # -- literals --------------------------------------------------------------------------------------------
