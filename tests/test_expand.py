@@ -19,6 +19,7 @@ FV = "@OData.Community.Display.V1.FormattedValue"
 # A contact named exactly like an account, and a conversation whose customer it is (added to this module's copy).
 TWIN_CONTACT = "0b000000-0000-4000-8000-000000000001"
 TWIN_CONVERSATION = "0b000000-0000-4000-8000-000000000002"
+TEAM = "0b000000-0000-4000-8000-000000000003"  # owns TWIN_CONVERSATION
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -29,9 +30,10 @@ def twin(seeded) -> str:
         name = conn.execute(sa.select(tables["account"].c.name).order_by(tables["account"].c.accountid)
                             .limit(1)).scalar_one()
         conn.execute(tables["contact"].insert().values(contactid=TWIN_CONTACT, fullname=name, versionnumber=5))
+        conn.execute(tables["team"].insert().values(teamid=TEAM, name="Escalations", versionnumber=7))
         conn.execute(tables["msdyn_ocliveworkitem"].insert().values(
             activityid=TWIN_CONVERSATION, subject="Twin", msdyn_customer=TWIN_CONTACT,
-            msdyn_customer__target="contact", versionnumber=6))
+            msdyn_customer__target="contact", ownerid=TEAM, ownerid__target="team", versionnumber=6))
     return name
 
 
@@ -143,6 +145,25 @@ def test_expand_on_a_single_record(client, seeded):
     assert twin[ACCOUNT] is None
     assert twin[CONTACT] == {"@odata.etag": 'W/"5"', "fullname": twin[CONTACT]["fullname"],
                              "contactid": TWIN_CONTACT}
+
+
+def test_navigation_shared_by_two_targets_returns_each_targets_own_columns(client, seeded):
+    users = rows_of(seeded, "systemuser")
+    records = client.values(f"{SET}?$select=subject&$expand=ownerid_msdyn_ocliveworkitem($select=fullname,name)")
+    by_id = {r["activityid"]: r["ownerid_msdyn_ocliveworkitem"] for r in records}
+    assert by_id[TWIN_CONVERSATION] == {"@odata.etag": 'W/"7"', "name": "Escalations", "teamid": TEAM}
+    stored = conversations(seeded)
+    for activity_id, owner in by_id.items():
+        if activity_id != TWIN_CONVERSATION:
+            user = users[stored[activity_id].ownerid]
+            assert owner == {"@odata.etag": f'W/"{user.versionnumber}"', "fullname": user.fullname,
+                             "systemuserid": user.systemuserid}
+    owner = client.get(f"{SET}({TWIN_CONVERSATION})?$select=_ownerid_value",
+                       headers={"Prefer": 'odata.include-annotations="*"'}).get_json()
+    assert owner["_ownerid_value" + FV] == "Escalations"
+    assert owner["_ownerid_value@Microsoft.Dynamics.CRM.lookuplogicalname"] == "team"
+    status, code, message = error(client.get(f"{SET}?$expand=ownerid_msdyn_ocliveworkitem($select=nosuch)"))
+    assert (status, code) == (400, "0x0") and "'nosuch'" in message
 
 
 def test_expanded_records_carry_annotations_when_asked(client, seeded):

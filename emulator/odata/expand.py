@@ -113,11 +113,27 @@ def parse_item(table: Table, raw: str) -> ExpandItem:
             raise BadRequest(f"The query option '{key}' is not allowed inside $expand on the single-valued "
                              f"navigation property '{name}'; only $select is. ({key} applies to "
                              f"collection-valued navigation properties.)")
+    if len(targets) == 1:
+        select, names = parse_select(targets[0], select_text)
+        return ExpandItem(name, attr, targets, {targets[0].logical_name: select}, names)
+    return ExpandItem(name, attr, targets, *_select_across(targets, select_text))
+
+
+def _select_across(targets: tuple[Table, ...], text: str | None):
+    """A nested $select on a navigation shared by several targets (ownerid: systemuser or team): each target
+    returns the selected columns it has; a column none of them has is an error."""
+    if text is None or text.strip() in ("", "*"):
+        return {t.logical_name: None for t in targets}, None
+    names = list(dict.fromkeys(n.strip() for n in text.split(",")))
     select: dict[str, list[Attribute] | None] = {}
-    names: list[str] | None = None
     for target in targets:
-        select[target.logical_name], names = parse_select(target, select_text)
-    return ExpandItem(name, attr, targets, select, names)
+        select[target.logical_name] = [a for a in (target.by_property(n) for n in names) if a is not None]
+    for n in names:
+        if not n:
+            raise BadRequest(f"The $select query option '{text}' has an empty item.")
+        if all(t.by_property(n) is None for t in targets):
+            raise PropertyNotFound(n, targets[0].type_name)
+    return select, names
 
 
 def parse_expand(table: Table, text: str | None) -> list[ExpandItem]:
