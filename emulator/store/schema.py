@@ -20,6 +20,9 @@ def format_instant(value: datetime | date) -> str:
     return value.isoformat() + "T00:00:00Z"
 
 
+INSTANT_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+
+
 def binary_text(length: int) -> sa.types.TypeEngine:
     """Fixed-form text (GUIDs, instants): byte order, so both backends sort it the same way."""
     return sa.String(length).with_variant(sa.String(length, collation="C"), "postgresql")
