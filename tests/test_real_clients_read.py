@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import threading
@@ -19,6 +20,7 @@ from emulator.webapi import create_app
 JS = Path(__file__).parent / "js"
 TABLE = "msdyn_ocliveworkitem"
 ANNOTATION = "OData.Community.Display.V1.FormattedValue"
+JS_TESTS = 6  # the test() calls in tests/js/real_clients.test.mjs
 
 
 class FakeCredential:
@@ -113,6 +115,8 @@ def test_dynamics_web_api(live, client):
         assert installed.returncode == 0, f"npm ci failed:\n{installed.stdout}\n{installed.stderr}"
     env = {k: v for k, v in os.environ.items() if k.lower() not in ("http_proxy", "https_proxy")}
     env["EMULATOR_URL"] = live.url  # dynamics-web-api ignores no_proxy, so the proxies are left out above
-    result = subprocess.run([node, "--test", "real_clients.test.mjs"], cwd=JS, env=env, capture_output=True,
-                            text=True, timeout=300)
+    result = subprocess.run([node, "--test", "--test-reporter=tap", "real_clients.test.mjs"], cwd=JS, env=env,
+                            capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, f"node --test failed:\n{result.stdout}\n{result.stderr}"
+    passed = re.search(r"^# pass (\d+)$", result.stdout, re.MULTILINE)
+    assert passed and int(passed.group(1)) == JS_TESTS, result.stdout  # none skipped or lost
