@@ -290,3 +290,11 @@ def test_post_whoami_is_not_found_like_dataverse(client):
 
 def test_whoami_with_a_trailing_segment_is_not_found(client):
     assert client.get("WhoAmI()/UserId").status_code == 404
+
+
+def test_attribute_filter_on_a_property_only_some_columns_have(client):
+    long_texts = client.values("EntityDefinitions(LogicalName='msdyn_ocliveworkitem')/Attributes"
+                               "?$select=LogicalName&$filter=MaxLength ge 2000")
+    assert {a["LogicalName"] for a in long_texts} == {a.logical_name for a in LIVEWORKITEM.attributes
+                                                      if (a.max_length or 0) >= 2000}
+    assert client.get("EntityDefinitions?$select=LogicalName,").status_code == 400

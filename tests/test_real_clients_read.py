@@ -20,7 +20,7 @@ from emulator.webapi import create_app
 JS = Path(__file__).parent / "js"
 TABLE = "msdyn_ocliveworkitem"
 ANNOTATION = "OData.Community.Display.V1.FormattedValue"
-JS_TESTS = 6  # the test() calls in tests/js/real_clients.test.mjs
+JS_TESTS = 7  # the test() calls in tests/js/real_clients.test.mjs
 
 
 class FakeCredential:

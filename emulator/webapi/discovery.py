@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import uuid
 import xml.etree.ElementTree as ET
+from functools import lru_cache
 
 from flask import Response
 
@@ -45,8 +46,7 @@ def service_document(resource: Resource):
 def metadata_document(resource: Resource):
     if resource.rest not in ("", "/"):
         raise ResourceNotFound(resource.rest.lstrip("/").split("/")[0])
-    body = ET.tostring(csdl(), encoding="utf-8", xml_declaration=True)
-    response = Response(body, content_type="application/xml; charset=utf-8")
+    response = Response(_csdl_bytes(), content_type="application/xml; charset=utf-8")
     response.headers.update(ODATA_HEADERS)
     return response
 
@@ -59,6 +59,12 @@ def who_am_i(resource: Resource):
     return json_response({"@odata.context": f"{service_root()}$metadata#{NAMESPACE}.WhoAmIResponse",
                           "BusinessUnitId": BUSINESS_UNIT_ID, "UserId": emulator.caller_id,
                           "OrganizationId": ORGANIZATION_ID})
+
+
+@lru_cache(maxsize=1)
+def _csdl_bytes() -> bytes:
+    """The metadata never changes while the process runs, so the document is built once."""
+    return ET.tostring(csdl(), encoding="utf-8", xml_declaration=True)
 
 
 def _sub(parent: ET.Element, tag: str, **attrs: str) -> ET.Element:

@@ -225,23 +225,32 @@ def _select(text: str | None, known: set[str], type_name: str) -> list[str] | No
         return None
     names = [n.strip() for n in text.split(",")]
     for name in names:
+        if not name:
+            raise BadRequest(f"The $select query option '{text}' has an empty item.")
         if name not in known:
             raise PropertyNotFound(name, type_name)
     return names
 
 
-def _value(node: ast._Node, item: dict, type_name: str) -> Any:
+class _Scope:
+    """What a metadata $filter may name: the properties of the type (an item may lack some, e.g. MaxLength)."""
+
+    def __init__(self, known: set[str], type_name: str) -> None:
+        self.known, self.type_name = known, type_name
+
+
+def _value(node: ast._Node, item: dict, scope: _Scope) -> Any:
     if isinstance(node, ast.Identifier):
-        if node.name not in item:
-            raise PropertyNotFound(node.name, type_name)
-        return item[node.name]
+        if node.name not in scope.known:
+            raise PropertyNotFound(node.name, scope.type_name)
+        return item.get(node.name)
     if isinstance(node, ast.Attribute):
-        owner = _value(node.owner, item, type_name)
+        owner = _value(node.owner, item, scope)
         return owner.get(node.attr) if isinstance(owner, dict) else None
     if isinstance(node, ast.GUID):
         return str(node.py_val)
     if isinstance(node, ast.List):
-        return [_value(v, item, type_name) for v in node.val]
+        return [_value(v, item, scope) for v in node.val]
     if isinstance(node, ast._Literal):
         return node.py_val
     raise BadRequest(f"The emulator's metadata $filter supports comparisons, 'in', 'and', 'or' and 'not' only, "
@@ -262,32 +271,36 @@ _COMPARE: dict[type, Callable[[Any, Any], bool]] = {
 }
 
 
-def _matches(node: ast._Node, item: dict, type_name: str) -> bool:
+def _matches(node: ast._Node, item: dict, scope: _Scope) -> bool:
     if isinstance(node, ast.BoolOp):
-        left = _matches(node.left, item, type_name)
+        left = _matches(node.left, item, scope)
         if isinstance(node.op, ast.And):
-            return left and _matches(node.right, item, type_name)
-        return left or _matches(node.right, item, type_name)
+            return left and _matches(node.right, item, scope)
+        return left or _matches(node.right, item, scope)
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
-        return not _matches(node.operand, item, type_name)
+        return not _matches(node.operand, item, scope)
     if isinstance(node, ast.Compare):
-        left = _value(node.left, item, type_name)
-        right = _value(node.right, item, type_name)
+        left = _value(node.left, item, scope)
+        right = _value(node.right, item, scope)
         # metadata names compare case-insensitively, as the emulator's strings do
         left = _fold(left)
         right = [_fold(v) for v in right] if isinstance(right, list) else _fold(right)
-        return _COMPARE[type(node.comparator)](left, right)
-    value = _value(node, item, type_name)
+        try:
+            return _COMPARE[type(node.comparator)](left, right)
+        except TypeError:
+            raise BadRequest(f"Cannot compare {left!r} with {right!r} in the metadata $filter.") from None
+    value = _value(node, item, scope)
     if isinstance(value, bool):
         return value
     raise BadRequest("A metadata $filter must be a boolean expression.")
 
 
-def _filter(text: str | None, items: list[dict], type_name: str) -> list[dict]:
+def _filter(text: str | None, items: list[dict], known: set[str], type_name: str) -> list[dict]:
     if text is None or not text.strip():
         return items
     tree = parse(_ENUM_LITERAL.sub(r"'\1'", text))
-    return [item for item in items if _matches(tree, item, type_name)]
+    scope = _Scope(known, type_name)
+    return [item for item in items if _matches(tree, item, scope)]
 
 
 def _shape(item: dict, select: list[str] | None, keep_type: bool) -> dict:
@@ -359,7 +372,7 @@ def _attribute_items(table: Table, attrs: list[Attribute], options: dict[str, st
     known = {k for _, item in full for k in item if k != "@odata.type"} | {"OptionSet", "GlobalOptionSet"}
     select = _select(options.get("$select"), known, type_name)
     expands = _expand(options.get("$expand"), ("OptionSet", "GlobalOptionSet"), type_name)
-    kept = {id(item) for item in _filter(options.get("$filter"), [item for _, item in full], type_name)}
+    kept = {id(item) for item in _filter(options.get("$filter"), [item for _, item in full], known, type_name)}
     out = []
     for attr, item in full:
         if id(item) not in kept:
@@ -420,7 +433,7 @@ def _entity_items(tables, options: dict[str, str]) -> list[dict]:
     known = set(full[0][1]) | {"Attributes"}
     select = _select(options.get("$select"), known, type_name)
     expands = _expand(options.get("$expand"), ("Attributes",), type_name)
-    kept = {id(item) for item in _filter(options.get("$filter"), [item for _, item in full], type_name)}
+    kept = {id(item) for item in _filter(options.get("$filter"), [item for _, item in full], known, type_name)}
     value = []
     for table, item in full:
         if id(item) not in kept:

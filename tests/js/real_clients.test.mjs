@@ -103,3 +103,12 @@ test("callFunction WhoAmI", async () => {
   assert.equal(result.BusinessUnitId, expected.BusinessUnitId);
   assert.equal(result.OrganizationId, expected.OrganizationId);
 });
+
+test("useEntityNames resolves the entity set through EntityDefinitions", async () => {
+  const named = new DynamicsWebApi({
+    serverUrl: SERVER, dataApi: { version: "9.2" }, onTokenRefresh: async () => "dummy-token", timeout: 10000,
+    useEntityNames: true,
+  });
+  const result = await named.retrieveMultiple({ collection: "msdyn_ocliveworkitem", select: ["subject"], top: 2 });
+  assert.deepEqual(ids(result.value), ids((await direct(`${SET}?$select=subject&$top=2`)).value));
+});
