@@ -14,12 +14,10 @@ import pytest
 import sqlalchemy as sa
 
 from emulator.webapi import create_app
-from emulator.webapi.routing import HANDLERS
 
 from .conftest import LiveServer, make_emulator
 
 JS_DIR = Path(__file__).parent / "js_writes"
-DISCOVERY_SERVED = any(kind == "EntityDefinitions" for kind, _ in HANDLERS)
 
 
 @pytest.fixture
@@ -46,8 +44,6 @@ class FakeCredential:
         return AccessToken("dummy-token", int(time.time()) + 3600)
 
 
-@pytest.mark.xfail(not DISCOVERY_SERVED, strict=False,
-                   reason="needs discovery branch: the SDK resolves every table through GET EntityDefinitions")
 def test_python_sdk_creates_updates_and_deletes(server):
     pytest.importorskip("PowerPlatform.Dataverse")
     from PowerPlatform.Dataverse.client import DataverseClient

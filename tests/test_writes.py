@@ -536,3 +536,23 @@ def test_overriddencreatedon_is_ignored_on_update(api, emulator):
     response = api.request("PATCH", f"{CONV}({key})", json={"overriddencreatedon": "2020-01-01T00:00:00Z"})
     assert response.status_code == 204
     assert row(emulator, "msdyn_ocliveworkitem", key)["createdon"] == created
+
+
+def test_representation_carries_the_annotations_asked_for(api, emulator):
+    response = api.request("POST", f"{CONV}?$select=statecode,_msdyn_activeagentid_value",
+                           json={"statecode": 1, AGENT_NAV: f"/systemusers({DOC_AGENT_ID})"},
+                           headers={"Prefer": 'return=representation,odata.include-annotations="*"'})
+    assert response.status_code == 201
+    assert 'odata.include-annotations="*"' in response.headers["Preference-Applied"]
+    body = response.get_json()
+    assert body["statecode@OData.Community.Display.V1.FormattedValue"] == "Closed"
+    assert body["_msdyn_activeagentid_value@OData.Community.Display.V1.FormattedValue"] == "Alex Rivera"
+    assert body["_msdyn_activeagentid_value@Microsoft.Dynamics.CRM.lookuplogicalname"] == "systemuser"
+
+
+def test_conditional_get_with_expand_is_never_304(api, emulator):
+    key = first_id(emulator, "msdyn_ocliveworkitem")
+    url = f"{CONV}({key})?$select=subject&$expand=msdyn_activeagentid_msdyn_ocliveworkitem($select=fullname)"
+    response = api.get(url)
+    assert response.status_code == 200, response.get_json()
+    assert api.get(url, headers={"If-None-Match": response.get_json()["@odata.etag"]}).status_code == 200
