@@ -68,6 +68,8 @@ def rewrite(text: str, aliases: Mapping[str, str], option: str = "$filter", _dep
             body = "".join(out).rsplit("(", 1)[-1].strip()
             if not body:
                 raise BadRequest(f"An empty array is not valid at position {i} in '{text}'.")
+            if body.endswith(","):  # JSON has no trailing comma
+                raise BadRequest(f"Invalid JSON. A value was expected before ']' at position {i} in '{text}'.")
             out.append(",)" if commas == 0 else ")")
             i += 1
         else:
