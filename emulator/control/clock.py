@@ -25,7 +25,7 @@ def _state():
 
 
 def _body() -> dict:
-    body = request.get_json(silent=True)
+    body = request.get_json(force=True, silent=True)  # curl -d sends no JSON content type
     if not isinstance(body, dict):
         raise BadRequest("The request body must be a JSON object, e.g. {\"now\": \"2026-01-15T12:00:00Z\"}.")
     return body
