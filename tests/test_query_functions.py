@@ -349,7 +349,7 @@ def test_aliases_in_orderby(valued, params, expected):
 @pytest.mark.parametrize("filter_,fragment", [
     (f"{FN}NoSuchFunction(PropertyName='createdon')", "Microsoft.Dynamics.CRM.NoSuchFunction"),
     (f"{FN}today(PropertyName='createdon')", "Microsoft.Dynamics.CRM.today"),
-    (f"Other.Namespace.Today(PropertyName='createdon')", "Other.Namespace.Today"),
+    ("Other.Namespace.Today(PropertyName='createdon')", "Other.Namespace.Today"),
     (f"{FN}Today()", "PropertyName"),
     (f"{FN}Today(PropertyName=createdon)", "PropertyName"),
     (f"{FN}Today(PropertyName='nosuchcolumn')", "nosuchcolumn"),
