@@ -79,6 +79,8 @@ def seek(keys: list[SortKey], values: list[object]) -> sa.ColumnElement:
             after = key.expr.is_not(None) if not key.descending else sa.false()
             equal = key.expr.is_(None)
         else:
+            if isinstance(value, bool):  # SQLAlchemy refuses `<`/`>` against Python True/False; bind it
+                value = sa.literal(value, sa.Boolean())
             after = (key.expr < value) if key.descending else (key.expr > value)
             if key.descending:
                 after = sa.or_(after, key.expr.is_(None))
@@ -99,7 +101,10 @@ def _cookie_values(plan: QueryPlan, keys: list[SortKey]) -> list[object]:
         if raw is None:
             values.append(None)
             continue
-        python_type = getattr(key.expr.type, "python_type", str) if hasattr(key.expr, "type") else str
+        try:  # python_type raises NotImplementedError for TypeDecorators such as Instant: those are text
+            python_type = key.expr.type.python_type
+        except (AttributeError, NotImplementedError):
+            python_type = str
         try:
             if python_type is bool:
                 values.append(raw == "1")
