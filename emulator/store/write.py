@@ -230,6 +230,8 @@ def convert(table: Table, attr: Attribute, value: Any) -> Any:
     if t in m.STRING_TYPES:
         if not isinstance(value, str):
             raise _cannot_convert(table, attr, value)
+        if value == "":
+            return None  # Dataverse stores an empty string as null
         if attr.max_length is not None and len(value) > attr.max_length:
             raise BadRequest(f"A validation error occurred.  The length of the '{attr.logical_name}' attribute of the "
                              f"'{table.logical_name}' entity exceeded the maximum allowed length of "
