@@ -55,9 +55,12 @@ class Omnichannel:
     def _get(self, url: str, correlation_id: str | None) -> dict:
         try:
             response = self.session.get(url, headers=self._headers(correlation_id), timeout=self.timeout)
-        except requests.RequestException as e:
-            raise OmnichannelError(f"The server at {self.org_url} could not be reached: {type(e).__name__}.",
+        except requests.Timeout as e:
+            raise OmnichannelError(f"The server at {self.org_url} did not answer within {self.timeout:g} s.",
                                    NETWORK_ERROR, None) from e
+        except requests.RequestException as e:  # the cause (refused, reset, DNS...) stays in __cause__
+            raise OmnichannelError(f"The server at {self.org_url} could not be reached.", NETWORK_ERROR,
+                                   None) from e
         try:
             body = response.json()
         except ValueError:

@@ -207,6 +207,7 @@
     options = options || {};
     var orgUrl = String(options.orgUrl || "").replace(/\/+$/, "");
     var getToken = options.getToken;
+    var timeout = options.timeout || 30; // seconds, as the Python client's
     var fetchImpl = options.fetch || (typeof fetch === "function" ? fetch.bind(root) : null);
 
     async function headers(correlationId) {
@@ -221,12 +222,17 @@
 
     async function get(url, correlationId) {
       var response;
+      var init = { method: "GET", headers: await headers(correlationId) };
+      if (typeof AbortSignal !== "undefined" && AbortSignal.timeout) init.signal = AbortSignal.timeout(timeout * 1000);
       try {
-        response = await fetchImpl(url, { method: "GET", headers: await headers(correlationId) });
+        response = await fetchImpl(url, init);
       } catch (e) {
-        var kind = (e && e.cause && e.cause.code) || (e && e.name) || "Error";
-        throw omnichannelError("The server at " + orgUrl + " could not be reached: " + kind + ".", NETWORK_ERROR,
-          null);
+        var error = e && e.name === "TimeoutError"
+          ? omnichannelError("The server at " + orgUrl + " did not answer within " + timeout + " s.", NETWORK_ERROR,
+            null)
+          : omnichannelError("The server at " + orgUrl + " could not be reached.", NETWORK_ERROR, null);
+        error.cause = e; // refused, reset, DNS...
+        throw error;
       }
       var text = await response.text();
       var body = null;
