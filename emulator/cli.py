@@ -43,22 +43,38 @@ def main() -> None:
 @now_option
 @click.option("--seed", "seed_value", default=42, show_default=True, type=int,
               help="Seed for the default data set when the database is empty.")
-def serve(host: str, port: int, database: str, auth: str, now: str | None, seed_value: int) -> None:
+@click.option("--tls", is_flag=True, help="Serve HTTPS with a self-signed certificate kept in .emulator/tls/ "
+                                          "(created on first use).")
+def serve(host: str, port: int, database: str, auth: str, now: str | None, seed_value: int, tls: bool) -> None:
     """Serve the Web API (seeds the default data set when the database is empty)."""
     from .server import Emulator
     from .store.seed import seed
     from .webapi import create_app
 
-    emulator = Emulator.from_settings(Settings(database_url=database, auth=auth, now=now, seed=seed_value))
+    from .store.database import DatabaseUnavailable
+
+    try:
+        emulator = Emulator.from_settings(Settings(database_url=database, auth=auth, now=now, seed=seed_value))
+    except DatabaseUnavailable as e:
+        raise click.ClickException(str(e)) from None
     if emulator.db.is_empty() and not emulator.db.count("systemuser"):
         result = seed(emulator.db, seed=seed_value, now=emulator.clock.now())
         click.echo(f"Seeded {result.conversations} conversations for {result.agents} agents.", err=True)
     app = create_app(emulator)
-    click.echo(f"Dataverse emulator on http://{host}:{port}/api/data/v9.2/ "
+    ssl_context = None
+    if tls:
+        from .tls import ensure_certificate, server_context
+
+        certificate = ensure_certificate()
+        ssl_context = server_context(certificate)
+        click.echo(f"TLS certificate {'created' if certificate.created else 'reused'}: {certificate.cert}\n"
+                   f"Trust it with REQUESTS_CA_BUNDLE={certificate.cert} (Python requests) or "
+                   f"NODE_EXTRA_CA_CERTS={certificate.cert} (Node).", err=True)
+    click.echo(f"Dataverse emulator on {'https' if tls else 'http'}://{host}:{port}/api/data/v9.2/ "
                f"(database {emulator.db.describe()}, auth {auth})", err=True)
     from werkzeug.serving import run_simple
 
-    run_simple(host, port, app, threaded=True)
+    run_simple(host, port, app, threaded=True, ssl_context=ssl_context)
 
 
 @main.command("seed")
@@ -71,14 +87,14 @@ def serve(host: str, port: int, database: str, auth: str, now: str | None, seed_
 def seed_command(database: str, conversations: int, agents: int, seed_value: int, reset: bool,
                  now: str | None) -> None:
     """Fill the database with deterministic demo data."""
-    from .store.database import Database
+    from .store.database import Database, DatabaseUnavailable
     from .store.seed import seed
 
     db = Database(database)
     try:
         result = seed(db, conversations=conversations, agents=agents, seed=seed_value,
                       now=parse_instant(now) if now else None, reset=reset)
-    except ValueError as e:
+    except (ValueError, DatabaseUnavailable) as e:
         raise click.ClickException(str(e)) from None
     finally:
         db.dispose()

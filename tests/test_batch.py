@@ -91,7 +91,7 @@ def test_change_set_and_get_with_content_id_references(api, emulator):
     assert [s for s, _ in responses(response)] == [204, 204, 204, 200]
     assert re.findall(r"Content-ID: (\d+)", text) == ["1", "2", "3"]
     account = re.search(r"OData-EntityId: http://localhost/api/data/v9\.2/accounts\(([0-9a-f-]{36})\)", text).group(1)
-    listed = api.values(f"accounts?$select=telephone1&$filter=name eq 'Batch Co'")
+    listed = api.values("accounts?$select=telephone1&$filter=name eq 'Batch Co'")
     assert listed == [{"@odata.etag": listed[0]["@odata.etag"], "telephone1": "555-0100", "accountid": account}]
     assert '"telephone1":"555-0100"' in text  # the GET after the change set sees its changes
     conversations = api.values(f"{CONV}?$select=_msdyn_customer_value&$filter=subject eq 'from batch'")

@@ -14,12 +14,10 @@ import pytest
 import sqlalchemy as sa
 
 from emulator.webapi import create_app
-from emulator.webapi.routing import HANDLERS
 
 from .conftest import LiveServer, make_emulator
 
 JS_DIR = Path(__file__).parent / "js_writes"
-DISCOVERY_SERVED = any(kind == "EntityDefinitions" for kind, _ in HANDLERS)
 
 
 @pytest.fixture
@@ -46,8 +44,6 @@ class FakeCredential:
         return AccessToken("dummy-token", int(time.time()) + 3600)
 
 
-@pytest.mark.xfail(not DISCOVERY_SERVED, strict=False,
-                   reason="needs discovery branch: the SDK resolves every table through GET EntityDefinitions")
 def test_python_sdk_creates_updates_and_deletes(server):
     pytest.importorskip("PowerPlatform.Dataverse")
     from PowerPlatform.Dataverse.client import DataverseClient
@@ -94,15 +90,15 @@ def node_modules():
     return JS_DIR / "node_modules"
 
 
-def test_dynamics_web_api_writes(server, node_modules):
+def test_dynamics_web_api_writes(server, node_modules, tmp_path):
     emulator, live = server
     env = {k: v for k, v in os.environ.items() if k.lower() not in ("http_proxy", "https_proxy")}
     env["EMULATOR_URL"] = live.url
+    env["EMULATOR_SUMMARY"] = str(tmp_path / "summary.json")
     result = subprocess.run(["node", "--test", "writes.test.js"], cwd=JS_DIR, capture_output=True, text=True,
                             env=env, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
-    summary = json.loads((JS_DIR / "last-run.json").read_text())
-    (JS_DIR / "last-run.json").unlink()
+    summary = json.loads((tmp_path / "summary.json").read_text())
     # What the library did is visible in the database.
     created = rows(emulator, lambda c: c.activityid == summary["created"])
     assert created and created[0]["subject"] == "from dynamics-web-api" and created[0]["statuscode"] == 4

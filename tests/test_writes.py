@@ -12,7 +12,7 @@ from emulator.metadata import ALL_TABLES
 from emulator.store.seed import ADMIN_USER_ID, DOC_AGENT_ID
 from emulator.webapi import create_app
 
-from .conftest import API, NOW, Client, make_emulator
+from .conftest import API, Client, make_emulator
 
 CONV = "msdyn_ocliveworkitems"
 TYPE = "Microsoft.Dynamics.CRM.msdyn_ocliveworkitem"
@@ -515,3 +515,44 @@ def test_deep_insert_is_501_naming_the_alternative(api, emulator):
     assert response.status_code == 501
     assert "msdyn_customer_msdyn_ocliveworkitem_account@odata.bind" in response.get_json()["error"]["message"]
     assert dump(emulator) == before
+
+
+def test_row_versions_stay_above_rows_loaded_behind_the_writers_back(api, emulator):
+    from emulator.store.write import sync_row_versions
+
+    created_key(api.request("POST", CONV, json={"subject": "first write starts the counter"}))
+    key = first_id(emulator, "account")
+    with emulator.db.engine.begin() as conn:  # what a reseed does: rows with versions the counter never gave
+        table = emulator.db.tables["account"]
+        conn.execute(table.update().where(table.c.accountid == key).values(versionnumber=10_000_000))
+    sync_row_versions(emulator.db)
+    new = created_key(api.request("POST", CONV, json={"subject": "after the reload"}))
+    assert row(emulator, "msdyn_ocliveworkitem", new)["versionnumber"] == 10_000_001
+
+
+def test_overriddencreatedon_is_ignored_on_update(api, emulator):
+    key = first_id(emulator, "msdyn_ocliveworkitem")
+    created = row(emulator, "msdyn_ocliveworkitem", key)["createdon"]
+    response = api.request("PATCH", f"{CONV}({key})", json={"overriddencreatedon": "2020-01-01T00:00:00Z"})
+    assert response.status_code == 204
+    assert row(emulator, "msdyn_ocliveworkitem", key)["createdon"] == created
+
+
+def test_representation_carries_the_annotations_asked_for(api, emulator):
+    response = api.request("POST", f"{CONV}?$select=statecode,_msdyn_activeagentid_value",
+                           json={"statecode": 1, AGENT_NAV: f"/systemusers({DOC_AGENT_ID})"},
+                           headers={"Prefer": 'return=representation,odata.include-annotations="*"'})
+    assert response.status_code == 201
+    assert 'odata.include-annotations="*"' in response.headers["Preference-Applied"]
+    body = response.get_json()
+    assert body["statecode@OData.Community.Display.V1.FormattedValue"] == "Closed"
+    assert body["_msdyn_activeagentid_value@OData.Community.Display.V1.FormattedValue"] == "Alex Rivera"
+    assert body["_msdyn_activeagentid_value@Microsoft.Dynamics.CRM.lookuplogicalname"] == "systemuser"
+
+
+def test_conditional_get_with_expand_is_never_304(api, emulator):
+    key = first_id(emulator, "msdyn_ocliveworkitem")
+    url = f"{CONV}({key})?$select=subject&$expand=msdyn_activeagentid_msdyn_ocliveworkitem($select=fullname)"
+    response = api.get(url)
+    assert response.status_code == 200, response.get_json()
+    assert api.get(url, headers={"If-None-Match": response.get_json()["@odata.etag"]}).status_code == 200

@@ -119,6 +119,14 @@ def writer(db: Database) -> Writer:
         return found
 
 
+def sync_row_versions(db: Database) -> None:
+    """Lift the row-version counter above every stored versionnumber: for code that bulk-loads rows (a reseed)
+    while the process keeps running."""
+    w = writer(db)
+    with w.lock, w.engine.begin() as conn:
+        w._sync_counter(conn)
+
+
 def next_version(conn: sa.Connection) -> int:
     conn.execute(ROW_VERSION.update().where(ROW_VERSION.c.id == 1).values(value=ROW_VERSION.c.value + 1))
     return conn.execute(sa.select(ROW_VERSION.c.value).where(ROW_VERSION.c.id == 1)).scalar_one()
@@ -375,10 +383,12 @@ def parse_body(conn: sa.Connection, db: Database, table: Table, body: Any, *, cr
             raise invalid_property(table, name)
         if attr.logical_name in IGNORED_ON_WRITE:
             continue
-        if not creating and not attr.valid_for_update and attr.logical_name != table.primary_id:
-            continue  # e.g. overriddencreatedon: only meaningful on create, dropped on update
-        if not (attr.valid_for_create if creating else attr.valid_for_update) and attr.logical_name != table.primary_id:
-            raise invalid_argument(f"The attribute '{attr.logical_name}' of '{table.logical_name}' cannot be set.")
+        writable = attr.valid_for_create if creating else attr.valid_for_update
+        if not writable and attr.logical_name != table.primary_id:
+            if not creating and attr.valid_for_create:
+                continue  # create-only columns such as overriddencreatedon are dropped from updates
+            raise invalid_argument(f"The attribute '{attr.logical_name}' of '{table.logical_name}' cannot be set "
+                                   f"on {'create' if creating else 'update'}.")
         changes.values[attr.logical_name] = convert(table, attr, value)
         changes.given.add(attr.logical_name)
     return changes

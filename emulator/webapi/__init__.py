@@ -9,7 +9,8 @@ from werkzeug.exceptions import HTTPException
 from .. import server
 from ..errors import DataverseError, ResourceNotFound
 from ..settings import API_VERSIONS
-from . import auth, batch, read, write  # noqa: F401  (modules register their handlers)
+from . import auth, read  # noqa: F401  (modules register their handlers)
+from . import batch, discovery, entitydefinitions, write  # noqa: F401
 from .responses import error_response
 from .routing import dispatch
 

@@ -15,7 +15,7 @@ from werkzeug.http import HTTP_STATUS_CODES
 from .. import server
 from ..errors import BadRequest
 from ..store import write as store
-from . import prefer, write
+from . import write
 from .routing import Resource, handles
 
 MAX_REQUESTS = 1000
@@ -245,5 +245,3 @@ def batch(resource: Resource) -> Response:
         response.headers["Preference-Applied"] = "odata.continue-on-error"
     return response
 
-
-__all__ = ["batch", "parse", "prefer"]

@@ -70,7 +70,7 @@ def _representation(conn, table: Table, key: str, status: int, prefs: prefer.Pre
     attrs = attrs or list(table.attributes)
     row = store.fetch(conn, server.current().db, table, key, attrs)
     body = {"@odata.context": serialize.context_url(service_root(), table, names, single=True)}
-    body.update(serialize.record(attrs, row, instance_annotations.annotator(server.current(), prefs)))
+    body.update(serialize.record(attrs, row, instance_annotations.annotator(server.current(), prefs, [row], attrs)))
     return json_response(body, status=status, headers=prefs.header())
 
 

@@ -1,10 +1,9 @@
 // dynamics-web-api 2.5 writes against a live emulator, called the way the library's documentation shows.
-// EMULATOR_URL is set by tests/test_real_clients_write.py; the test writes what it did to last-run.json so
-// the Python side can check the database.
+// EMULATOR_URL and EMULATOR_SUMMARY are set by tests/test_real_clients_write.py; the test writes the ids it used
+// to EMULATOR_SUMMARY so the Python side can check the database.
 const { test } = require("node:test");
 const assert = require("node:assert/strict");
 const fs = require("node:fs");
-const path = require("node:path");
 const { DynamicsWebApi } = require("dynamics-web-api");
 
 const serverUrl = process.env.EMULATOR_URL;
@@ -68,5 +67,5 @@ test("create, update, upsert, deleteRecord and executeBatch", async () => {
   api.create({ collection, data: { subject: "bad", prioritycode: 99 } });
   await assert.rejects(api.executeBatch(), (errors) => Array.isArray(errors) && errors[0].status === 400);
 
-  fs.writeFileSync(path.join(__dirname, "last-run.json"), JSON.stringify(summary));
+  fs.writeFileSync(process.env.EMULATOR_SUMMARY, JSON.stringify(summary));
 });
