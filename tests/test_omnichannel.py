@@ -256,3 +256,44 @@ def test_query_string_matches_javascript(journal):
                    console.log(JSON.stringify({json.dumps(inputs)}.map(o.buildQuery)));""")
     assert js == [build(i).query_string() for i in inputs]
     assert urlsplit("?" + js[1]).query and parse_qs(js[1])["$select"][0].startswith("msdyn_title,_ownerid_value")
+
+
+ODD_INPUTS = [
+    None, 3, "3", "", "null", "[]", "{}", "{\"agentId\": 1}", [], {"agentId": True}, {"agentId": ["x"]},
+    {"agentId": "{" + DOC_AGENT_ID + "}"}, {"agentId": DOC_AGENT_ID + "}"}, {"agentId": DOC_AGENT_ID.replace("-", "")},
+    {"agentId": DOC_AGENT_ID, "status": 3}, {"agentId": DOC_AGENT_ID, "status": "3, 2"},
+    {"agentId": DOC_AGENT_ID, "status": [3.0]}, {"agentId": DOC_AGENT_ID, "status": [" "]},
+    {"agentId": DOC_AGENT_ID, "status": ["+3"]}, {"agentId": DOC_AGENT_ID, "status": ["-3"]},
+    {"agentId": DOC_AGENT_ID, "status": [None]}, {"agentId": DOC_AGENT_ID, "status": {"a": 1}},
+    {"agentId": DOC_AGENT_ID, "status": [1e30]}, {"agentId": DOC_AGENT_ID, "status": ["3,"]},
+    {"agentId": DOC_AGENT_ID, "createdBeforeDays": 0}, {"agentId": DOC_AGENT_ID, "createdBeforeDays": " 7 "},
+    {"agentId": DOC_AGENT_ID, "createdBeforeDays": ""}, {"agentId": DOC_AGENT_ID, "createdBeforeDays": [1]},
+    {"agentId": DOC_AGENT_ID, "createdBeforeDays": 9007199254740991},
+    {"agentId": DOC_AGENT_ID, "createdBeforeDays": 9007199254740992},
+    {"agentId": DOC_AGENT_ID, "createdBeforeDays": -0.5}, {"agentId": DOC_AGENT_ID, "createdBeforeDays": 1e3},
+    {"agentId": DOC_AGENT_ID, "attributes": [""]}, {"agentId": DOC_AGENT_ID, "attributes": [None]},
+    {"agentId": DOC_AGENT_ID, "attributes": [" msdyn_title "]}, {"agentId": DOC_AGENT_ID, "attributes": {}},
+    {"agentId": DOC_AGENT_ID, "attributes": ["@odata.etag"]}, {"agentId": DOC_AGENT_ID, "attributes": None},
+    {"agentId": DOC_AGENT_ID, "orderBy": []}, {"agentId": DOC_AGENT_ID, "orderBy": [None]},
+    {"agentId": DOC_AGENT_ID, "orderBy": [{"attributeName": ""}]},
+    {"agentId": DOC_AGENT_ID, "orderBy": [{"attributeName": "createdon", "descending": 1}]},
+    {"agentId": DOC_AGENT_ID, "orderBy": [{"attributeName": "createdon"}, {"attributeName": "createdon"}]},
+    {"agentId": DOC_AGENT_ID, "orderBy": "createdon"}, {"agentId": DOC_AGENT_ID, "orderBy": [[]]},
+]
+
+
+@needs_node
+def test_both_clients_accept_and_reject_the_same_inputs_with_the_same_words():
+    def python(value):
+        try:
+            return {"query": build(value).query_string()}
+        except OmnichannelError as e:
+            return {"error": e.to_dict()}
+
+    js = _node(f"""const o = require({json.dumps(str(SCRIPT))});
+        console.log(JSON.stringify({json.dumps(ODD_INPUTS)}.map((v) => {{
+          try {{ return {{ query: o.buildQuery(v) }}; }}
+          catch (e) {{ return {{ error: {{ message: e.message, code: e.code, status: e.status }} }}; }}
+        }})));""")
+    for value, js_outcome in zip(ODD_INPUTS, js):
+        assert python(value) == js_outcome, value

@@ -65,6 +65,12 @@ def json_type(value: Any) -> str:
     return "object"
 
 
+def a_type(value: Any) -> str:
+    """"a number", "an array", "null": the value's JSON type with its article, for messages."""
+    name = json_type(value)
+    return name if name == "null" else (f"an {name}" if name[0] in "aeiou" else f"a {name}")
+
+
 def _number_text(value: int | float) -> str:
     """A number as JavaScript's String() writes it (3, 3.5), for messages that name the value."""
     if isinstance(value, float) and value.is_integer() and abs(value) < 1e21:
@@ -90,7 +96,7 @@ def parse_input(value: Any) -> dict:
             raise reject(f"input is not valid JSON: {shown}") from None
     if not isinstance(value, dict):
         raise reject(f"input must be an object (or a JSON string of one) with at least agentId, "
-                     f"not a {json_type(value)}.")
+                     f"not {a_type(value)}.")
     return value
 
 
@@ -98,7 +104,7 @@ def agent_id(value: Any) -> str:
     if value is None or (isinstance(value, str) and not value.strip()):
         raise reject("agentId is required: the id (a GUID) of the agent whose conversations to get.")
     if not isinstance(value, str):
-        raise reject(f"agentId must be a GUID string, not a {json_type(value)}.")
+        raise reject(f"agentId must be a GUID string, not {a_type(value)}.")
     text = value.strip()
     if not _GUID.match(text):
         raise reject(f"agentId '{value}' is not a GUID such as {EXAMPLE_GUID}.")
@@ -117,7 +123,7 @@ def statuses(value: Any) -> list[int]:
         value = [value]  # a lone "2,3" or 3 is read as a one-item list
     if not isinstance(value, (list, tuple)):
         raise reject(f"status must be an array of status reason values such as [3] or [\"2,3\"], "
-                     f"not a {json_type(value)}.")
+                     f"not {a_type(value)}.")
     out: list[int] = []
     for item in value:
         if isinstance(item, str):
@@ -131,7 +137,7 @@ def statuses(value: Any) -> list[int]:
         elif isinstance(item, (int, float)) and not isinstance(item, bool):
             raise _unknown_status(_number_text(item))
         else:
-            raise reject(f"status values must be numbers or numeric strings, not a {json_type(item)}.")
+            raise reject(f"status values must be numbers or numeric strings, not {a_type(item)}.")
     return list(dict.fromkeys(out))
 
 
@@ -145,7 +151,7 @@ def created_within_days(value: Any) -> int | None:
         shown = f"'{value}'"
     else:
         number = _whole(value)
-        shown = _number_text(value) if json_type(value) == "number" else f"a {json_type(value)}"
+        shown = _number_text(value) if json_type(value) == "number" else a_type(value)
     if number is None or number < 0 or number > MAX_SAFE_INTEGER:
         raise reject(f"createdBeforeDays must be a whole number of days, 0 or more (conversations created "
                      f"within the last N days), not {shown}.")
@@ -154,7 +160,7 @@ def created_within_days(value: Any) -> int | None:
 
 def _column(name: Any, where: str) -> str:
     if not isinstance(name, str) or not name.strip():
-        shown = "an empty string" if isinstance(name, str) else f"a {json_type(name)}"
+        shown = "an empty string" if isinstance(name, str) else a_type(name)
         raise reject(f"{where} must be a column name of msdyn_ocliveworkitem, not {shown}.")
     resolved = columns.resolve(name)
     if resolved is None:
@@ -166,7 +172,7 @@ def select(value: Any) -> list[str]:
     if value is None:
         value = []
     if not isinstance(value, (list, tuple)):
-        raise reject(f"attributes must be an array of column names, not a {json_type(value)}.")
+        raise reject(f"attributes must be an array of column names, not {a_type(value)}.")
     names = [_column(item, "attribute") for item in value]
     names += [columns.resolve(name) for name in columns.DEFAULT_ATTRIBUTES]
     return list(dict.fromkeys(names))
@@ -177,18 +183,18 @@ def order(value: Any) -> list[tuple[str, bool]]:
         return []
     if not isinstance(value, (list, tuple)):
         raise reject(f"orderBy must be an array of {{attributeName, descending}} objects, "
-                     f"not a {json_type(value)}.")
+                     f"not {a_type(value)}.")
     terms = []
     for item in value:
         if not isinstance(item, dict):
             raise reject(f"orderBy entries must be objects such as {{\"attributeName\":\"createdon\","
-                         f"\"descending\":true}}, not a {json_type(item)}.")
+                         f"\"descending\":true}}, not {a_type(item)}.")
         name = item.get("attributeName")
         descending = item.get("descending")
         if descending is None:
             descending = False
         if not isinstance(descending, bool):
-            raise reject(f"orderBy descending must be true or false, not a {json_type(descending)}.")
+            raise reject(f"orderBy descending must be true or false, not {a_type(descending)}.")
         terms.append((_column(name, "orderBy attributeName"), descending))
     return terms
 

@@ -64,6 +64,11 @@
     return "object";
   }
 
+  function aType(value) { // "a number", "an array", "null"
+    var name = jsonType(value);
+    return name === "null" ? name : ("aeiou".indexOf(name[0]) >= 0 ? "an " : "a ") + name;
+  }
+
   function isPlainObject(value) { return jsonType(value) === "object"; }
 
   function parseInput(value) {
@@ -76,8 +81,7 @@
       }
     }
     if (!isPlainObject(value)) {
-      throw reject("input must be an object (or a JSON string of one) with at least agentId, not a " +
-        jsonType(value) + ".");
+      throw reject("input must be an object (or a JSON string of one) with at least agentId, not " + aType(value) + ".");
     }
     return value;
   }
@@ -88,7 +92,7 @@
     if (value === null || value === undefined || (typeof value === "string" && !value.trim())) {
       throw reject("agentId is required: the id (a GUID) of the agent whose conversations to get.");
     }
-    if (typeof value !== "string") throw reject("agentId must be a GUID string, not a " + jsonType(value) + ".");
+    if (typeof value !== "string") throw reject("agentId must be a GUID string, not " + aType(value) + ".");
     var text = value.trim();
     if (!GUID.test(text)) throw reject("agentId '" + value + "' is not a GUID such as " + EXAMPLE_GUID + ".");
     return text.replace(/^\{|\}$/g, "").toLowerCase();
@@ -103,8 +107,7 @@
     if (value === null || value === undefined) return [];
     if (typeof value === "string" || typeof value === "number") value = [value];
     if (!Array.isArray(value)) {
-      throw reject("status must be an array of status reason values such as [3] or [\"2,3\"], not a " +
-        jsonType(value) + ".");
+      throw reject("status must be an array of status reason values such as [3] or [\"2,3\"], not " + aType(value) + ".");
     }
     var out = [];
     value.forEach(function (item) {
@@ -118,7 +121,7 @@
         if (!Number.isInteger(item) || !STATUS_REASONS[item]) throw unknownStatus(String(item));
         out.push(item);
       } else {
-        throw reject("status values must be numbers or numeric strings, not a " + jsonType(item) + ".");
+        throw reject("status values must be numbers or numeric strings, not " + aType(item) + ".");
       }
     });
     return out.filter(function (v, i) { return out.indexOf(v) === i; });
@@ -133,7 +136,7 @@
       shown = "'" + value + "'";
     } else {
       if (typeof value === "number" && Number.isInteger(value)) number = value;
-      shown = typeof value === "number" ? String(value) : "a " + jsonType(value);
+      shown = typeof value === "number" ? String(value) : aType(value);
     }
     if (number === null || number < 0 || !Number.isSafeInteger(number)) {
       throw reject("createdBeforeDays must be a whole number of days, 0 or more (conversations created " +
@@ -144,7 +147,7 @@
 
   function column(name, where) {
     if (typeof name !== "string" || !name.trim()) {
-      var shown = typeof name === "string" ? "an empty string" : "a " + jsonType(name);
+      var shown = typeof name === "string" ? "an empty string" : aType(name);
       throw reject(where + " must be a column name of msdyn_ocliveworkitem, not " + shown + ".");
     }
     var resolved = resolveColumn(name);
@@ -155,7 +158,7 @@
   function select(value) {
     if (value === null || value === undefined) value = [];
     if (!Array.isArray(value)) {
-      throw reject("attributes must be an array of column names, not a " + jsonType(value) + ".");
+      throw reject("attributes must be an array of column names, not " + aType(value) + ".");
     }
     var names = value.map(function (item) { return column(item, "attribute"); })
       .concat(DEFAULT_ATTRIBUTES.map(resolveColumn));
@@ -165,16 +168,16 @@
   function order(value) {
     if (value === null || value === undefined) return [];
     if (!Array.isArray(value)) {
-      throw reject("orderBy must be an array of {attributeName, descending} objects, not a " + jsonType(value) + ".");
+      throw reject("orderBy must be an array of {attributeName, descending} objects, not " + aType(value) + ".");
     }
     return value.map(function (item) {
       if (!isPlainObject(item)) {
         throw reject("orderBy entries must be objects such as {\"attributeName\":\"createdon\"," +
-          "\"descending\":true}, not a " + jsonType(item) + ".");
+          "\"descending\":true}, not " + aType(item) + ".");
       }
       var descending = item.descending === null || item.descending === undefined ? false : item.descending;
       if (typeof descending !== "boolean") {
-        throw reject("orderBy descending must be true or false, not a " + jsonType(descending) + ".");
+        throw reject("orderBy descending must be true or false, not " + aType(descending) + ".");
       }
       return [column(item.attributeName, "orderBy attributeName"), descending];
     });
