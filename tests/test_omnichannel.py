@@ -251,7 +251,8 @@ def test_query_string_matches_javascript(journal):
 
     inputs = [EXAMPLE, {"agentId": f"{{{DOC_AGENT_ID.upper()}}}", "status": ["2, 3", 5], "createdBeforeDays": 0,
                         "attributes": ["MSDYN_Title", "ownerid", "_msdyn_customer_value"],
-                        "orderBy": [{"attributeName": "msdyn_title"}, {"attributeName": "ownerid", "descending": True}]}]
+                        "orderBy": [{"attributeName": "msdyn_title"},
+                                    {"attributeName": "ownerid", "descending": True}]}]
     js = _node(f"""const o = require({json.dumps(str(SCRIPT))});
                    console.log(JSON.stringify({json.dumps(inputs)}.map(o.buildQuery)));""")
     assert js == [build(i).query_string() for i in inputs]

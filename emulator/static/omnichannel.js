@@ -81,12 +81,14 @@
       }
     }
     if (!isPlainObject(value)) {
-      throw reject("input must be an object (or a JSON string of one) with at least agentId, not " + aType(value) + ".");
+      throw reject("input must be an object (or a JSON string of one) with at least agentId, not " +
+        aType(value) + ".");
     }
     return value;
   }
 
-  var GUID = /^(?:\{[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}\}|[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12})$/;
+  var HEX_GUID = "[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}";
+  var GUID = new RegExp("^(?:\\{" + HEX_GUID + "\\}|" + HEX_GUID + ")$"); // braces both or neither
 
   function agentId(value) {
     if (value === null || value === undefined || (typeof value === "string" && !value.trim())) {
@@ -107,7 +109,8 @@
     if (value === null || value === undefined) return [];
     if (typeof value === "string" || typeof value === "number") value = [value];
     if (!Array.isArray(value)) {
-      throw reject("status must be an array of status reason values such as [3] or [\"2,3\"], not " + aType(value) + ".");
+      throw reject("status must be an array of status reason values such as [3] or [\"2,3\"], not " +
+        aType(value) + ".");
     }
     var out = [];
     value.forEach(function (item) {
