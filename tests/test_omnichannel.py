@@ -298,3 +298,13 @@ def test_both_clients_accept_and_reject_the_same_inputs_with_the_same_words():
         }})));""")
     for value, js_outcome in zip(ODD_INPUTS, js):
         assert python(value) == js_outcome, value
+
+
+def test_the_client_imports_nothing_from_the_server():
+    """Client side only: importing it loads none of the emulator's server packages, nor Flask or SQLAlchemy."""
+    probe = ("import sys, emulator.omnichannel, emulator.omnichannel.cli; "
+             "print(sorted(m for m in sys.modules if m.startswith(('emulator.', 'flask', 'sqlalchemy'))))")
+    run = subprocess.run([sys.executable, "-c", probe],
+                         capture_output=True, text=True, timeout=60, cwd=ROOT)
+    loaded = json.loads(run.stdout.replace("'", '"'))
+    assert loaded and all(m.startswith("emulator.omnichannel") for m in loaded), loaded
