@@ -7,17 +7,17 @@ import pytest
 
 from emulator.webapi import create_app
 
-from .conftest import API, Client, make_emulator
+from .conftest import API, BACKENDS, Client, drop_database, make_emulator
 from .test_writes import dump
 
 CONV = "msdyn_ocliveworkitems"
 
 
-@pytest.fixture
-def emulator(tmp_path):
-    emulator = make_emulator(tmp_path / "emulator.db", conversations=10)
+@pytest.fixture(params=BACKENDS)
+def emulator(request, tmp_path):
+    emulator = make_emulator(tmp_path / "emulator.db", conversations=10, backend=request.param)
     yield emulator
-    emulator.db.dispose()
+    drop_database(emulator)
 
 
 @pytest.fixture

@@ -11,19 +11,19 @@ import sqlalchemy as sa
 
 from emulator.webapi import create_app
 
-from .conftest import API, AUTH, LiveServer, make_emulator
+from .conftest import API, AUTH, BACKENDS, LiveServer, drop_database, make_emulator
 
 THREADS = 8
 PER_THREAD = 500
 
 
-@pytest.fixture
-def server(tmp_path):
-    emulator = make_emulator(tmp_path / "emulator.db", conversations=10)
+@pytest.fixture(params=BACKENDS)
+def server(request, tmp_path):
+    emulator = make_emulator(tmp_path / "emulator.db", conversations=10, backend=request.param)
     live = LiveServer(create_app(emulator))
     yield emulator, live
     live.stop()
-    emulator.db.dispose()
+    drop_database(emulator)
 
 
 def test_parallel_creates_lose_nothing(server):

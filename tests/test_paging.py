@@ -6,7 +6,7 @@ from __future__ import annotations
 import random
 import threading
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -31,6 +31,7 @@ def walk(first_url: str, prefer: str | None, between_pages=None) -> list[list[di
     """Follow @odata.nextLink to the end; `between_pages(n)` runs after page n arrives."""
     pages, url = [], first_url
     while url:
+        assert len(pages) < 10_000, "paging never ended"
         response = get(url, prefer)
         assert response.status_code == 200, response.text
         body = response.json()
@@ -323,3 +324,58 @@ def test_default_page_is_5000_and_the_walk_is_complete(large):
     second = large.http.get(first["@odata.nextLink"], headers=AUTH).get_json()
     assert len(second["value"]) == LARGE - 5000 and "@odata.nextLink" not in second
     assert len({r["activityid"] for r in first["value"] + second["value"]}) == LARGE
+
+
+# -- every kind of sort key pages exactly ---------------------------------------------------------------------
+def walk_ids(client: Client, path: str, page_size: int) -> tuple[list[str], list[str]]:
+    """(ids over every page, the pagenumber of each nextLink's cookie)."""
+    response, ids, numbers = client.get(path, headers={"Prefer": f"odata.maxpagesize={page_size}"}), [], []
+    for _ in range(1000):  # a cookie that fails to move on would loop forever
+        assert response.status_code == 200, response.get_data(as_text=True)
+        body = response.get_json()
+        ids += [r["activityid"] for r in body["value"]]
+        link = body.get("@odata.nextLink")
+        if not link:
+            return ids, numbers
+        numbers.append(parse_qs(urlsplit(link).query)["$skiptoken"][0].split('"')[1])
+        response = client.http.get(link, headers={**AUTH, "Prefer": f"odata.maxpagesize={page_size}"})
+    raise AssertionError(f"paging never ended: {len(ids)} rows so far")
+
+
+@pytest.fixture(scope="module")
+def seeded_client(seeded) -> Client:
+    return Client(create_app(seeded))
+
+
+@pytest.mark.parametrize("orderby", [
+    "msdyn_closedon asc", "msdyn_closedon desc",  # many nulls: lowest, first ascending and last descending
+    "_msdyn_activeagentid_value", "_msdyn_activeagentid_value desc,createdon",  # lookups: by primary name
+    "_msdyn_customer_value", "_msdyn_lastsessionid_value desc",  # polymorphic; mostly-null lookup
+    "msdyn_isabandoned desc,createdon", "msdyn_isabandoned",  # booleans
+    "msdyn_firstresponsetimeinmsadjforoh desc", "msdyn_transfercount desc,activityid",  # decimals, integers
+    "subject", "msdyn_title desc", "statuscode,msdyn_channel desc", "activityid desc", "createdon",
+])
+def test_every_kind_of_sort_key_pages_exactly(seeded_client, orderby):
+    path = f"{SET}?$select=subject&$orderby={orderby}"
+    everything = [r["activityid"] for r in seeded_client.values(path)]
+    ids, numbers = walk_ids(seeded_client, path, 37)
+    assert ids == everything and len(set(ids)) == len(ids) == 500
+    assert numbers == [str(n) for n in range(2, len(numbers) + 2)]  # pagenumber 2, 3, 4, ...
+
+
+AWKWARD = ['O\'Brian "quoted"', "<tag>&amp;", "100% sure_", "a/b?c=d&e", "Ünïcødé ✓", "plain", "PLAIN", "Plain",
+           "", " leading space", "trailing space ", "%3C%253C", "__null__", "comma, separated", "semi;colon"]
+
+
+def test_awkward_sort_values_survive_the_cookie(fresh):
+    table = fresh.db.tables["msdyn_ocliveworkitem"]
+    rows = [bare_row(str(uuid.UUID(int=i + 1)), format_instant(NOW), i + 1) for i in range(len(AWKWARD) + 2)]
+    for row, title in zip(rows, AWKWARD + [None, None]):
+        row["msdyn_title"] = title
+    with fresh.db.engine.begin() as conn:
+        conn.execute(table.insert(), rows)
+    client = Client(create_app(fresh))
+    for orderby in ("msdyn_title", "msdyn_title desc", "msdyn_title,createdon desc"):
+        path = f"{SET}?$select=msdyn_title&$orderby={orderby}"
+        everything = [r["activityid"] for r in client.values(path)]
+        assert walk_ids(client, path, 1)[0] == everything and len(everything) == len(rows)

@@ -12,7 +12,7 @@ from emulator.metadata import ALL_TABLES
 from emulator.store.seed import ADMIN_USER_ID, DOC_AGENT_ID
 from emulator.webapi import create_app
 
-from .conftest import API, Client, make_emulator
+from .conftest import API, BACKENDS, Client, drop_database, make_emulator
 
 CONV = "msdyn_ocliveworkitems"
 TYPE = "Microsoft.Dynamics.CRM.msdyn_ocliveworkitem"
@@ -20,11 +20,11 @@ MISSING = "00000000-0000-0000-0000-0000000000aa"
 AGENT_NAV = "msdyn_activeagentid_msdyn_ocliveworkitem@odata.bind"
 
 
-@pytest.fixture
-def emulator(tmp_path):
-    emulator = make_emulator(tmp_path / "emulator.db", conversations=10)
+@pytest.fixture(params=BACKENDS)
+def emulator(request, tmp_path):
+    emulator = make_emulator(tmp_path / "emulator.db", conversations=10, backend=request.param)
     yield emulator
-    emulator.db.dispose()
+    drop_database(emulator)
 
 
 @pytest.fixture

@@ -94,6 +94,8 @@ class FilterCompiler:
     def compile(self, text: str, aliases: dict[str, str] | None = None) -> sa.ColumnElement:
         tree = parse(syntax.rewrite(text, aliases or {}))
         result = self.visit(tree)
+        if isinstance(result, list):
+            raise BadRequest(f"The $filter expression '{text}' must evaluate to a Boolean value, not a list.")
         if isinstance(result, Operand):
             if result.edm != "Edm.Boolean":
                 raise BadRequest(f"The $filter expression '{text}' must evaluate to a Boolean value.")
@@ -153,7 +155,10 @@ class FilterCompiler:
         return Operand(sa.literal(value), LITERAL_EDM[type(node)], node=node)
 
     def visit_Integer(self, node):
-        return self._literal(node, int(node.val))
+        value = int(node.val)
+        if not -2**63 <= value < 2**63:  # beyond Edm.Int64, ODataLib reads the literal as Edm.Decimal
+            return Operand(sa.literal(float(value)), "Edm.Decimal", node=node)
+        return self._literal(node, value)
 
     def visit_Float(self, node):
         return self._literal(node, float(node.val))
@@ -208,6 +213,8 @@ class FilterCompiler:
 
     def predicate(self, node: ast._Node) -> sa.ColumnElement:
         result = self.visit(node)
+        if isinstance(result, list):
+            raise BadRequest("The operands of 'and', 'or' and 'not' must be Boolean expressions, not lists.")
         if isinstance(result, Operand):
             if result.edm != "Edm.Boolean":
                 raise BadRequest("The operands of 'and', 'or' and 'not' must be Boolean expressions.")
@@ -248,6 +255,8 @@ class FilterCompiler:
     def coerce(self, column: Operand, literal: Operand, op: str) -> Operand:
         """Bring a literal to the column's stored form and SQL type (so PostgreSQL compares citext columns
         case-insensitively), or reject it as ODataLib would."""
+        if not isinstance(literal, Operand):
+            raise BadRequest(f"A list is not valid inside a list of values for '{op}'.")
         checked = self._check_literal(column, literal, op)
         if checked.edm is None or not isinstance(checked.expr, sa.BindParameter):
             return checked

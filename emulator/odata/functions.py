@@ -18,6 +18,7 @@ NAMESPACE = ("Microsoft", "Dynamics", "CRM")
 INT64_MAX = 2**63 - 1
 EARLIEST = datetime(1, 1, 1, tzinfo=timezone.utc)
 LATEST = datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone.utc)
+INTEGER_RANGES = {"Edm.Int32": (-2**31, 2**31 - 1), "Edm.Int64": (-2**63, 2**63 - 1)}
 PROPERTY = ("PropertyName",)
 VALUE = ("PropertyName", "PropertyValue")
 VALUES = ("PropertyName", "PropertyValues")
@@ -135,6 +136,8 @@ class FunctionCall:
         for item in self.values(key, count):
             if isinstance(item, ast.Null):
                 raise BadRequest(f"{key} of '{self.name}' must not contain null.")
+            if isinstance(item, ast.List):
+                raise BadRequest(f"{key} of '{self.name}' must be a flat array of values, not hold an array.")
             out.append(self.compiler.coerce(operand, self.literal_for(operand, item, key), self.name).expr)
         return out
 
@@ -144,6 +147,11 @@ class FunctionCall:
         if isinstance(item, ast.String) and operand.edm in NUMERIC_EDM:
             try:
                 number = float(item.py_val) if operand.edm in ("Edm.Decimal", "Edm.Double") else int(item.py_val)
+                if operand.edm in INTEGER_RANGES and not INTEGER_RANGES[operand.edm][0] <= number <= \
+                        INTEGER_RANGES[operand.edm][1]:
+                    raise ValueError
+                if number != number or number in (float("inf"), float("-inf")):
+                    raise ValueError
             except ValueError:
                 raise BadRequest(f"The value '{item.py_val}' in {key} of '{self.name}' is not a valid "
                                  f"{operand.edm} for '{operand.attr.property_name}'.") from None

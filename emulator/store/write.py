@@ -2,6 +2,7 @@
 versions, and one transaction per request (which a $batch change set can widen to many requests)."""
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import re
 import threading
@@ -33,6 +34,8 @@ _BIND = re.compile(r"^(?:[a-zA-Z][\w+.-]*://[^/]+)?(?:/?api/data/v[\d.]+)?/?(?P<
 _row_versions_metadata = sa.MetaData()
 ROW_VERSION = sa.Table("emulator_rowversion", _row_versions_metadata,
                        sa.Column("id", sa.Integer, primary_key=True), sa.Column("value", sa.BigInteger))
+# Where the database has sequences (PostgreSQL) row versions come from one, so writers never queue on a counter.
+ROW_VERSION_SEQUENCE = sa.Sequence("emulator_rowversion_seq", metadata=_row_versions_metadata)
 
 
 # -- errors ----------------------------------------------------------------------------------------------------
@@ -69,12 +72,13 @@ def out_of_range(table: Table, attr: Attribute, value: Any, accepted: str) -> Da
 # -- the writer: engine, lock, row versions, transactions --------------------------------------------------------
 class Writer:
     """One per Database. On SQLite every write transaction starts with BEGIN IMMEDIATE (so a read-then-write never
-    loses a race to another process) and writers in this process queue on a lock instead of spinning on
-    SQLITE_BUSY. Row versions come from a one-row counter updated in the same transaction."""
+    loses a race to another process), writers in this process queue on a lock instead of spinning on SQLITE_BUSY,
+    and row versions come from a one-row counter updated in the same transaction. Elsewhere (PostgreSQL) writers
+    run in parallel: rows they change are locked with SELECT ... FOR UPDATE and versions come from a sequence."""
 
     def __init__(self, db: Database) -> None:
         self.tables = db.tables  # no reference to `db` itself, so the registry below can forget it
-        self.lock = threading.RLock()
+        self.lock = threading.RLock() if db.is_sqlite else contextlib.nullcontext()
         database = db.url.database
         if db.is_sqlite and database and database != ":memory:" and not database.startswith("file:"):
             self.engine = sa.create_engine(db.url, connect_args={"check_same_thread": False, "timeout": 10})
@@ -99,6 +103,10 @@ class Writer:
             if "versionnumber" in sql_table.c:
                 value = conn.execute(sa.select(sa.func.max(sql_table.c.versionnumber))).scalar()
                 highest = max(highest, value or 0)
+        if conn.dialect.supports_sequences:
+            conn.execute(sa.text("SELECT setval('emulator_rowversion_seq', GREATEST(:highest, "
+                                 "(SELECT last_value FROM emulator_rowversion_seq)))"), {"highest": highest})
+            return
         current = conn.execute(sa.select(ROW_VERSION.c.value).where(ROW_VERSION.c.id == 1)).scalar()
         if current is None:
             conn.execute(ROW_VERSION.insert().values(id=1, value=highest))
@@ -128,6 +136,8 @@ def sync_row_versions(db: Database) -> None:
 
 
 def next_version(conn: sa.Connection) -> int:
+    if conn.dialect.supports_sequences:
+        return conn.execute(sa.select(ROW_VERSION_SEQUENCE.next_value())).scalar_one()
     conn.execute(ROW_VERSION.update().where(ROW_VERSION.c.id == 1).values(value=ROW_VERSION.c.value + 1))
     return conn.execute(sa.select(ROW_VERSION.c.value).where(ROW_VERSION.c.id == 1)).scalar_one()
 
@@ -434,15 +444,20 @@ def apply_state_model(table: Table, changes: Changes, key: str, existing: sa.Row
         values["statecode"] = state
 
 
-def fetch(conn: sa.Connection, db: Database, table: Table, key: str, attrs: list[Attribute] | None = None):
+def fetch(conn: sa.Connection, db: Database, table: Table, key: str, attrs: list[Attribute] | None = None, *,
+          lock: bool = False):
+    """One row by key; `lock` holds it (SELECT ... FOR UPDATE) until the transaction ends, so a precondition
+    checked on it still holds when the write lands (SQLite needs no row lock: it has one writer)."""
     sql_table = db.tables[table.logical_name]
     if attrs is None:
-        return conn.execute(sa.select(sql_table).where(sql_table.c[table.primary_id] == key)).first()
+        statement = sa.select(sql_table).where(sql_table.c[table.primary_id] == key)
+        return conn.execute(statement.with_for_update() if lock else statement).first()
     columns = [sql_table.c[a.logical_name] for a in attrs]
     columns += [sql_table.c[a.target_column] for a in attrs if a.is_polymorphic]
     if "versionnumber" in sql_table.c and sql_table.c.versionnumber not in columns:
         columns.append(sql_table.c.versionnumber)
-    return conn.execute(sa.select(*columns).where(sql_table.c[table.primary_id] == key)).first()
+    statement = sa.select(*columns).where(sql_table.c[table.primary_id] == key)
+    return conn.execute(statement.with_for_update() if lock else statement).first()
 
 
 @dataclass
@@ -493,13 +508,16 @@ def create(conn: sa.Connection, db: Database, table: Table, body: Any, ctx: Cont
     if mirror is not None and mirror is not table.key and mirror.type == m.STRING \
             and values.get(mirror.logical_name) is None:
         values[mirror.logical_name] = key  # msdyn_ocliveworkitemid equals activityid unless given
-    conn.execute(sql_table.insert().values(**values))
+    try:
+        conn.execute(sql_table.insert().values(**values))
+    except sa.exc.IntegrityError:  # a parallel writer inserted the same key first (PostgreSQL)
+        raise PreconditionFailed("Cannot insert duplicate key.", code="0x80040237") from None
     return key
 
 
 def update(conn: sa.Connection, db: Database, table: Table, key: str, body: Any, ctx: Context,
            existing: sa.Row | None = None) -> None:
-    existing = existing if existing is not None else fetch(conn, db, table, key)
+    existing = existing if existing is not None else fetch(conn, db, table, key, lock=True)
     if existing is None:
         raise RecordNotFound(table.logical_name, key)
     changes = parse_body(conn, db, table, body, creating=False)

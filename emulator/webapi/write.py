@@ -97,7 +97,7 @@ def update_or_upsert(resource: Resource):
     if_none_match = _etags(request.headers.get("If-None-Match"))
     body = _body(table)
     with store.transaction(emulator.db) as conn:
-        existing = store.fetch(conn, emulator.db, table, key)
+        existing = store.fetch(conn, emulator.db, table, key, lock=True)
         if existing is None:
             if if_match is not None:
                 raise _missing(table, key)
@@ -121,7 +121,7 @@ def delete(resource: Resource):
     emulator = server.current()
     if_match = _etags(request.headers.get("If-Match"))
     with store.transaction(emulator.db) as conn:
-        existing = store.fetch(conn, emulator.db, table, key, [table.key])
+        existing = store.fetch(conn, emulator.db, table, key, [table.key], lock=True)
         if existing is None:
             raise RecordNotFound(table.logical_name, key)
         _check_if_match(if_match, existing)
@@ -144,7 +144,7 @@ def _update_property(resource: Resource, value):
     attr = _property(resource)
     emulator = server.current()
     with store.transaction(emulator.db) as conn:
-        existing = store.fetch(conn, emulator.db, table, key)
+        existing = store.fetch(conn, emulator.db, table, key, lock=True)
         if existing is None:
             raise RecordNotFound(table.logical_name, key)
         _check_if_match(_etags(request.headers.get("If-Match")), existing)
