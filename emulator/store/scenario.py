@@ -556,8 +556,10 @@ class LoadResult:
     counts: dict[str, int]
 
 
-def load(db: Database, scenario: Scenario, *, now: datetime | None = None, reset: bool = False) -> LoadResult:
-    """Load a scenario in one transaction. Refuses to mix with existing rows unless `reset` is given."""
+def load(db: Database, scenario: Scenario, *, now: datetime | None = None, reset: bool = False,
+         append: bool = False) -> LoadResult:
+    """Load a scenario in one transaction. Refuses to mix with existing rows unless `reset` (replace them) or
+    `append` (add to them; keys must then be GUIDs of existing rows or new) is given."""
     now = now or datetime.now(timezone.utc)
     db.create_schema()
     generator = scenario.data.get("generator")
@@ -577,6 +579,12 @@ def load(db: Database, scenario: Scenario, *, now: datetime | None = None, reset
     rows = loader.load()  # validates everything before the database is touched
     if reset:
         clear(db)
+    elif append:
+        if generator is not None:
+            raise scenario.error(("generator",), "cannot be appended to existing data")
+        loader.version = _max_version(db)
+        for row in loader.versioned:
+            row["versionnumber"] += loader.version
     elif not db.is_empty() or db.count("systemuser"):
         raise ScenarioError(f"the database already holds {db.count('msdyn_ocliveworkitem')} conversations; "
                             "pass --reset to replace them")
@@ -586,7 +594,7 @@ def load(db: Database, scenario: Scenario, *, now: datetime | None = None, reset
         for row in loader.versioned:  # scenario rows come after the generator's in row-version order
             if isinstance(row.get("versionnumber"), int):
                 row["versionnumber"] += offset
-    elif _needs_admin(rows):
+    elif _needs_admin(rows) and not append:
         admin_first, admin_last = ADMIN_USER_NAME.split()
         rows.setdefault("systemuser", []).insert(0, {
             "systemuserid": ADMIN_USER_ID, "fullname": ADMIN_USER_NAME, "firstname": admin_first,
@@ -614,5 +622,5 @@ def export(db: Database, name: str = "export") -> dict:
         for logical_name, sql in db.tables.items():
             pk = BY_LOGICAL_NAME[logical_name].primary_id
             rows = conn.execute(sa.select(sql).order_by(sql.c[pk])).mappings()
-            tables[logical_name] = [{k: v for k, v in row.items() if v is not None} for row in rows]
+            tables[str(logical_name)] = [{str(k): v for k, v in row.items() if v is not None} for row in rows]
     return {"name": name, "description": f"Exported from {db.describe()}", "tables": tables}
