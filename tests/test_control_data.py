@@ -59,6 +59,19 @@ def test_reset_undoes_writes_and_copies_only_written_tables(api, minimal):
     assert minimal.db.count("contact") == 2
 
 
+def test_full_reset_copies_every_table_even_unseen_writes(api, minimal, tmp_path):
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "e.db") as other_process:  # a write the server's engine does not see
+        other_process.execute("UPDATE msdyn_ocliveworkitem SET msdyn_title = 'outside'")
+    assert api.request("POST", "/_emulator/reset").get_json()["tables"] == []
+    assert titles(api) == ["outside"] * 5
+    body = api.request("POST", "/_emulator/reset", json={"full": True}).get_json()
+    assert body["tables"] == "all"
+    assert "outside" not in titles(api)
+    assert api.request("POST", "/_emulator/reset", json={"full": "yes"}).status_code == 400
+
+
 def test_reset_restores_clock_and_clears_faults_journal_and_limits(api, minimal):
     minimal.clock.advance(timedelta(days=2))
     api.request("POST", "/_emulator/faults", json={"kind": "error", "status": 500})

@@ -24,12 +24,12 @@ class ControlState:
         self.faults = FaultSet()
         self.protection = ServiceProtection(enabled=emulator.service_protection)
 
-    def reset(self) -> dict:
+    def reset(self, full: bool = False) -> dict:
         """Data back to the baseline; clock, faults, journal and service protection back to the start settings."""
         from ..clock import parse_instant
         from .snapshots import BASELINE
 
-        result = self.snapshots.restore(BASELINE)
+        result = self.snapshots.restore(BASELINE, full=full)
         now = self.emulator.settings.now
         if now:
             self.emulator.clock.set(parse_instant(now), frozen=True)

@@ -16,8 +16,12 @@ GENERATOR_KEYS = ("conversations", "agents", "seed")
 @blueprint.post("/reset")
 def reset():
     """Data back to the scenario the server started with (or the last one seeded); clock, faults, journal and
-    service protection back to the start settings."""
-    return jsonify(state().reset())
+    service protection back to the start settings. {"full": true} copies every table, also those another process
+    wrote to (writes through this server are tracked; only the tables they touched are copied otherwise)."""
+    body = request.get_json(silent=True) if request.get_data() else {}
+    if not isinstance(body, dict) or not isinstance(body.get("full", False), bool):
+        raise BadRequest("The body of a reset is empty or {\"full\": true}.")
+    return jsonify(state().reset(full=body.get("full", False)))
 
 
 def _scenario(body: dict) -> scenarios.Scenario:

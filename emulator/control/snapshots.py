@@ -95,13 +95,13 @@ class SnapshotStore:
         return {"name": name, "scenario": scenario, "created": created,
                 "ms": round((time.perf_counter() - started) * 1000, 2)}
 
-    def restore(self, name: str) -> dict:
+    def restore(self, name: str, full: bool = False) -> dict:
         started = time.perf_counter()
         row = self.find(name)
         if row is None:
             raise ResourceNotFound(f"_emulator/snapshots/{name}")
         held = row.tables.split(",")
-        copy_all = self.current != name or "*" in self.dirty
+        copy_all = full or self.current != name or "*" in self.dirty
         copied = "all" if copy_all else sorted(self.dirty)
         with self.db.engine.begin() as conn:
             for logical_name in self.db.tables:
