@@ -168,3 +168,14 @@ def test_rules_apply_to_concurrent_requests_consistently(url):
     for thread in threads:
         thread.join()
     assert sorted(statuses) == [200] * 5 + [500] * 5
+
+
+def test_drop_in_process_raises_in_the_test_client(tmp_path):
+    from .conftest import Client
+
+    emulator = Emulator.from_settings(Settings(database_url=f"sqlite:///{tmp_path / 'e.db'}", now=NOW.isoformat()))
+    client = Client(create_app(emulator))
+    client.request("POST", "/_emulator/faults", json={"kind": "drop"})
+    with pytest.raises(ConnectionAbortedError):
+        client.get("systemusers").get_data()
+    emulator.db.dispose()

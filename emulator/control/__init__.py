@@ -53,4 +53,5 @@ def install(app: Flask, emulator) -> None:
     app.register_blueprint(blueprint)
 
 
-from . import data, faults, health, journal, snapshots, throttling  # noqa: E402,F401  (routes register)
+from . import data, faults, journal, snapshots, throttling  # noqa: E402,F401  (routes register)
+from . import health  # noqa: E402,F401  (routes register on the blueprint)

@@ -148,7 +148,12 @@ def available() -> list[str]:
     for directory in search_dirs():
         if directory.is_dir():
             names.update(p.stem for p in directory.glob("*.json"))
-    return sorted(names)
+    return sorted(names | set(BUILTIN))
+
+
+# Used when no seed_data directory is at hand (an installed wheel without the repository's seed_data/).
+BUILTIN = {"default": {"name": "default", "description": "The demo data set.",
+                       "generator": {"conversations": 500, "agents": 12, "seed": 42}}}
 
 
 def resolve(name_or_file: str) -> Path:
@@ -166,7 +171,12 @@ def resolve(name_or_file: str) -> Path:
 
 
 def read(name_or_file: str) -> Scenario:
-    path = resolve(name_or_file)
+    try:
+        path = resolve(name_or_file)
+    except ScenarioError:
+        if name_or_file in BUILTIN:
+            return from_dict(BUILTIN[name_or_file], f"built-in scenario {name_or_file}")
+        raise
     return parse(path.read_text(encoding="utf-8"), str(path))
 
 
