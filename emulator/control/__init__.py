@@ -1,8 +1,8 @@
 """The emulator's own control plane under /_emulator/: never mixed into the Dataverse routes, never journalled,
-faulted or throttled. `install(app)` adds the blueprint and the request hooks the Web API runs through."""
+faulted or throttled. Registering the blueprint also installs the request hooks the Web API runs through."""
 from __future__ import annotations
 
-from flask import Blueprint, Flask, current_app
+from flask import Blueprint, current_app
 
 blueprint = Blueprint("control", __name__, url_prefix="/_emulator")
 
@@ -45,12 +45,14 @@ def state() -> ControlState:
     return current_app.extensions["control"]
 
 
-def install(app: Flask, emulator) -> None:
+@blueprint.record_once
+def install(setup) -> None:
+    """Runs when create_app registers the blueprint: control state plus the hooks around the Web API."""
     from . import hooks
 
-    app.extensions["control"] = ControlState(emulator)
+    app = setup.app
+    app.extensions["control"] = ControlState(app.extensions["emulator"])
     hooks.register(app)
-    app.register_blueprint(blueprint)
 
 
 from . import data, faults, journal, snapshots, throttling  # noqa: E402,F401  (routes register)

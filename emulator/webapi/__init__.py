@@ -49,7 +49,7 @@ def create_app(emulator: server.Emulator) -> Flask:
                                              f"({type(error).__name__}). This is a bug: please report it.",
                                              code="0x80040216", status=500))
 
-    from .. import control
+    from ..control import blueprint as control
 
-    control.install(app, emulator)  # the /_emulator/ blueprint plus journal, fault and throttling hooks
+    app.register_blueprint(control)
     return app
