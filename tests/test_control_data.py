@@ -178,3 +178,13 @@ def test_reset_of_1000_conversations_restores_every_row(tmp_path):
     with emulator.db.engine.connect() as conn:
         assert conn.execute(sa.select(table).order_by(table.c.activityid)).all() == expected
     emulator.db.dispose()
+
+
+def test_writes_through_another_engine_on_the_same_database_are_restored(api, minimal, tmp_path):
+    other_engine = sa.create_engine(f"sqlite:///{tmp_path / 'e.db'}")  # as a dedicated writer engine would
+    table = minimal.db.tables["msdyn_ocliveworkitem"]
+    with other_engine.begin() as conn:
+        conn.execute(table.update().values(msdyn_title="elsewhere"))
+    other_engine.dispose()
+    assert api.request("POST", "/_emulator/reset").get_json()["tables"] == ["msdyn_ocliveworkitem"]
+    assert "elsewhere" not in titles(api)

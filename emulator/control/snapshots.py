@@ -5,8 +5,8 @@ restoring a 1,000-conversation scenario costs milliseconds. POST/GET/DELETE /_em
 from __future__ import annotations
 
 import re
-import threading
 import time
+import weakref
 from datetime import datetime, timezone
 
 import sqlalchemy as sa
@@ -18,8 +18,25 @@ from . import blueprint, state
 
 WRITE = re.compile(r'^\s*(?:INSERT(?:\s+OR\s+\w+)?\s+INTO|REPLACE\s+INTO|UPDATE(?:\s+OR\s+\w+)?|DELETE\s+FROM)\s+'
                    r'["`\[]?(\w+)', re.IGNORECASE)
-BASELINE = "@baseline"  # what POST /_emulator/reset restores: the scenario the server started with or last seeded
+BASELINE = "@baseline"
+IGNORED = ("_snap", "_emulator", "emulator_")  # the emulator's own bookkeeping tables, never restored  # what POST /_emulator/reset restores: the scenario the server started with or last seeded
 NAME = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+
+
+_STORES: "weakref.WeakSet[SnapshotStore]" = weakref.WeakSet()
+
+
+def _on_execute(conn, _cursor, statement: str, *_args) -> None:
+    """Every statement of every engine: writers may use an engine of their own on the same database."""
+    match = WRITE.match(statement)
+    if match:
+        url = conn.engine.url
+        for store in list(_STORES):
+            if store.db.url == url:
+                store.written(match.group(1))
+
+
+sa.event.listen(sa.engine.Engine, "after_cursor_execute", _on_execute)
 
 
 class SnapshotStore:
@@ -40,17 +57,13 @@ class SnapshotStore:
         # snapshot copies only those (a reset after a test that wrote one table costs one table's copy).
         self.current: str | None = None
         self.dirty: set[str] = set(db.tables)
-        self.lock = threading.Lock()
-        sa.event.listen(db.engine, "after_cursor_execute", self._written)
+        _STORES.add(self)
 
-    def _written(self, _conn, _cursor, statement: str, *_args) -> None:
-        match = WRITE.match(statement)
-        if match:
-            name = match.group(1)
-            if name in self.db.tables:
-                self.dirty.add(name)
-            elif not name.startswith(("_snap", "_emulator")):
-                self.dirty.add("*")  # a table we do not know: restore everything next time
+    def written(self, name: str) -> None:
+        if name in self.db.tables:
+            self.dirty.add(name)
+        elif not name.startswith(IGNORED):
+            self.dirty.add("*")  # a table we do not know: restore everything next time
 
     def _clean(self, name: str) -> None:
         self.current, self.dirty = name, set()
