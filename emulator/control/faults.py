@@ -10,7 +10,7 @@ import re
 import socket
 import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 
 from flask import Response, g, jsonify, request
 
@@ -68,7 +68,8 @@ class FaultRule:
         return True
 
     def public(self) -> dict:
-        data = {k: v for k, v in asdict(self).items() if k != "rng" and v is not None}
+        data = {f.name: getattr(self, f.name) for f in fields(self)
+                if f.name != "rng" and getattr(self, f.name) is not None}
         data["remaining"] = None if self.times is None else max(0, self.times - self.fired)
         return data
 

@@ -1,5 +1,5 @@
-"""Request hooks around the Web API (never the control plane): journal, service protection, faults. They run
-outside the Dataverse handlers, which stay unaware of them."""
+"""Request hooks around the Web API (/api/..., never the control plane or other pages): journal, service
+protection, faults. They run outside the Dataverse handlers, which stay unaware of them."""
 from __future__ import annotations
 
 import time
@@ -12,7 +12,7 @@ from .journal import caller
 
 
 def _skipped() -> bool:
-    return request.blueprint == "control"
+    return not request.path.startswith("/api/")
 
 
 def register(app: Flask) -> None:

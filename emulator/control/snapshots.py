@@ -18,8 +18,8 @@ from . import blueprint, state
 
 WRITE = re.compile(r'^\s*(?:INSERT(?:\s+OR\s+\w+)?\s+INTO|REPLACE\s+INTO|UPDATE(?:\s+OR\s+\w+)?|DELETE\s+FROM)\s+'
                    r'["`\[]?(\w+)', re.IGNORECASE)
-BASELINE = "@baseline"
-IGNORED = ("_snap", "_emulator", "emulator_")  # the emulator's own bookkeeping tables, never restored  # what POST /_emulator/reset restores: the scenario the server started with or last seeded
+BASELINE = "@baseline"  # what POST /_emulator/reset restores: the scenario the server started with or last seeded
+IGNORED = ("_snap", "_emulator", "emulator_")  # the emulator's own bookkeeping tables, never restored
 NAME = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 
 
@@ -125,7 +125,8 @@ class SnapshotStore:
                 else:  # a table added after the snapshot was taken: it was empty then
                     conn.execute(sa.delete(self.db.tables[logical_name]))
         self._clean(name)
-        return {"name": name, "scenario": row.scenario, "tables": copied, "ms": round((time.perf_counter() - started) * 1000, 2)}
+        return {"name": name, "scenario": row.scenario, "tables": copied,
+                "ms": round((time.perf_counter() - started) * 1000, 2)}
 
     def delete(self, name: str) -> bool:
         row = self.find(name)

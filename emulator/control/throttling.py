@@ -39,7 +39,8 @@ MESSAGES = {
         f"Combined execution time of incoming requests exceeded limit of {limits.execution_ms:,} milliseconds over "
         f"time window of {_window(limits)} seconds. Decrease number of concurrent requests or reduce the duration "
         "of requests and try again later."),
-    CONCURRENCY_CODE: lambda limits=Limits(): f"Number of concurrent requests exceeded the limit of {limits.concurrent}.",
+    CONCURRENCY_CODE: lambda limits=Limits(): (f"Number of concurrent requests exceeded the limit of "
+                                               f"{limits.concurrent}."),
 }
 
 

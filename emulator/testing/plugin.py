@@ -127,7 +127,7 @@ class EmulatorServer:
                                                         auth="bearer", now=now or None))
         result = scenarios.load(self.emulator.db, scenarios.read(scenario), now=self.emulator.clock.now())
         self.emulator.scenario = self.loaded = result.name
-        self.requested = scenario
+        self.requested: str | None = scenario  # the scenario the baseline holds (None: one a test seeded)
         self.app = create_app(self.emulator)
         self.server = make_server("127.0.0.1", 0, self.app, threaded=True)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
@@ -190,7 +190,7 @@ class DataverseEmulator:
         reset baseline. The next test starts from its own scenario again."""
         body = {"scenario": scenario} if scenario is not None else generator
         result = self._server.control.call("POST", "/seed", body)
-        self._server.requested = f"seeded:{id(body)}"  # the next test must restore its own scenario
+        self._server.requested = None  # the next test restores its own scenario
         return result
 
     def snapshot(self, name: str) -> dict:
