@@ -6,6 +6,7 @@ import bisect
 import json
 import os
 import re
+import sys
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -140,7 +141,8 @@ def from_dict(data: dict, source: str = "<scenario>") -> Scenario:
 
 def search_dirs() -> list[Path]:
     dirs = [Path(p) for p in os.environ.get("EMULATOR_SEED_DATA", "").split(os.pathsep) if p]
-    return dirs + [Path.cwd() / "seed_data", SEED_DATA]
+    installed = Path(sys.prefix) / "share" / "dataverse-emulator" / "seed_data"  # wheel data-files
+    return dirs + [Path.cwd() / "seed_data", SEED_DATA, installed]
 
 
 def available() -> list[str]:
