@@ -188,3 +188,14 @@ def test_writes_through_another_engine_on_the_same_database_are_restored(api, mi
     other_engine.dispose()
     assert api.request("POST", "/_emulator/reset").get_json()["tables"] == ["msdyn_ocliveworkitem"]
     assert "elsewhere" not in titles(api)
+
+
+def test_without_a_baseline_reset_is_a_409_until_a_seed(minimal):
+    minimal.baseline = False
+    api = Client(create_app(minimal))
+    response = api.request("POST", "/_emulator/reset")
+    assert response.status_code == 409
+    assert "--no-baseline" in response.get_json()["error"]["message"]
+    assert api.get("/_emulator/snapshots").get_json()["baseline"] is None
+    api.request("POST", "/_emulator/seed", json={"scenario": "minimal"})
+    assert api.request("POST", "/_emulator/reset").status_code == 200

@@ -19,7 +19,11 @@ class ControlState:
         self.emulator = emulator
         self.scenario: str | None = emulator.scenario
         self.snapshots = SnapshotStore(emulator.db)
-        self.snapshots.save(BASELINE, self.scenario)  # POST /_emulator/reset comes back to this
+        self.baseline_ms = None
+        if emulator.baseline:  # POST /_emulator/reset comes back to this
+            self.baseline_ms = self.snapshots.save(BASELINE, self.scenario)["ms"]
+        else:
+            self.snapshots.delete(BASELINE)  # one from an earlier run would hold older data
         self.journal = Journal()
         self.faults = FaultSet()
         self.protection = ServiceProtection(enabled=emulator.service_protection)
@@ -27,8 +31,13 @@ class ControlState:
     def reset(self, full: bool = False) -> dict:
         """Data back to the baseline; clock, faults, journal and service protection back to the start settings."""
         from ..clock import parse_instant
+        from ..errors import DataverseError
         from .snapshots import BASELINE
 
+        if self.snapshots.find(BASELINE) is None:
+            raise DataverseError("There is no baseline to reset to: the server started with --no-baseline. "
+                                 "POST /_emulator/seed loads one, or restore a snapshot with {\"baseline\": true}.",
+                                 code="0x80040237", status=409)
         result = self.snapshots.restore(BASELINE, full=full)
         now = self.emulator.settings.now
         if now:
