@@ -131,6 +131,12 @@ def test_snapshots_save_list_restore_delete(api, minimal):
     assert api.get("/_emulator/snapshots").get_json()["value"] == []
     missing = api.request("POST", "/_emulator/snapshots/before-rename/restore")
     assert missing.status_code == 404
+    for name in ("a", "b"):
+        api.request("POST", "/_emulator/snapshots", json={"name": name})
+    assert api.request("DELETE", "/_emulator/snapshots").status_code == 204
+    listed = api.get("/_emulator/snapshots").get_json()
+    assert listed["value"] == [] and listed["baseline"]["scenario"] == "minimal"  # the baseline stays
+    assert api.request("POST", "/_emulator/reset").status_code == 200
 
 
 def test_restore_as_baseline_changes_what_reset_returns_to(api, minimal):

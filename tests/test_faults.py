@@ -179,3 +179,20 @@ def test_drop_in_process_raises_in_the_test_client(tmp_path):
     with pytest.raises(ConnectionAbortedError):
         client.get("systemusers").get_data()
     emulator.db.dispose()
+
+
+def test_several_rules_in_one_post(url):
+    response = requests.post(f"{url}/_emulator/faults", timeout=10, json=[
+        {"kind": "error", "status": 500, "entity_set": "systemusers"},
+        {"kind": "throttle", "entity_set": "queues", "retry_after": 3}])
+    assert response.status_code == 201
+    assert [r["kind"] for r in response.json()["value"]] == ["error", "throttle"]
+    assert get(url, f"{API}/systemusers").status_code == 500
+    assert get(url, f"{API}/queues").headers["Retry-After"] == "3"
+
+
+def test_a_bad_rule_in_a_list_adds_none(url):
+    response = requests.post(f"{url}/_emulator/faults", timeout=10,
+                             json=[{"kind": "error", "status": 500}, {"kind": "error"}])
+    assert response.status_code == 400
+    assert requests.get(f"{url}/_emulator/faults", timeout=10).json()["value"] == []

@@ -200,6 +200,8 @@ def add_fault():
     body = request.get_json(silent=True)
     faults = state().faults
     rules = body if isinstance(body, list) else [body]
+    for rule in rules:  # all or none: check every rule before adding any
+        _rule(0, rule)
     return jsonify({"value": [faults.add(r).public() for r in rules]}), 201
 
 
