@@ -1,4 +1,4 @@
-"""The `dataverse-emulator` command: serve, seed."""
+"""The `dataverse-emulator` command: serve, seed, export, import."""
 from __future__ import annotations
 
 import sys
@@ -45,22 +45,49 @@ def main() -> None:
               help="Seed for the default data set when the database is empty.")
 @click.option("--tls", is_flag=True, help="Serve HTTPS with a self-signed certificate kept in .emulator/tls/ "
                                           "(created on first use).")
-def serve(host: str, port: int, database: str, auth: str, now: str | None, seed_value: int, tls: bool) -> None:
-    """Serve the Web API (seeds the default data set when the database is empty)."""
+@click.option("--scenario", default=None, metavar="NAME|FILE",
+              help="Scenario to load when the database is empty (seed_data/<name>.json or a file). Default: the "
+                   "default data set.")
+@click.option("--service-protection/--no-service-protection", envvar="EMULATOR_SERVICE_PROTECTION", default=False,
+              show_default=True, help="Enforce Dataverse's service protection limits (429 with Retry-After).")
+@click.option("--baseline/--no-baseline", default=True, show_default=True,
+              help="Snapshot the data at start for POST /_emulator/reset (costs about 5 s per 100,000 "
+                   "conversations and doubles the file).")
+def serve(host: str, port: int, database: str, auth: str, now: str | None, seed_value: int, tls: bool,
+          scenario: str | None, service_protection: bool, baseline: bool) -> None:
+    """Serve the Web API (loads the scenario, or the default data set, when the database is empty)."""
     from .server import Emulator
+    from .store import scenario as scenarios
+    from .store.database import DatabaseUnavailable
     from .store.seed import seed
     from .webapi import create_app
-
-    from .store.database import DatabaseUnavailable
 
     try:
         emulator = Emulator.from_settings(Settings(database_url=database, auth=auth, now=now, seed=seed_value))
     except DatabaseUnavailable as e:
         raise click.ClickException(str(e)) from None
+    emulator.service_protection, emulator.baseline = service_protection, baseline
     if emulator.db.is_empty() and not emulator.db.count("systemuser"):
-        result = seed(emulator.db, seed=seed_value, now=emulator.clock.now())
-        click.echo(f"Seeded {result.conversations} conversations for {result.agents} agents.", err=True)
+        if scenario:
+            try:
+                result = scenarios.load(emulator.db, scenarios.read(scenario), now=emulator.clock.now())
+            except scenarios.ScenarioError as e:
+                raise click.ClickException(str(e)) from None
+            emulator.scenario = result.name
+            click.echo(f"Loaded scenario {result.name}: {result.counts['msdyn_ocliveworkitem']} conversations.",
+                       err=True)
+        else:
+            result = seed(emulator.db, seed=seed_value, now=emulator.clock.now())
+            click.echo(f"Seeded {result.conversations} conversations for {result.agents} agents.", err=True)
+    else:
+        emulator.scenario = None  # the data is whatever the file holds; reset comes back to it
+        if scenario:
+            click.echo(f"The database already holds data; serving it (scenario {scenario} not loaded; use "
+                       f"`dataverse-emulator seed --reset --scenario {scenario}` to replace it).", err=True)
     app = create_app(emulator)
+    if baseline:
+        click.echo(f"Baseline for POST /_emulator/reset saved in {app.extensions['control'].baseline_ms / 1000:.1f} s.",
+                   err=True)
     ssl_context = None
     if tls:
         from .tls import ensure_certificate, server_context
@@ -83,13 +110,18 @@ def serve(host: str, port: int, database: str, auth: str, now: str | None, seed_
 @click.option("--agents", default=12, show_default=True, type=click.IntRange(1), help="How many agents.")
 @click.option("--seed", "seed_value", default=42, show_default=True, type=int, help="Random seed.")
 @click.option("--reset", is_flag=True, help="Delete every existing row first.")
+@click.option("--scenario", default=None, metavar="NAME|FILE",
+              help="Load a scenario (seed_data/<name>.json or a file) instead of the generator options.")
 @now_option
 def seed_command(database: str, conversations: int, agents: int, seed_value: int, reset: bool,
-                 now: str | None) -> None:
-    """Fill the database with deterministic demo data."""
+                 scenario: str | None, now: str | None) -> None:
+    """Fill the database with deterministic demo data, or a scenario."""
     from .store.database import Database, DatabaseUnavailable
     from .store.seed import seed
 
+    if scenario:
+        _load_scenario(database, scenario, reset, now)
+        return
     db = Database(database)
     try:
         result = seed(db, conversations=conversations, agents=agents, seed=seed_value,
@@ -100,6 +132,54 @@ def seed_command(database: str, conversations: int, agents: int, seed_value: int
         db.dispose()
     click.echo(f"Seeded {result.conversations} conversations, {result.sessions} sessions, {result.agents} agents "
                f"in {result.seconds:.1f} s into {db.describe()}.")
+
+
+def _load_scenario(database: str, name_or_file: str, reset: bool, now: str | None) -> None:
+    from .store import scenario as scenarios
+    from .store.database import Database
+
+    db = Database(database)
+    try:
+        result = scenarios.load(db, scenarios.read(name_or_file), now=parse_instant(now) if now else None,
+                                reset=reset)
+    except scenarios.ScenarioError as e:
+        raise click.ClickException(str(e)) from None
+    finally:
+        db.dispose()
+    counts = result.counts
+    click.echo(f"Loaded scenario {result.name}: {counts['msdyn_ocliveworkitem']} conversations, "
+               f"{counts['msdyn_ocsession']} sessions, {counts['systemuser']} users into {db.describe()}.")
+
+
+@main.command("export")
+@click.argument("file", type=click.Path(dir_okay=False, writable=True))
+@database_option
+def export_command(file: str, database: str) -> None:
+    """Write the current data as a scenario file (loadable with `import` or `seed --scenario`)."""
+    from pathlib import Path
+
+    import orjson
+
+    from .store import scenario as scenarios
+    from .store.database import Database
+
+    db = Database(database)
+    try:
+        data = scenarios.export(db, Path(file).stem)
+    finally:
+        db.dispose()
+    Path(file).write_bytes(orjson.dumps(data, option=orjson.OPT_INDENT_2) + b"\n")
+    click.echo(f"Exported {sum(len(rows) for rows in data['tables'].values())} rows to {file}.")
+
+
+@main.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@database_option
+@click.option("--reset", is_flag=True, help="Delete every existing row first.")
+@now_option
+def import_command(file: str, database: str, reset: bool, now: str | None) -> None:
+    """Load a scenario file (for example one written by `export`) into the database."""
+    _load_scenario(database, file, reset, now)
 
 
 from .omnichannel.cli import get_conversations  # noqa: E402  (client side; imports nothing from the server)

@@ -17,6 +17,9 @@ class Emulator:
     db: Database
     clock: Clock = field(default_factory=Clock)
     caller_id: str = ADMIN_USER_ID  # the systemuser requests act as (WhoAmI)
+    scenario: str | None = "default"  # the scenario the data came from (the control plane's reset baseline)
+    service_protection: bool = False  # service protection limits on at start (and after a reset)
+    baseline: bool = True  # snapshot the data at start so POST /_emulator/reset can return to it
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Emulator":

@@ -2,7 +2,7 @@
 from flask import jsonify
 
 from .. import __version__, server
-from . import blueprint
+from . import blueprint, state
 
 
 @blueprint.get("/health")
@@ -10,4 +10,4 @@ def health():
     emulator = server.current()
     return jsonify({"ready": True, "version": __version__, "database": emulator.db.describe(),
                     "now": emulator.clock.now().isoformat().replace("+00:00", "Z"),
-                    "counts": emulator.db.counts()})
+                    "scenario": state().scenario, "counts": emulator.db.counts()})

@@ -1,0 +1,165 @@
+"""The `dataverse-emulator` command: serve, seed, export, import."""
+from __future__ import annotations
+
+import sys
+
+import click
+
+from . import __version__
+from .clock import parse_instant
+from .settings import AUTH_MODES, Settings, default_database_url
+
+
+def _instant(ctx, param, value):
+    if value is None:
+        return None
+    try:
+        parse_instant(value)
+    except ValueError:
+        raise click.BadParameter(f"'{value}' is not an ISO 8601 instant such as 2026-01-15T12:00:00Z") from None
+    return value
+
+
+database_option = click.option("--database", envvar="EMULATOR_DATABASE_URL", default=default_database_url,
+                               show_default=".emulator/emulator.db (SQLite)",
+                               help="SQLAlchemy database URL (env EMULATOR_DATABASE_URL).")
+now_option = click.option("--now", envvar="EMULATOR_NOW", callback=_instant, default=None,
+                          help="Fix the emulator clock at this UTC instant, e.g. 2026-01-15T12:00:00Z "
+                               "(env EMULATOR_NOW). Default: the real time.")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="dataverse-emulator")
+def main() -> None:
+    """A local Dataverse Web API for Omnichannel conversations (msdyn_ocliveworkitem)."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
+@click.option("--port", default=5555, show_default=True, type=click.IntRange(0, 65535), help="TCP port.")
+@database_option
+@click.option("--auth", type=click.Choice(AUTH_MODES), envvar="EMULATOR_AUTH", default="bearer",
+              show_default=True, help="bearer: any non-empty bearer token; none: no check.")
+@now_option
+@click.option("--seed", "seed_value", default=42, show_default=True, type=int,
+              help="Seed for the default data set when the database is empty.")
+@click.option("--scenario", default=None, metavar="NAME|FILE",
+              help="Scenario to load when the database is empty (seed_data/<name>.json or a file). Default: the "
+                   "default data set.")
+@click.option("--service-protection/--no-service-protection", envvar="EMULATOR_SERVICE_PROTECTION", default=False,
+              show_default=True, help="Enforce Dataverse's service protection limits (429 with Retry-After).")
+def serve(host: str, port: int, database: str, auth: str, now: str | None, seed_value: int, scenario: str | None,
+          service_protection: bool) -> None:
+    """Serve the Web API (loads the scenario, or the default data set, when the database is empty)."""
+    from .server import Emulator
+    from .store import scenario as scenarios
+    from .store.seed import seed
+    from .webapi import create_app
+
+    emulator = Emulator.from_settings(Settings(database_url=database, auth=auth, now=now, seed=seed_value))
+    emulator.service_protection = service_protection
+    if emulator.db.is_empty() and not emulator.db.count("systemuser"):
+        if scenario:
+            try:
+                result = scenarios.load(emulator.db, scenarios.read(scenario), now=emulator.clock.now())
+            except scenarios.ScenarioError as e:
+                raise click.ClickException(str(e)) from None
+            emulator.scenario = result.name
+            click.echo(f"Loaded scenario {result.name}: {result.counts['msdyn_ocliveworkitem']} conversations.",
+                       err=True)
+        else:
+            result = seed(emulator.db, seed=seed_value, now=emulator.clock.now())
+            click.echo(f"Seeded {result.conversations} conversations for {result.agents} agents.", err=True)
+    else:
+        emulator.scenario = None  # the data is whatever the file holds; reset comes back to it
+        if scenario:
+            click.echo(f"The database already holds data; serving it (scenario {scenario} not loaded; use "
+                       f"`dataverse-emulator seed --reset --scenario {scenario}` to replace it).", err=True)
+    app = create_app(emulator)
+    click.echo(f"Dataverse emulator on http://{host}:{port}/api/data/v9.2/ "
+               f"(database {emulator.db.describe()}, auth {auth})", err=True)
+    from werkzeug.serving import run_simple
+
+    run_simple(host, port, app, threaded=True)
+
+
+@main.command("seed")
+@database_option
+@click.option("--conversations", default=500, show_default=True, type=click.IntRange(0), help="How many.")
+@click.option("--agents", default=12, show_default=True, type=click.IntRange(1), help="How many agents.")
+@click.option("--seed", "seed_value", default=42, show_default=True, type=int, help="Random seed.")
+@click.option("--reset", is_flag=True, help="Delete every existing row first.")
+@click.option("--scenario", default=None, metavar="NAME|FILE",
+              help="Load a scenario (seed_data/<name>.json or a file) instead of the generator options.")
+@now_option
+def seed_command(database: str, conversations: int, agents: int, seed_value: int, reset: bool,
+                 scenario: str | None, now: str | None) -> None:
+    """Fill the database with deterministic demo data, or a scenario."""
+    from .store.database import Database
+    from .store.seed import seed
+
+    if scenario:
+        _load_scenario(database, scenario, reset, now)
+        return
+    db = Database(database)
+    try:
+        result = seed(db, conversations=conversations, agents=agents, seed=seed_value,
+                      now=parse_instant(now) if now else None, reset=reset)
+    except ValueError as e:
+        raise click.ClickException(str(e)) from None
+    finally:
+        db.dispose()
+    click.echo(f"Seeded {result.conversations} conversations, {result.sessions} sessions, {result.agents} agents "
+               f"in {result.seconds:.1f} s into {db.describe()}.")
+
+
+def _load_scenario(database: str, name_or_file: str, reset: bool, now: str | None) -> None:
+    from .store import scenario as scenarios
+    from .store.database import Database
+
+    db = Database(database)
+    try:
+        result = scenarios.load(db, scenarios.read(name_or_file), now=parse_instant(now) if now else None,
+                                reset=reset)
+    except scenarios.ScenarioError as e:
+        raise click.ClickException(str(e)) from None
+    finally:
+        db.dispose()
+    counts = result.counts
+    click.echo(f"Loaded scenario {result.name}: {counts['msdyn_ocliveworkitem']} conversations, "
+               f"{counts['msdyn_ocsession']} sessions, {counts['systemuser']} users into {db.describe()}.")
+
+
+@main.command("export")
+@click.argument("file", type=click.Path(dir_okay=False, writable=True))
+@database_option
+def export_command(file: str, database: str) -> None:
+    """Write the current data as a scenario file (loadable with `import` or `seed --scenario`)."""
+    from pathlib import Path
+
+    import orjson
+
+    from .store import scenario as scenarios
+    from .store.database import Database
+
+    db = Database(database)
+    try:
+        data = scenarios.export(db, Path(file).stem)
+    finally:
+        db.dispose()
+    Path(file).write_bytes(orjson.dumps(data, option=orjson.OPT_INDENT_2) + b"\n")
+    click.echo(f"Exported {sum(len(rows) for rows in data['tables'].values())} rows to {file}.")
+
+
+@main.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@database_option
+@click.option("--reset", is_flag=True, help="Delete every existing row first.")
+@now_option
+def import_command(file: str, database: str, reset: bool, now: str | None) -> None:
+    """Load a scenario file (for example one written by `export`) into the database."""
+    _load_scenario(database, file, reset, now)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

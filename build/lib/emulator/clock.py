@@ -1,0 +1,57 @@
+"""The emulator's one clock: real UTC time by default; it can be fixed (frozen) or offset, and moved."""
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timedelta, timezone
+
+
+def parse_instant(text: str) -> datetime:
+    """ISO 8601 with a zone (`Z` or offset) or naive (taken as UTC) -> aware UTC datetime."""
+    value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc)
+
+
+class Clock:
+    """`now()` is either frozen at a fixed instant or real time shifted by an offset."""
+
+    def __init__(self, now: datetime | None = None, frozen: bool | None = None) -> None:
+        self._lock = threading.Lock()
+        self._offset = timedelta(0)
+        self._fixed: datetime | None = None
+        if now is not None:
+            self.set(now, frozen=True if frozen is None else frozen)
+
+    @staticmethod
+    def _real() -> datetime:
+        return datetime.now(timezone.utc)
+
+    def now(self) -> datetime:
+        with self._lock:
+            if self._fixed is not None:
+                return self._fixed
+            return self._real() + self._offset
+
+    @property
+    def frozen(self) -> bool:
+        return self._fixed is not None
+
+    def set(self, now: datetime, frozen: bool = True) -> None:
+        now = now.astimezone(timezone.utc)
+        with self._lock:
+            if frozen:
+                self._fixed, self._offset = now, timedelta(0)
+            else:
+                self._fixed, self._offset = None, now - self._real()
+
+    def advance(self, delta: timedelta) -> None:
+        with self._lock:
+            if self._fixed is not None:
+                self._fixed += delta
+            else:
+                self._offset += delta
+
+    def reset(self) -> None:
+        with self._lock:
+            self._fixed, self._offset = None, timedelta(0)

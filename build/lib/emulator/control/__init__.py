@@ -1,0 +1,59 @@
+"""The emulator's own control plane under /_emulator/: never mixed into the Dataverse routes, never journalled,
+faulted or throttled. Registering the blueprint also installs the request hooks the Web API runs through."""
+from __future__ import annotations
+
+from flask import Blueprint, current_app
+
+blueprint = Blueprint("control", __name__, url_prefix="/_emulator")
+
+
+class ControlState:
+    """What the control plane keeps for one app: snapshots, the reset baseline, journal, faults, limits."""
+
+    def __init__(self, emulator) -> None:
+        from .faults import FaultSet
+        from .journal import Journal
+        from .snapshots import BASELINE, SnapshotStore
+        from .throttling import ServiceProtection
+
+        self.emulator = emulator
+        self.scenario: str | None = emulator.scenario
+        self.snapshots = SnapshotStore(emulator.db)
+        self.snapshots.save(BASELINE, self.scenario)  # POST /_emulator/reset comes back to this
+        self.journal = Journal()
+        self.faults = FaultSet()
+        self.protection = ServiceProtection(enabled=emulator.service_protection)
+
+    def reset(self, full: bool = False) -> dict:
+        """Data back to the baseline; clock, faults, journal and service protection back to the start settings."""
+        from ..clock import parse_instant
+        from .snapshots import BASELINE
+
+        result = self.snapshots.restore(BASELINE, full=full)
+        now = self.emulator.settings.now
+        if now:
+            self.emulator.clock.set(parse_instant(now), frozen=True)
+        else:
+            self.emulator.clock.reset()
+        self.faults.clear()
+        self.journal.clear()
+        self.protection.reset(enabled=self.emulator.service_protection)
+        return {"scenario": self.scenario, "tables": result["tables"], "ms": result["ms"]}
+
+
+def state() -> ControlState:
+    return current_app.extensions["control"]
+
+
+@blueprint.record_once
+def install(setup) -> None:
+    """Runs when create_app registers the blueprint: control state plus the hooks around the Web API."""
+    from . import hooks
+
+    app = setup.app
+    app.extensions["control"] = ControlState(app.extensions["emulator"])
+    hooks.register(app)
+
+
+from . import data, faults, journal, snapshots, throttling  # noqa: E402,F401  (routes register)
+from . import health  # noqa: E402,F401  (routes register on the blueprint)

@@ -1,0 +1,13 @@
+"""GET /_emulator/health: ready, version, database, row counts."""
+from flask import jsonify
+
+from .. import __version__, server
+from . import blueprint, state
+
+
+@blueprint.get("/health")
+def health():
+    emulator = server.current()
+    return jsonify({"ready": True, "version": __version__, "database": emulator.db.describe(),
+                    "now": emulator.clock.now().isoformat().replace("+00:00", "Z"),
+                    "scenario": state().scenario, "counts": emulator.db.counts()})

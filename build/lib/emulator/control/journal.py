@@ -1,0 +1,89 @@
+"""The request journal: every Web API request with its outcome, bounded in memory.
+GET /_emulator/requests (filter by method, path, status, correlation_id, caller) and DELETE to clear it."""
+from __future__ import annotations
+
+import base64
+import fnmatch
+import hashlib
+import itertools
+import json
+import threading
+from collections import deque
+
+from flask import jsonify, request
+
+from ..errors import BadRequest
+from . import blueprint, state
+
+DEFAULT_SIZE = 1000
+JWT_CLAIMS = ("upn", "preferred_username", "unique_name", "email", "appid", "azp", "oid", "sub")
+
+
+def caller() -> str:
+    """Who sent the request: a JWT's user or app claim, else a short hash of the bearer token, else the user
+    agent. Two requests with the same token are the same caller (and the same user for service protection)."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    token = token.strip()
+    if scheme.lower() == "bearer" and token:
+        parts = token.split(".")
+        if len(parts) == 3:
+            try:
+                claims = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+                for claim in JWT_CLAIMS:
+                    if isinstance(claims, dict) and claims.get(claim):
+                        return f"{claim}:{claims[claim]}"
+            except ValueError:
+                pass
+        return "token:" + hashlib.sha256(token.encode()).hexdigest()[:12]
+    return "agent:" + (request.headers.get("User-Agent") or "unknown")
+
+
+class Journal:
+    """The last `size` requests, oldest first."""
+
+    def __init__(self, size: int = DEFAULT_SIZE) -> None:
+        self.entries: deque[dict] = deque(maxlen=size)
+        self.ids = itertools.count(1)
+        self.lock = threading.Lock()
+
+    def record(self, entry: dict) -> None:
+        with self.lock:
+            self.entries.append({"id": next(self.ids), **entry})
+
+    def clear(self) -> None:
+        with self.lock:
+            self.entries.clear()
+
+    def query(self, method: str | None = None, path: str | None = None, status: int | None = None,
+              correlation_id: str | None = None, caller_name: str | None = None) -> list[dict]:
+        with self.lock:
+            entries = list(self.entries)
+        if method:
+            entries = [e for e in entries if e["method"] == method.upper()]
+        if path:
+            pattern = path if any(c in path for c in "*?[") else f"*{path}*"
+            entries = [e for e in entries if fnmatch.fnmatchcase(e["path"], pattern)]
+        if status is not None:
+            entries = [e for e in entries if e["status"] == status]
+        if correlation_id:
+            entries = [e for e in entries if e["correlation_id"] == correlation_id]
+        if caller_name:
+            entries = [e for e in entries if e["caller"] == caller_name]
+        return entries
+
+
+@blueprint.get("/requests")
+def list_requests():
+    args = request.args
+    status = args.get("status")
+    if status is not None and not status.isdigit():
+        raise BadRequest(f"status must be an HTTP status number, not '{status}'.")
+    entries = state().journal.query(args.get("method"), args.get("path"), int(status) if status else None,
+                                    args.get("correlation_id"), args.get("caller"))
+    return jsonify({"value": entries, "count": len(entries)})
+
+
+@blueprint.delete("/requests")
+def clear_requests():
+    state().journal.clear()
+    return "", 204

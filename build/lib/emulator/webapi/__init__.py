@@ -1,0 +1,55 @@
+"""The Flask app: the Dataverse Web API under /api/data/v9.x/, the control plane under /_emulator/."""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, request
+from werkzeug.exceptions import HTTPException
+
+from .. import server
+from ..errors import DataverseError, ResourceNotFound
+from ..settings import API_VERSIONS
+from . import auth, read  # noqa: F401  (modules register their handlers)
+from .responses import error_response
+from .routing import dispatch
+
+log = logging.getLogger("emulator")
+METHODS = ["GET", "POST", "PATCH", "PUT", "DELETE"]
+
+
+def create_app(emulator: server.Emulator) -> Flask:
+    app = Flask("emulator", static_folder=None)
+    app.extensions["emulator"] = emulator
+    app.json.sort_keys = False
+
+    @app.route("/api/data/<version>/", defaults={"path": ""}, methods=METHODS)
+    @app.route("/api/data/<version>/<path:path>", methods=METHODS)
+    def web_api(version: str, path: str):
+        if version not in API_VERSIONS:
+            raise ResourceNotFound(version)
+        auth.check(emulator.settings.auth)
+        return dispatch(path, request.method, request.url)
+
+    @app.errorhandler(DataverseError)
+    def dataverse_error(error: DataverseError):
+        return error_response(error)
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        if error.code == 404:
+            segment = request.path.strip("/").split("/")[0] or "/"
+            return error_response(ResourceNotFound(segment))
+        return error_response(DataverseError(error.description or error.name, code="0x80040216",
+                                             status=error.code or 400))
+
+    @app.errorhandler(Exception)
+    def unexpected(error: Exception):
+        log.exception("unexpected error on %s %s", request.method, request.path)
+        return error_response(DataverseError(f"An unexpected error occurred in the emulator "
+                                             f"({type(error).__name__}). This is a bug: please report it.",
+                                             code="0x80040216", status=500))
+
+    from ..control import blueprint as control
+
+    app.register_blueprint(control)
+    return app

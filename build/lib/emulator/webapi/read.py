@@ -1,0 +1,106 @@
+"""Reads: GET on an entity set (query options, paging, counts), on one record, and on <set>/$count."""
+from __future__ import annotations
+
+from urllib.parse import quote
+
+import sqlalchemy as sa
+from flask import request
+
+from .. import server
+from ..errors import PropertyNotFound, RecordNotFound
+from ..odata import paging, serialize
+from ..odata.options import build_plan, parse_select
+from ..store import query
+from . import instance_annotations, prefer
+from .responses import json_response, text_response
+from .routing import Resource, handles
+
+_SAFE = "$,'()/:=@*;"
+
+
+def service_root() -> str:
+    """`<scheme>://<host>/api/data/v9.x/`, from the request itself so links work whatever host the client used."""
+    version = request.path.split("/")[3]
+    return f"{request.host_url}api/data/{version}/"
+
+
+def next_link(cookie: str) -> str:
+    params = [(k, v) for k, v in request.args.items(multi=True) if k != "$skiptoken"]
+    params.append(("$skiptoken", cookie))
+    query_string = "&".join(f"{quote(k, safe=_SAFE)}={quote(v, safe=_SAFE)}" for k, v in params)
+    return f"{request.base_url}?{query_string}"
+
+
+def _plan(resource: Resource, single: bool = False):
+    emulator = server.current()
+    return build_plan(resource.table, request.args, emulator.db.tables, now=emulator.clock.now(),
+                      user_id=emulator.caller_id, dialect=emulator.db.engine.dialect.name, single=single)
+
+
+@handles("collection", "GET")
+def retrieve_multiple(resource: Resource):
+    emulator = server.current()
+    prefs = prefer.parse(request.headers.get("Prefer"))
+    plan = _plan(resource)
+    if prefs.max_page_size is not None and plan.top is not None:
+        plan.top = None  # documented: with odata.maxpagesize, $top is ignored
+    page = query.run(emulator.db, plan, prefs.page_size)
+    attrs = plan.columns()
+    annotate = instance_annotations.annotator(emulator, prefs)
+    body: dict = {"@odata.context": serialize.context_url(service_root(), plan.table, plan.select_names)}
+    if plan.count:
+        body["@odata.count"] = page.count
+    if prefs.wants("Microsoft.Dynamics.CRM.totalrecordcount"):
+        body["@Microsoft.Dynamics.CRM.totalrecordcount"] = page.count if plan.count else -1
+    if prefs.wants("Microsoft.Dynamics.CRM.totalrecordcountlimitexceeded"):
+        body["@Microsoft.Dynamics.CRM.totalrecordcountlimitexceeded"] = page.count_exceeded
+    if prefs.wants("Microsoft.Dynamics.CRM.globalmetadataversion"):
+        body["@Microsoft.Dynamics.CRM.globalmetadataversion"] = "1"
+    body["value"] = [serialize.record(attrs, row, annotate) for row in page.rows]
+    if page.more:
+        page_number = plan.cookie.page + 1 if plan.cookie else 1
+        body["@odata.nextLink"] = next_link(paging.encode(page_number, page.last_keys))
+    return json_response(body, headers=prefs.header())
+
+
+@handles("entity", "GET")
+def retrieve(resource: Resource):
+    emulator = server.current()
+    prefs = prefer.parse(request.headers.get("Prefer"))
+    plan = _plan(resource, single=True)
+    attrs = plan.columns()
+    row = query.get_one(emulator.db, resource.table, resource.key, attrs)
+    if row is None:
+        raise RecordNotFound(resource.table.logical_name, resource.key)
+    body = {"@odata.context": serialize.context_url(service_root(), plan.table, plan.select_names, single=True)}
+    body.update(serialize.record(attrs, row, instance_annotations.annotator(emulator, prefs)))
+    return json_response(body, headers=prefs.header())
+
+
+@handles("property", "GET")
+def retrieve_property(resource: Resource):
+    emulator = server.current()
+    attr = resource.table.by_property(resource.property)
+    if attr is None:
+        raise PropertyNotFound(resource.property, resource.table.type_name)
+    row = query.get_one(emulator.db, resource.table, resource.key, [attr])
+    if row is None:
+        raise RecordNotFound(resource.table.logical_name, resource.key)
+    value = row._mapping[attr.logical_name]
+    context = f"{service_root()}$metadata#{resource.table.entity_set}({resource.key})/{attr.property_name}"
+    return json_response({"@odata.context": context, "value": value})
+
+
+@handles("count", "GET")
+def count(resource: Resource):
+    emulator = server.current()
+    plan = _plan(resource)
+    base = emulator.db.tables[resource.table.logical_name]
+    where = [plan.where] if plan.where is not None else []
+    inner = sa.select(base.c[resource.table.primary_id]).where(*where).limit(query.COUNT_LIMIT).subquery()
+    with emulator.db.engine.connect() as conn:
+        total = conn.execute(sa.select(sa.func.count()).select_from(inner)).scalar_one()
+    return text_response(str(total))
+
+
+__all__ = ["parse_select", "service_root"]

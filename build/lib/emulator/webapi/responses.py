@@ -1,0 +1,42 @@
+"""HTTP responses in Dataverse's form: OData headers, orjson bodies, and every error rendered in one place."""
+from __future__ import annotations
+
+import orjson
+from flask import Response
+
+from ..errors import DataverseError
+
+JSON = "application/json; odata.metadata=minimal"
+ODATA_HEADERS = {"OData-Version": "4.0"}
+
+
+def _default(value):
+    if hasattr(value, "__float__"):
+        return float(value)
+    raise TypeError
+
+
+def json_response(body: dict, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    response = Response(orjson.dumps(body, default=_default), status=status, content_type=JSON)
+    response.headers.update(ODATA_HEADERS)
+    if headers:
+        response.headers.update(headers)
+    return response
+
+
+def text_response(text: str, status: int = 200) -> Response:
+    response = Response(text, status=status, content_type="text/plain")
+    response.headers.update(ODATA_HEADERS)
+    return response
+
+
+def empty_response(status: int = 204, headers: dict[str, str] | None = None) -> Response:
+    response = Response(status=status)
+    response.headers.update(ODATA_HEADERS)
+    if headers:
+        response.headers.update(headers)
+    return response
+
+
+def error_response(error: DataverseError) -> Response:
+    return json_response(error.body(), error.status, error.headers)

@@ -1,0 +1,196 @@
+"""Named snapshots of every table, kept as copy tables in the same database so they survive restarts.
+Saving and restoring are `INSERT INTO t SELECT * FROM s` inside one transaction: the copy tables have the same
+columns and indexes as the live ones, so SQLite copies b-tree pages directly (its transfer optimisation) and
+restoring a 1,000-conversation scenario costs milliseconds. POST/GET/DELETE /_emulator/snapshots."""
+from __future__ import annotations
+
+import re
+import time
+import weakref
+from datetime import datetime, timezone
+
+import sqlalchemy as sa
+from flask import jsonify, request
+
+from ..errors import BadRequest, ResourceNotFound
+from ..store.database import Database
+from . import blueprint, state
+
+WRITE = re.compile(r'^\s*(?:INSERT(?:\s+OR\s+\w+)?\s+INTO|REPLACE\s+INTO|UPDATE(?:\s+OR\s+\w+)?|DELETE\s+FROM)\s+'
+                   r'["`\[]?(\w+)', re.IGNORECASE)
+BASELINE = "@baseline"  # what POST /_emulator/reset restores: the scenario the server started with or last seeded
+IGNORED = ("_snap", "_emulator", "emulator_")  # the emulator's own bookkeeping tables, never restored
+NAME = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+
+
+_STORES: "weakref.WeakSet[SnapshotStore]" = weakref.WeakSet()
+
+
+def _on_execute(conn, _cursor, statement: str, *_args) -> None:
+    """Every statement of every engine: writers may use an engine of their own on the same database."""
+    match = WRITE.match(statement)
+    if match:
+        url = conn.engine.url
+        for store in list(_STORES):
+            if store.db.url == url:
+                store.written(match.group(1))
+
+
+sa.event.listen(sa.engine.Engine, "after_cursor_execute", _on_execute)
+
+
+class SnapshotStore:
+    """Snapshots of one Database: a registry table plus one copy table per snapshot and table."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.metadata = sa.MetaData()
+        self.registry = sa.Table(
+            "_emulator_snapshot", self.metadata,
+            sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+            sa.Column("name", sa.String(64), nullable=False, unique=True),
+            sa.Column("scenario", sa.String(200)),
+            sa.Column("created", sa.String(30), nullable=False),
+            sa.Column("tables", sa.String(2000), nullable=False))  # the live tables it holds, comma-separated
+        self.registry.create(db.engine, checkfirst=True)
+        # Which live tables were written since the data last equalled snapshot `current`: restoring that same
+        # snapshot copies only those (a reset after a test that wrote one table costs one table's copy).
+        self.current: str | None = None
+        self.dirty: set[str] = set(db.tables)
+        _STORES.add(self)
+
+    def written(self, name: str) -> None:
+        if name in self.db.tables:
+            self.dirty.add(name)
+        elif not name.startswith(IGNORED):
+            self.dirty.add("*")  # a table we do not know: restore everything next time
+
+    def _clean(self, name: str) -> None:
+        self.current, self.dirty = name, set()
+
+    def _copy_table(self, snapshot_id: int, logical_name: str) -> sa.Table:
+        """A table with the live table's columns and indexes (needed for SQLite's page-copy path)."""
+        live = self.db.tables[logical_name]
+        name = f"_snap{snapshot_id}_{logical_name}"
+        copy = live.to_metadata(sa.MetaData(), name=name)
+        for index in copy.indexes:
+            index.name = f"_snap{snapshot_id}_{index.name}"
+        return copy
+
+    @staticmethod
+    def _transfer(conn, source: str, target: str) -> None:
+        # Table names are ours (never user input); `SELECT *` is what lets SQLite copy pages directly.
+        preparer = conn.dialect.identifier_preparer
+        conn.execute(sa.text(f"DELETE FROM {preparer.quote(target)}"))
+        conn.execute(sa.text(f"INSERT INTO {preparer.quote(target)} SELECT * FROM {preparer.quote(source)}"))
+
+    def find(self, name: str) -> sa.Row | None:
+        with self.db.engine.connect() as conn:
+            return conn.execute(sa.select(self.registry).where(self.registry.c.name == name)).first()
+
+    def list(self) -> list[dict]:
+        with self.db.engine.connect() as conn:
+            rows = conn.execute(sa.select(self.registry).order_by(self.registry.c.id)).all()
+        return [{"name": r.name, "scenario": r.scenario, "created": r.created} for r in rows]
+
+    def save(self, name: str, scenario: str | None = None) -> dict:
+        started = time.perf_counter()
+        self.delete(name)
+        created = datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        with self.db.engine.begin() as conn:
+            snapshot_id = conn.execute(self.registry.insert().values(
+                name=name, scenario=scenario, created=created, tables=",".join(self.db.tables))).inserted_primary_key[0]
+            for logical_name in self.db.tables:
+                copy = self._copy_table(snapshot_id, logical_name)
+                copy.create(conn)
+                self._transfer(conn, logical_name, copy.name)
+        self._clean(name)
+        return {"name": name, "scenario": scenario, "created": created,
+                "ms": round((time.perf_counter() - started) * 1000, 2)}
+
+    def restore(self, name: str, full: bool = False) -> dict:
+        started = time.perf_counter()
+        row = self.find(name)
+        if row is None:
+            raise ResourceNotFound(f"_emulator/snapshots/{name}")
+        held = row.tables.split(",")
+        copy_all = full or self.current != name or "*" in self.dirty
+        copied = "all" if copy_all else sorted(self.dirty)
+        with self.db.engine.begin() as conn:
+            for logical_name in self.db.tables:
+                if not copy_all and logical_name not in self.dirty:
+                    continue
+                if logical_name in held:
+                    self._transfer(conn, f"_snap{row.id}_{logical_name}", logical_name)
+                else:  # a table added after the snapshot was taken: it was empty then
+                    conn.execute(sa.delete(self.db.tables[logical_name]))
+        self._clean(name)
+        return {"name": name, "scenario": row.scenario, "tables": copied,
+                "ms": round((time.perf_counter() - started) * 1000, 2)}
+
+    def delete(self, name: str) -> bool:
+        row = self.find(name)
+        if row is None:
+            return False
+        with self.db.engine.begin() as conn:
+            for logical_name in row.tables.split(","):
+                conn.execute(sa.text(f"DROP TABLE IF EXISTS "
+                                     f"{conn.dialect.identifier_preparer.quote(f'_snap{row.id}_{logical_name}')}"))
+            conn.execute(self.registry.delete().where(self.registry.c.id == row.id))
+        return True
+
+
+def _name(value) -> str:
+    if not isinstance(value, str) or not NAME.match(value):
+        raise BadRequest("A snapshot name is 1 to 64 letters, digits, '_', '.', ':' or '-'; "
+                         f"got {value!r}.")
+    return value
+
+
+def _body() -> dict:
+    body = request.get_json(silent=True)
+    if request.get_data() and not isinstance(body, dict):
+        raise BadRequest("The request body must be a JSON object.")
+    return body or {}
+
+
+@blueprint.get("/snapshots")
+def list_snapshots():
+    store = state().snapshots
+    return jsonify({"value": [s for s in store.list() if s["name"] != BASELINE],
+                    "baseline": next((s for s in store.list() if s["name"] == BASELINE), None)})
+
+
+@blueprint.post("/snapshots")
+def save_snapshot():
+    name = _name(_body().get("name"))
+    control = state()
+    return jsonify(control.snapshots.save(name, control.scenario)), 201
+
+
+@blueprint.post("/snapshots/<name>/restore")
+def restore_snapshot(name: str):
+    """Restores the data; with {"baseline": true} the snapshot also becomes what /reset goes back to."""
+    control = state()
+    result = control.snapshots.restore(_name(name))
+    if _body().get("baseline"):
+        control.snapshots.save(BASELINE, result["scenario"])
+        control.scenario = result["scenario"]
+    return jsonify(result)
+
+
+@blueprint.delete("/snapshots/<name>")
+def delete_snapshot(name: str):
+    if not state().snapshots.delete(_name(name)):
+        raise ResourceNotFound(f"_emulator/snapshots/{name}")
+    return "", 204
+
+
+@blueprint.delete("/snapshots")
+def delete_all_snapshots():
+    store = state().snapshots
+    for snapshot in store.list():
+        if snapshot["name"] != BASELINE:
+            store.delete(snapshot["name"])
+    return "", 204
+
