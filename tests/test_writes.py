@@ -563,3 +563,15 @@ def test_conditional_get_with_expand_is_never_304(api, emulator):
     response = api.get(url)
     assert response.status_code == 200, response.get_json()
     assert api.get(url, headers={"If-None-Match": response.get_json()["@odata.etag"]}).status_code == 200
+
+
+def test_a_rows_etag_never_repeats_even_after_rows_were_loaded_behind_the_writer(api, emulator):
+    created_key(api.request("POST", CONV, json={"subject": "first write starts the counter"}))
+    key = first_id(emulator, "msdyn_ocliveworkitem")
+    with emulator.db.engine.begin() as conn:  # a restore or reseed wrote a version the counter never gave
+        table = emulator.db.tables["msdyn_ocliveworkitem"]
+        conn.execute(table.update().where(table.c.activityid == key).values(versionnumber=20_000_000))
+    assert api.request("PATCH", f"{CONV}({key})", json={"msdyn_title": "after"}).status_code == 204
+    assert row(emulator, "msdyn_ocliveworkitem", key)["versionnumber"] == 20_000_001
+    other = created_key(api.request("POST", CONV, json={"subject": "next"}))
+    assert row(emulator, "msdyn_ocliveworkitem", other)["versionnumber"] > 20_000_001

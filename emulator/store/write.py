@@ -97,10 +97,18 @@ def sync_row_versions(db: Database) -> None:
         w._sync_counter(conn)
 
 
-def next_version(conn: sa.Connection) -> int:
+def next_version(conn: sa.Connection, at_least: int = 0) -> int:
+    """The next database-wide row version, and never below `at_least` (the row's own version + 1), so a row's
+    ETag never repeats even when rows were loaded behind the writer's back (a reseed or a snapshot restore)."""
     if conn.dialect.supports_sequences:
-        return conn.execute(sa.select(ROW_VERSION_SEQUENCE.next_value())).scalar_one()
-    conn.execute(ROW_VERSION.update().where(ROW_VERSION.c.id == 1).values(value=ROW_VERSION.c.value + 1))
+        version = conn.execute(sa.select(ROW_VERSION_SEQUENCE.next_value())).scalar_one()
+        if version < at_least:
+            conn.execute(sa.select(sa.func.setval(ROW_VERSION_SEQUENCE.name, at_least)))
+            version = at_least
+        return version
+    bumped = ROW_VERSION.c.value + 1
+    conn.execute(ROW_VERSION.update().where(ROW_VERSION.c.id == 1)
+                 .values(value=sa.case((bumped > at_least, bumped), else_=at_least)))
     return conn.execute(sa.select(ROW_VERSION.c.value).where(ROW_VERSION.c.id == 1)).scalar_one()
 
 
@@ -238,7 +246,7 @@ def update(conn: sa.Connection, db: Database, table: Table, key: str, body: Any,
     if "modifiedby" in sql_table.c:
         values["modifiedby"] = ctx.caller_id
     if "versionnumber" in sql_table.c:
-        values["versionnumber"] = next_version(conn)
+        values["versionnumber"] = next_version(conn, (existing._mapping["versionnumber"] or 0) + 1)
     conn.execute(sql_table.update().where(sql_table.c[table.primary_id] == key).values(**values))
 
 
