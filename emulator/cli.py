@@ -43,7 +43,12 @@ def main() -> None:
 @now_option
 @click.option("--seed", "seed_value", default=42, show_default=True, type=int,
               help="Seed for the default data set when the database is empty.")
-def serve(host: str, port: int, database: str, auth: str, now: str | None, seed_value: int) -> None:
+@click.option("--simulate", is_flag=True, help="Run the live contact-center simulation (see README, Demo).")
+@click.option("--simulate-rate", default=12.0, show_default=True, type=click.FloatRange(0, 6000, min_open=True),
+              help="Simulated new conversations per minute of emulator time.")
+@click.option("--simulate-seed", default=1, show_default=True, type=int, help="Seed of the simulation.")
+def serve(host: str, port: int, database: str, auth: str, now: str | None, seed_value: int, simulate: bool,
+          simulate_rate: float, simulate_seed: int) -> None:
     """Serve the Web API (seeds the default data set when the database is empty)."""
     from .server import Emulator
     from .store.seed import seed
@@ -54,6 +59,11 @@ def serve(host: str, port: int, database: str, auth: str, now: str | None, seed_
         result = seed(emulator.db, seed=seed_value, now=emulator.clock.now())
         click.echo(f"Seeded {result.conversations} conversations for {result.agents} agents.", err=True)
     app = create_app(emulator)
+    if simulate:
+        from .simulation import for_app
+
+        for_app(app, rate=simulate_rate, seed=simulate_seed).start()
+        click.echo(f"Simulating {simulate_rate:g} new conversations a minute (seed {simulate_seed}).", err=True)
     click.echo(f"Dataverse emulator on http://{host}:{port}/api/data/v9.2/ "
                f"(database {emulator.db.describe()}, auth {auth})", err=True)
     from werkzeug.serving import run_simple
