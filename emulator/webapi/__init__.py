@@ -52,4 +52,7 @@ def create_app(emulator: server.Emulator) -> Flask:
     from ..control import blueprint as control
 
     app.register_blueprint(control)
+    from .dashboard import blueprint as dashboard
+
+    app.register_blueprint(dashboard)
     return app
