@@ -9,7 +9,7 @@ from werkzeug.exceptions import HTTPException
 from .. import server
 from ..errors import DataverseError, ResourceNotFound
 from ..settings import API_VERSIONS
-from . import auth, read  # noqa: F401  (modules register their handlers)
+from . import auth, batch, read, write  # noqa: F401  (modules register their handlers)
 from .responses import error_response
 from .routing import dispatch
 

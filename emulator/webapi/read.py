@@ -12,7 +12,7 @@ from ..odata import expand, paging, serialize
 from ..odata.options import build_plan, parse_select
 from ..store import query
 from . import instance_annotations, prefer
-from .responses import json_response, text_response
+from .responses import empty_response, json_response, text_response
 from .routing import Resource, handles
 
 _SAFE = "$,'()/:=@*;"
@@ -84,11 +84,22 @@ def retrieve(resource: Resource):
     row = query.get_one(emulator.db, resource.table, resource.key, attrs)
     if row is None:
         raise RecordNotFound(resource.table.logical_name, resource.key)
+    if _not_modified(row, prefs):
+        return empty_response(304)
     body = {"@odata.context": serialize.context_url(service_root(), plan.table, plan.select_names, single=True,
                                                     expand=[item.context for item in plan.expand])}
     body.update(serialize.record(attrs, row, instance_annotations.annotator(emulator, prefs, [row], attrs),
                                  _expansions(emulator, prefs, plan, [row])))
     return json_response(body, headers=prefs.header())
+
+
+def _not_modified(row, prefs) -> bool:
+    """Conditional GET: If-None-Match with the row's current ETag -> 304, never when annotations or $expand are
+    asked for. The literal `If-None-Match: null` that some clients send on every request is no precondition."""
+    header = (request.headers.get("If-None-Match") or "").strip()
+    if not header or header == "null" or prefs.annotations or "$expand" in request.args:
+        return False
+    return serialize.etag(row._mapping["versionnumber"]) in [tag.strip() for tag in header.split(",")]
 
 
 @handles("property", "GET")
