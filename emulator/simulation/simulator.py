@@ -13,6 +13,7 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from ..clock import Clock, parse_instant
+from ..store import write
 from ..store.database import Database
 from ..store.schema import format_instant
 from ..store.seed import ADMIN_USER_ID, TOPICS
@@ -70,7 +71,6 @@ class Simulator:
         self._lock = threading.RLock()
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
-        self._version = 0
 
     # -- control ---------------------------------------------------------------------------------------------
     def configure(self, rate: float | None = None, seed: int | None = None) -> None:
@@ -122,8 +122,8 @@ class Simulator:
             self.last = now
             self.steps += 1
             made: list[Transition] = []
-            with self.db.engine.begin() as conn:
-                self._version = self._max_version(conn)
+            # The Web API's write transaction: same lock and row-version counter as PATCH/POST requests.
+            with write.transaction(self.db) as conn:
                 ctx = _Context(conn, self.db, now, self._pools(conn))
                 for row in self._live(conn):
                     target = self._next_status(row, elapsed)
@@ -133,17 +133,6 @@ class Simulator:
                     made.append(self._arrive(ctx))
             self.transitions.extend(made)
             return made
-
-    def _max_version(self, conn) -> int:
-        highest = 0
-        for name in self.db.tables:
-            value = conn.execute(sa.select(sa.func.max(self.db.tables[name].c.versionnumber))).scalar()
-            highest = max(highest, value or 0)
-        return highest
-
-    def next_version(self) -> int:
-        self._version += 1
-        return self._version
 
     def _arrivals(self, elapsed: float) -> int:
         """Poisson arrivals for `elapsed` seconds at `rate` per minute (Knuth's method; capped)."""
@@ -232,7 +221,7 @@ class Simulator:
             "prioritycode": self.rng.choices((0, 1, 2), (10, 75, 15))[0],
             "ownerid": ADMIN_USER_ID, "ownerid__target": "systemuser",
             "createdon": fmt, "modifiedon": fmt, "createdby": ADMIN_USER_ID, "modifiedby": ADMIN_USER_ID,
-            "versionnumber": self.next_version(),
+            "versionnumber": write.next_version(ctx.conn),
         }
         ctx.conn.execute(ctx.conv.insert().values(**row))
         return Transition(cid, None, OPEN, fmt, None)
@@ -279,7 +268,7 @@ class Simulator:
             if source == OPEN:
                 changes["msdyn_isabandoned"] = not row["msdyn_isagentaccepted"]
             self._close_session(ctx, row["msdyn_lastsessionid"])
-        changes["versionnumber"] = self.next_version()
+        changes["versionnumber"] = write.next_version(ctx.conn)
         ctx.conn.execute(ctx.conv.update().where(ctx.conv.c.activityid == row["activityid"]).values(**changes))
         return Transition(row["activityid"], source, target, fmt, agent)
 
@@ -303,7 +292,7 @@ class Simulator:
             msdyn_agentassignedon=fmt, msdyn_agentacceptedon=fmt, activitytypecode="msdyn_ocsession",
             statecode=0, statuscode=1, ownerid=agent or ADMIN_USER_ID, ownerid__target="systemuser",
             createdon=fmt, modifiedon=fmt, createdby=ADMIN_USER_ID, modifiedby=ADMIN_USER_ID,
-            versionnumber=self.next_version()))
+            versionnumber=write.next_version(ctx.conn)))
         return sid
 
     def _close_session(self, ctx: "_Context", session_id: str | None) -> None:
@@ -313,7 +302,7 @@ class Simulator:
         ctx.conn.execute(ctx.session.update()
                          .where(ctx.session.c.activityid == session_id, ctx.session.c.statecode == 0)
                          .values(statecode=1, statuscode=2, msdyn_sessionclosedon=fmt, modifiedon=fmt,
-                                 versionnumber=self.next_version()))
+                                 versionnumber=write.next_version(ctx.conn)))
 
 
 class _Context:

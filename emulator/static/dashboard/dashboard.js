@@ -60,8 +60,8 @@ async function withFormattedValues(records) {
     + "_msdyn_liveworkstreamid_value";
   const annotated = new Map();
   for (let i = 0; i < records.length; i += 40) {
-    const ids = records.slice(i, i + 40).map((r) => r.activityid).join(",");
-    const filter = `activityid in (${ids})`;
+    const ids = records.slice(i, i + 40).map((r) => r.activityid);
+    const filter = ids.length === 1 ? `activityid eq ${ids[0]}` : `activityid in (${ids.join(",")})`;
     const page = await api(`msdyn_ocliveworkitems?$select=${select}&$filter=${encodeURIComponent(filter)}`);
     for (const r of page.value) annotated.set(r.activityid, r);
   }
@@ -321,10 +321,15 @@ function readFilters() {
 }
 
 function wire() {
-  $("#agent").addEventListener("change", (event) => {
-    state.agentId = event.target.value;
+  const reset = () => { // what is shown belonged to the old choice
     state.rows = [];
     state.seen = null;
+    render();
+    say("Loading…");
+  };
+  $("#agent").addEventListener("change", (event) => {
+    state.agentId = event.target.value;
+    reset();
     const url = new URL(location.href);
     url.searchParams.set("agent", state.agentId);
     history.replaceState(null, "", url);
@@ -332,8 +337,10 @@ function wire() {
   });
   $("#filters").addEventListener("change", (event) => {
     if (event.target.id === "agent") return;
-    state.seen = null;
-    if (readFilters()) refresh();
+    if (readFilters()) {
+      reset();
+      refresh();
+    }
   });
   $("#filters").addEventListener("submit", (event) => event.preventDefault());
   $("#refresh").addEventListener("click", () => refresh());
