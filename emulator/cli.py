@@ -66,6 +66,7 @@ def serve(host: str, port: int, database: str, auth: str, now: str | None, seed_
         click.echo(f"Simulating {simulate_rate:g} new conversations a minute (seed {simulate_seed}).", err=True)
     click.echo(f"Dataverse emulator on http://{host}:{port}/api/data/v9.2/ "
                f"(database {emulator.db.describe()}, auth {auth})", err=True)
+    click.echo(f"Agent dashboard on http://{host}:{port}/", err=True)
     from werkzeug.serving import run_simple
 
     run_simple(host, port, app, threaded=True)

@@ -222,3 +222,24 @@ def test_background_thread_steps_on_a_running_clock(tmp_path):
         simulator.stop()
     assert emulator.db.count("msdyn_ocliveworkitem") > 20 and not simulator.running
     emulator.db.dispose()
+
+
+def test_simulated_and_web_api_writes_share_one_row_version_sequence(tmp_path):
+    emulator = make_emulator(tmp_path / "emulator.db", conversations=30)
+    client = Client(create_app(emulator))
+    simulator = Simulator(emulator.db, emulator.clock, rate=60, seed=9)
+    simulator.step()
+    emulator.clock.advance(timedelta(seconds=30))
+    assert simulator.step()
+    target = client.values("msdyn_ocliveworkitems?$select=subject&$top=1")[0]["activityid"]
+    response = client.request("PATCH", f"msdyn_ocliveworkitems({target})", json={"description": "noted"})
+    assert response.status_code == 204, response.get_data(as_text=True)
+    emulator.clock.advance(timedelta(seconds=30))
+    assert simulator.step()
+    versions = [r["versionnumber"] for name in ("msdyn_ocliveworkitems", "msdyn_ocsessions")
+                for r in client.values(f"{name}?$select=versionnumber", headers={"Prefer": "odata.maxpagesize=5000"})]
+    assert len(versions) == len(set(versions))
+    patched = client.values(f"msdyn_ocliveworkitems?$select=versionnumber&$filter=activityid eq {target}")[0]
+    newer = client.values("msdyn_ocliveworkitems?$select=versionnumber&$filter=createdon gt 2026-01-15T12:00:30Z")
+    assert newer and all(r["versionnumber"] > patched["versionnumber"] for r in newer)
+    emulator.db.dispose()

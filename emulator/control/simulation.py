@@ -15,7 +15,7 @@ def simulation_state():
 
 @blueprint.post("/simulation")
 def simulation_control():
-    body = request.get_json(silent=True)
+    body = request.get_json(silent=True, force=True)  # curl -d sends no JSON content type
     if not isinstance(body, dict):
         raise BadRequest('The body must be a JSON object such as {"running": true, "rate": 12, "seed": 1}.')
     unknown = sorted(set(body) - {"running", "rate", "seed"})
