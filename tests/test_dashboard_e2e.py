@@ -256,6 +256,52 @@ def test_a_simulated_conversation_appears(page, site):
         page.save_screenshot(screenshot)
 
 
+def test_accessible_names_keyboard_focus_and_contrast(page):
+    """Every control has a name, Tab reaches them in order with a visible outline, and text contrast is at least
+    4.5:1 (WCAG AA), computed from the page's own styles."""
+    from selenium.webdriver.common.keys import Keys
+
+    unnamed = page.execute_script("""
+        return [...document.querySelectorAll('input, select, button')].filter(el => !el.hidden && !(
+            el.labels?.length && el.labels[0].textContent.trim() || el.getAttribute('aria-label')
+            || el.textContent.trim())).map(el => el.outerHTML);""")
+    assert unnamed == []
+    page.execute_script("document.querySelector('.skip').focus()")  # the first stop of the page
+    page.switch_to.active_element.send_keys(Keys.TAB)
+    page.switch_to.active_element.send_keys(Keys.SHIFT, Keys.TAB)  # back to it, now by keyboard
+    reached = []
+    for _ in range(12):
+        element = page.switch_to.active_element
+        outline = page.execute_script(
+            "const s = getComputedStyle(arguments[0]); return [s.outlineStyle, s.outlineWidth];", element)
+        reached.append(element.get_attribute("id") or element.get_attribute("value") or element.text)
+        assert outline[0] != "none" and outline[1] != "0px", f"no visible focus on {reached[-1]}"
+        element.send_keys(Keys.TAB)
+    assert reached[:9] == ["Skip to conversations", "agent", "1", "2", "3", "5", "4", "days", "refresh"]
+    ratios = page.execute_script("""
+        const lum = c => { const [r, g, b] = c.match(/[\\d.]+/g).slice(0, 3).map(v => v / 255)
+            .map(v => v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4);
+            return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
+        const bg = el => { for (; el; el = el.parentElement) { const c = getComputedStyle(el).backgroundColor;
+            if (!c.endsWith(', 0)') && c !== 'transparent') return c; } return 'rgb(255, 255, 255)'; };
+        return [...document.querySelectorAll('h1, label, legend, small, button, th, td, td span, #status, #updated')]
+            .filter(el => el.offsetParent && el.textContent.trim()).map(el => {
+                const a = lum(getComputedStyle(el).color), b = lum(bg(el));
+                return [el.tagName + ' ' + el.textContent.trim().slice(0, 20),
+                        (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05)]; });""")
+    low = [(name, round(ratio, 2)) for name, ratio in ratios if ratio < 4.5]
+    assert ratios and low == []
+
+
+def test_pause_stops_the_refresh_toggle(page):
+    button = page.find_element("id", "pause")
+    assert button.get_attribute("aria-pressed") == "false"
+    button.click()
+    assert button.get_attribute("aria-pressed") == "true"
+    button.click()
+    assert button.get_attribute("aria-pressed") == "false"
+
+
 def test_page_files_need_no_token_and_use_no_external_resources(site):
     page = requests.get(f"{site.url}/", timeout=10)
     assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")

@@ -198,11 +198,10 @@ async function refresh() {
     showError(null);
     const agent = $("#agent").selectedOptions[0]?.dataset.name || "the agent";
     $("#caption").textContent = `Conversations of ${agent}`;
-    const time = new Date().toLocaleTimeString("en-GB", { hour12: false });
+    // The live region changes only when the count does, so a screen reader is not interrupted every 3 s.
     const count = `${state.rows.length} conversation${state.rows.length === 1 ? "" : "s"}`;
-    // Announce counts only when they change, so a screen reader is not interrupted every few seconds.
-    if (before !== state.rows.length || !$("#status").textContent.startsWith(count)) say(`${count}, updated ${time}`);
-    else $("#status").textContent = `${count}, updated ${time}`;
+    if (before !== state.rows.length || $("#status").textContent !== count) say(count);
+    $("#updated").textContent = `updated ${new Date().toLocaleTimeString("en-GB", { hour12: false })}`;
   } catch (error) {
     if (generation === state.generation) showError(error);
   } finally {
@@ -292,7 +291,6 @@ async function setupSimulation() {
   const show = (s) => {
     button.hidden = false;
     button.setAttribute("aria-pressed", String(s.running));
-    button.textContent = s.running ? "Stop simulation" : "Start simulation";
   };
   try {
     show(await api("/_emulator/simulation"));
@@ -347,7 +345,6 @@ function wire() {
   $("#pause").addEventListener("click", (event) => {
     state.paused = !state.paused;
     event.target.setAttribute("aria-pressed", String(state.paused));
-    event.target.textContent = state.paused ? "Resume auto-refresh" : "Pause auto-refresh";
     if (state.paused) clearTimeout(state.timer);
     else refresh();
   });
