@@ -507,3 +507,11 @@ def test_row_versions_increase_across_tables(api, emulator):
         logical = {"accounts": "account", CONV: "msdyn_ocliveworkitem", "contacts": "contact"}[entity_set]
         versions.append(row(emulator, logical, key)["versionnumber"])
     assert versions == sorted(set(versions)) and versions[-1] - versions[0] == 2
+
+
+def test_deep_insert_is_501_naming_the_alternative(api, emulator):
+    before = dump(emulator)
+    response = api.request("POST", CONV, json={"msdyn_customer_msdyn_ocliveworkitem_account": {"name": "New"}})
+    assert response.status_code == 501
+    assert "msdyn_customer_msdyn_ocliveworkitem_account@odata.bind" in response.get_json()["error"]["message"]
+    assert dump(emulator) == before

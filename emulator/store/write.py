@@ -17,7 +17,7 @@ import orjson
 import sqlalchemy as sa
 
 from ..clock import parse_instant
-from ..errors import BadRequest, DataverseError, PreconditionFailed, RecordNotFound
+from ..errors import BadRequest, DataverseError, NotSupported, PreconditionFailed, RecordNotFound
 from ..metadata import BY_ENTITY_SET, BY_LOGICAL_NAME, Attribute, Table
 from ..metadata import model as m
 from .database import Database, _sqlite_pragmas
@@ -73,13 +73,14 @@ class Writer:
     SQLITE_BUSY. Row versions come from a one-row counter updated in the same transaction."""
 
     def __init__(self, db: Database) -> None:
-        self.db = db
+        self.tables = db.tables  # no reference to `db` itself, so the registry below can forget it
         self.lock = threading.RLock()
         database = db.url.database
         if db.is_sqlite and database and database != ":memory:" and not database.startswith("file:"):
             self.engine = sa.create_engine(db.url, connect_args={"check_same_thread": False, "timeout": 10})
             sa.event.listen(self.engine, "connect", self._connect)
             sa.event.listen(self.engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+            weakref.finalize(db, self.engine.dispose)
         else:
             self.engine = db.engine
         _row_versions_metadata.create_all(self.engine)
@@ -94,7 +95,7 @@ class Writer:
     def _sync_counter(self, conn: sa.Connection) -> None:
         """Start above every versionnumber already stored (seeded rows), once per process."""
         highest = 1000
-        for sql_table in self.db.tables.values():
+        for sql_table in self.tables.values():
             if "versionnumber" in sql_table.c:
                 value = conn.execute(sa.select(sa.func.max(sql_table.c.versionnumber))).scalar()
                 highest = max(highest, value or 0)
@@ -103,10 +104,6 @@ class Writer:
             conn.execute(ROW_VERSION.insert().values(id=1, value=highest))
         elif current < highest:
             conn.execute(ROW_VERSION.update().where(ROW_VERSION.c.id == 1).values(value=highest))
-
-    def dispose(self) -> None:
-        if self.engine is not self.db.engine:
-            self.engine.dispose()
 
 
 _writers: "weakref.WeakKeyDictionary[Database, Writer]" = weakref.WeakKeyDictionary()
@@ -370,6 +367,9 @@ def parse_body(conn: sa.Connection, db: Database, table: Table, body: Any, *, cr
             _bind(conn, db, table, prop, nav, value, changes.values)
             changes.given.add(nav.attr.logical_name)
             continue
+        if name in navs and isinstance(value, (dict, list)):
+            raise NotSupported(f"Deep insert through '{name}' is not implemented in the emulator: create the "
+                               f"related record first, then set '{name}@odata.bind' to its URL.")
         attr = table.by_property(name)
         if attr is None or attr.is_lookup:
             raise invalid_property(table, name)

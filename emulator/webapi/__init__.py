@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, request
+from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
 from .. import server
@@ -55,4 +55,13 @@ def create_app(emulator: server.Emulator) -> Flask:
     from .dashboard import blueprint as dashboard
 
     app.register_blueprint(dashboard)
+
+    @app.get("/omnichannel.js")
+    def omnichannel_js():
+        """The reference getConversations for browsers and Node (emulator/static/omnichannel.js); no auth."""
+        from pathlib import Path
+
+        script = Path(__file__).resolve().parent.parent / "static" / "omnichannel.js"
+        return Response(script.read_bytes(), content_type="application/javascript; charset=utf-8")
+
     return app
