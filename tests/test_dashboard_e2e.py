@@ -9,7 +9,7 @@ import subprocess
 import tempfile
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import pytest
 import requests
@@ -161,6 +161,11 @@ def test_waiting_conversations_of_the_documented_agent_match_the_web_api(page, s
     rows = table_rows(page)
     assert [r["cells"] for r in rows] == [expected_cells(e) for e in expected]
     assert {r["cells"][1] for r in rows} == {"Waiting"}
+    # The rows came through the JavaScript getConversations: its script loaded and its query shape was sent.
+    requested = page.execute_script("return performance.getEntriesByType('resource').map(e => e.name);")
+    assert any(url.endswith("/omnichannel.js") for url in requested)
+    assert any("Microsoft.Dynamics.CRM.In(PropertyName='statuscode',PropertyValues=['3'])" in unquote(url)
+               and DOC_AGENT_ID in url for url in requested), requested
     assert page.find_element("id", "caption").text == f"Conversations of {DOC_AGENT_NAME}"
     assert aria_sort(page, "created") == "descending"
 

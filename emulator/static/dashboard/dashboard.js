@@ -201,7 +201,7 @@ async function refresh() {
     // The live region changes only when the count does, so a screen reader is not interrupted every 3 s.
     const count = `${state.rows.length} conversation${state.rows.length === 1 ? "" : "s"}`;
     if (before !== state.rows.length || $("#status").textContent !== count) say(count);
-    $("#updated").textContent = `updated ${new Date().toLocaleTimeString("en-GB", { hour12: false })}`;
+    $("#updated").textContent = `· updated ${new Date().toLocaleTimeString("en-GB", { hour12: false })}`;
   } catch (error) {
     if (generation === state.generation) showError(error);
   } finally {
