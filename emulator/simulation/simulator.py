@@ -193,7 +193,7 @@ class Simulator:
 
     # -- changes ---------------------------------------------------------------------------------------------
     def _arrive(self, ctx: "_Context") -> Transition:
-        now, fmt = ctx.now, format_instant(ctx.now)
+        fmt = format_instant(ctx.now)
         stream = self.rng.choice(ctx.pools["streams"]) if ctx.pools["streams"] else None
         qi = self.rng.randrange(len(ctx.pools["queues"])) if ctx.pools["queues"] else None
         customer = self._customer(ctx.conn)
