@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test install clean
+.PHONY: run demo test install clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +16,9 @@ install: $(STAMP)
 
 run: install
 	$(BIN)/dataverse-emulator serve
+
+demo: install
+	$(BIN)/dataverse-emulator serve --simulate
 
 # Storage tests also run on PostgreSQL when one answers on 127.0.0.1:5432 (or EMULATOR_TEST_DATABASE_URL is set).
 PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test

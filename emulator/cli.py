@@ -53,8 +53,13 @@ def main() -> None:
 @click.option("--baseline/--no-baseline", default=True, show_default=True,
               help="Snapshot the data at start for POST /_emulator/reset (costs about 5 s per 100,000 "
                    "conversations and doubles the file).")
+@click.option("--simulate", is_flag=True, help="Run the live contact-center simulation (see README, Demo).")
+@click.option("--simulate-rate", default=12.0, show_default=True, type=click.FloatRange(0, 6000, min_open=True),
+              help="Simulated new conversations per minute of emulator time.")
+@click.option("--simulate-seed", default=1, show_default=True, type=int, help="Seed of the simulation.")
 def serve(host: str, port: int, database: str, auth: str, now: str | None, seed_value: int, tls: bool,
-          scenario: str | None, service_protection: bool, baseline: bool) -> None:
+          scenario: str | None, service_protection: bool, baseline: bool, simulate: bool, simulate_rate: float,
+          simulate_seed: int) -> None:
     """Serve the Web API (loads the scenario, or the default data set, when the database is empty)."""
     from .server import Emulator
     from .store import scenario as scenarios
@@ -85,6 +90,11 @@ def serve(host: str, port: int, database: str, auth: str, now: str | None, seed_
             click.echo(f"The database already holds data; serving it (scenario {scenario} not loaded; use "
                        f"`dataverse-emulator seed --reset --scenario {scenario}` to replace it).", err=True)
     app = create_app(emulator)
+    if simulate:
+        from .simulation import for_app
+
+        for_app(app, rate=simulate_rate, seed=simulate_seed).start()
+        click.echo(f"Simulating {simulate_rate:g} new conversations a minute (seed {simulate_seed}).", err=True)
     if baseline:
         click.echo(f"Baseline for POST /_emulator/reset saved in {app.extensions['control'].baseline_ms / 1000:.1f} s.",
                    err=True)
@@ -99,6 +109,7 @@ def serve(host: str, port: int, database: str, auth: str, now: str | None, seed_
                    f"NODE_EXTRA_CA_CERTS={certificate.cert} (Node).", err=True)
     click.echo(f"Dataverse emulator on {'https' if tls else 'http'}://{host}:{port}/api/data/v9.2/ "
                f"(database {emulator.db.describe()}, auth {auth})", err=True)
+    click.echo(f"Agent dashboard on {'https' if tls else 'http'}://{host}:{port}/", err=True)
     from werkzeug.serving import run_simple
 
     run_simple(host, port, app, threaded=True, ssl_context=ssl_context)

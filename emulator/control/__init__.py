@@ -65,5 +65,5 @@ def install(setup) -> None:
 
 
 from . import data, faults, journal, snapshots, throttling  # noqa: E402,F401  (routes register)
-from . import health  # noqa: E402,F401  (routes register on the blueprint)
+from . import health, simulation  # noqa: E402,F401  (routes register on the blueprint)
 from . import clock  # noqa: E402,F401

@@ -53,6 +53,9 @@ def create_app(emulator: server.Emulator) -> Flask:
     from ..control import blueprint as control
 
     app.register_blueprint(control)
+    from .dashboard import blueprint as dashboard
+
+    app.register_blueprint(dashboard)
 
     @app.get("/omnichannel.js")
     def omnichannel_js():
