@@ -86,6 +86,9 @@ class FilterCompiler:
 
     def compile(self, text: str, aliases: dict[str, str] | None = None) -> sa.ColumnElement:
         tree = parse(syntax.rewrite(text, aliases or {}))
+        from ..webapi.limits import check_filter  # before the recursive walk below
+
+        check_filter(tree, text)
         result = self.visit(tree)
         if isinstance(result, Operand):
             if result.edm != "Edm.Boolean":
@@ -145,7 +148,10 @@ class FilterCompiler:
         return Operand(sa.literal(value), LITERAL_EDM[type(node)], node=node)
 
     def visit_Integer(self, node):
-        return self._literal(node, int(node.val))
+        value = int(node.val) if len(node.val.lstrip("-")) <= 19 else None
+        if value is None or not -2**63 <= value < 2**63:  # beyond Edm.Int64 the database cannot bind it
+            raise BadRequest(f"The integer literal '{node.val[:40]}' is out of range for Edm.Int64.")
+        return self._literal(node, value)
 
     def visit_Float(self, node):
         return self._literal(node, float(node.val))
@@ -176,8 +182,14 @@ class FilterCompiler:
 
     # -- operators -------------------------------------------------------------------------------------------
     def visit_BoolOp(self, node: ast.BoolOp):
-        left, right = self.predicate(node.left), self.predicate(node.right)
-        return sa.and_(left, right) if isinstance(node.op, ast.And) else sa.or_(left, right)
+        # A chain `a or b or c ...` parses left-deep; walk it as a loop so long chains do not exhaust the stack.
+        chain, operands = node, []
+        while isinstance(chain, ast.BoolOp) and type(chain.op) is type(node.op):
+            operands.append(chain.right)
+            chain = chain.left
+        operands.append(chain)
+        predicates = [self.predicate(item) for item in reversed(operands)]
+        return sa.and_(*predicates) if isinstance(node.op, ast.And) else sa.or_(*predicates)
 
     def visit_UnaryOp(self, node: ast.UnaryOp):
         if isinstance(node.op, ast.Not):

@@ -2,6 +2,7 @@
 emulator clock as Dataverse does for a user whose time zone is UTC. Boundary rules: docs/query-functions.md."""
 from __future__ import annotations
 
+import builtins
 from datetime import datetime, time, timedelta, timezone
 from typing import TYPE_CHECKING, Callable
 
@@ -94,11 +95,11 @@ class FunctionCall:
         return self.compiler.visit(item)
 
     # -- the clock ---------------------------------------------------------------------------------------------
-    @property
+    @builtins.property  # `property` here is the method above
     def now(self) -> datetime:
         return self.compiler.now.astimezone(timezone.utc).replace(microsecond=0)
 
-    @property
+    @builtins.property
     def today(self) -> datetime:
         """00:00 UTC today."""
         return datetime.combine(self.now.date(), time(0), tzinfo=timezone.utc)
@@ -125,7 +126,11 @@ def call_dataverse_function(compiler: "FilterCompiler", node: ast.Call) -> sa.Co
         if not isinstance(arg, ast.NamedParam):
             raise BadRequest(f"The function '{full_name}' takes named parameters such as PropertyName='createdon'.")
         params[arg.name.name] = arg.param
-    return entry[1](FunctionCall(compiler, full_name, params))
+    try:
+        return entry[1](FunctionCall(compiler, full_name, params))
+    except (OverflowError, ValueError):  # date arithmetic past year 1 or 9999
+        raise BadRequest(f"A parameter value of '{full_name}' is out of range: the dates it gives must fall "
+                         f"between the years 1 and 9999.") from None
 
 
 # -- choices and sets -----------------------------------------------------------------------------------------

@@ -97,7 +97,10 @@ def _cookie_values(plan: QueryPlan, keys: list[SortKey]) -> list[object]:
         if raw is None:
             values.append(None)
             continue
-        python_type = getattr(key.expr.type, "python_type", str) if hasattr(key.expr, "type") else str
+        try:
+            python_type = key.expr.type.python_type  # NotImplementedError for custom types such as Instant
+        except (AttributeError, NotImplementedError):
+            python_type = str
         try:
             if python_type is bool:
                 values.append(raw == "1")

@@ -9,7 +9,7 @@ from werkzeug.exceptions import HTTPException
 from .. import server
 from ..errors import DataverseError, ResourceNotFound
 from ..settings import API_VERSIONS
-from . import auth, read  # noqa: F401  (modules register their handlers)
+from . import auth, limits, read  # noqa: F401  (modules register their handlers)
 from .responses import error_response
 from .routing import dispatch
 
@@ -21,6 +21,7 @@ def create_app(emulator: server.Emulator) -> Flask:
     app = Flask("emulator", static_folder=None)
     app.extensions["emulator"] = emulator
     app.json.sort_keys = False
+    limits.install(app, emulator.db, emulator.settings)
 
     @app.route("/api/data/<version>/", defaults={"path": ""}, methods=METHODS)
     @app.route("/api/data/<version>/<path:path>", methods=METHODS)
