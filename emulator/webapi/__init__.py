@@ -21,6 +21,7 @@ def create_app(emulator: server.Emulator) -> Flask:
     app = Flask("emulator", static_folder=None)
     app.extensions["emulator"] = emulator
     app.json.sort_keys = False
+    app.url_map.merge_slashes = app.url_map.strict_slashes = False  # no HTML redirect pages: Dataverse has none
     limits.install(app, emulator.db, emulator.settings)
 
     @app.route("/api/data/<version>/", defaults={"path": ""}, methods=METHODS)
@@ -29,7 +30,8 @@ def create_app(emulator: server.Emulator) -> Flask:
         if version not in API_VERSIONS:
             raise ResourceNotFound(version)
         auth.check(emulator.settings.auth)
-        return dispatch(path, request.method, request.url)
+        method = "GET" if request.method == "HEAD" else request.method  # HEAD is GET without the body
+        return dispatch(path, method, request.url)
 
     @app.errorhandler(DataverseError)
     def dataverse_error(error: DataverseError):
