@@ -77,6 +77,8 @@ def seek(keys: list[SortKey], values: list[object]) -> sa.ColumnElement:
             after = key.expr.is_not(None) if not key.descending else sa.false()
             equal = key.expr.is_(None)
         else:
+            if isinstance(value, bool):  # SQLAlchemy refuses `<`/`>` against a bare True/False: bind it
+                value = sa.literal(value, sa.Boolean())
             after = (key.expr < value) if key.descending else (key.expr > value)
             if key.descending:
                 after = sa.or_(after, key.expr.is_(None))
