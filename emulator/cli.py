@@ -39,26 +39,51 @@ def main() -> None:
 @click.option("--port", default=5555, show_default=True, type=click.IntRange(0, 65535), help="TCP port.")
 @database_option
 @click.option("--auth", type=click.Choice(AUTH_MODES), envvar="EMULATOR_AUTH", default="bearer",
-              show_default=True, help="bearer: any non-empty bearer token; none: no check.")
+              show_default=True, help="bearer: any non-empty bearer token; none: no check; strict: signed tokens "
+                                      "from the emulator's token endpoint (clients in EMULATOR_AUTH_CLIENTS).")
+@click.option("--admin-key", envvar="EMULATOR_ADMIN_KEY", default=None,
+              help="Key the control plane (/_emulator/) requires when the server binds beyond loopback "
+                   "(env EMULATOR_ADMIN_KEY; prefer the variable: command lines are visible to other users).")
+@click.option("--query-timeout-ms", envvar="EMULATOR_QUERY_TIMEOUT_MS", default=10000, show_default=True,
+              type=click.IntRange(0), help="Stop a query that runs longer (0: no limit).")
+@click.option("--certfile", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Serve HTTPS with this certificate (PEM); needs --keyfile.")
+@click.option("--keyfile", type=click.Path(exists=True, dir_okay=False), default=None, help="Its private key.")
 @now_option
 @click.option("--seed", "seed_value", default=42, show_default=True, type=int,
               help="Seed for the default data set when the database is empty.")
-def serve(host: str, port: int, database: str, auth: str, now: str | None, seed_value: int) -> None:
+def serve(host: str, port: int, database: str, auth: str, admin_key: str | None, query_timeout_ms: int,
+          certfile: str | None, keyfile: str | None, now: str | None, seed_value: int) -> None:
     """Serve the Web API (seeds the default data set when the database is empty)."""
     from .server import Emulator
     from .store.seed import seed
-    from .webapi import create_app
+    from .webapi import auth as web_auth
+    from .webapi import create_app, limits
 
-    emulator = Emulator.from_settings(Settings(database_url=database, auth=auth, now=now, seed=seed_value))
+    if bool(certfile) != bool(keyfile):
+        raise click.UsageError("--certfile and --keyfile go together.")
+    settings = Settings(database_url=database, auth=auth, now=now, seed=seed_value, host=host,
+                        admin_key=admin_key, query_timeout_ms=query_timeout_ms)
+    emulator = Emulator.from_settings(settings)
     if emulator.db.is_empty() and not emulator.db.count("systemuser"):
         result = seed(emulator.db, seed=seed_value, now=emulator.clock.now())
         click.echo(f"Seeded {result.conversations} conversations for {result.agents} agents.", err=True)
-    app = create_app(emulator)
-    click.echo(f"Dataverse emulator on http://{host}:{port}/api/data/v9.2/ "
+    try:
+        app = create_app(emulator)
+    except (ValueError, OSError) as e:  # strict auth without usable clients
+        raise click.ClickException(str(e)) from None
+    scheme = "https" if certfile else "http"
+    click.echo(f"Dataverse emulator on {scheme}://{host}:{port}/api/data/v9.2/ "
                f"(database {emulator.db.describe()}, auth {auth})", err=True)
+    if auth == "strict":
+        service = app.extensions["tokens"]
+        click.echo(f"Token endpoint: {scheme}://{host}:{port}/{service.tenant}/oauth2/v2.0/token "
+                   f"({len(service.clients)} client(s); secrets are never printed)", err=True)
+    click.echo(f"Control plane /_emulator/: {web_auth.control_plane_status(settings)}", err=True)
     from werkzeug.serving import run_simple
 
-    run_simple(host, port, app, threaded=True)
+    run_simple(host, port, app, threaded=True, request_handler=limits.RequestHandler,
+               ssl_context=(certfile, keyfile) if certfile else None)
 
 
 @main.command("seed")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from flask import current_app
+from flask import current_app, g, has_request_context
 
 from .clock import Clock, parse_instant
 from .settings import Settings
@@ -16,7 +16,16 @@ class Emulator:
     settings: Settings
     db: Database
     clock: Clock = field(default_factory=Clock)
-    caller_id: str = ADMIN_USER_ID  # the systemuser requests act as (WhoAmI)
+    default_caller_id: str = ADMIN_USER_ID  # the systemuser requests act as (WhoAmI) unless auth says otherwise
+
+    @property
+    def caller_id(self) -> str:
+        """The systemuser of the current request: the one its token maps to (--auth strict), else the default."""
+        return request_caller() or self.default_caller_id
+
+    @caller_id.setter
+    def caller_id(self, value: str) -> None:
+        self.default_caller_id = value
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Emulator":
@@ -24,6 +33,11 @@ class Emulator:
         db = Database(settings.database_url)
         db.create_schema()
         return cls(settings, db, clock)
+
+
+def request_caller() -> str | None:
+    """The one place the per-request caller is kept (set by strict auth)."""
+    return g.get("caller_id") if has_request_context() else None
 
 
 def current() -> Emulator:
