@@ -28,8 +28,8 @@ def _env_int(name: str, default: int):
     return field(default_factory=read)
 
 
-def _env(name: str, default: str | None = None):
-    return field(default_factory=lambda: os.environ.get(name) or default)
+def _env(name: str, default: str | None = None, secret: bool = False):
+    return field(default_factory=lambda: os.environ.get(name) or default, repr=not secret)
 
 
 @dataclass
@@ -49,10 +49,10 @@ class Settings:
     max_select_columns: int = _env_int("EMULATOR_MAX_SELECT_COLUMNS", 250)
     query_timeout_ms: int = _env_int("EMULATOR_QUERY_TIMEOUT_MS", 10000)  # 0: no limit
     # strict auth (emulator/webapi/tokens.py) and the control plane's admin key; secrets are never logged
-    auth_clients: str | None = _env("EMULATOR_AUTH_CLIENTS")  # JSON text, or the path of a JSON file
+    auth_clients: str | None = _env("EMULATOR_AUTH_CLIENTS", secret=True)  # JSON text, or the path of a JSON file
     tenant_id: str = _env("EMULATOR_TENANT_ID", DEFAULT_TENANT)
     token_lifetime: int = _env_int("EMULATOR_TOKEN_LIFETIME", 3600)
-    admin_key: str | None = _env("EMULATOR_ADMIN_KEY")
+    admin_key: str | None = _env("EMULATOR_ADMIN_KEY", secret=True)
 
     @property
     def on_loopback(self) -> bool:
