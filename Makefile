@@ -17,8 +17,14 @@ install: $(STAMP)
 run: install
 	$(BIN)/dataverse-emulator serve
 
+# Storage tests also run on PostgreSQL when one answers on 127.0.0.1:5432 (or EMULATOR_TEST_DATABASE_URL is set).
+PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+
 test: install
-	$(BIN)/python -m pytest
+	@if [ -z "$$EMULATOR_TEST_DATABASE_URL" ] && command -v pg_isready >/dev/null 2>&1 \
+	    && pg_isready -q -h 127.0.0.1 -p 5432; then \
+	  export EMULATOR_TEST_DATABASE_URL=$(PG_TEST_URL); echo "PostgreSQL found: storage tests run on SQLite and PostgreSQL"; \
+	fi; $(BIN)/python -m pytest
 
 clean:
 	rm -rf $(VENV) .emulator .pytest_cache

@@ -46,25 +46,26 @@ def main() -> None:
                    "(env EMULATOR_ADMIN_KEY; prefer the variable: command lines are visible to other users).")
 @click.option("--query-timeout-ms", envvar="EMULATOR_QUERY_TIMEOUT_MS", default=10000, show_default=True,
               type=click.IntRange(0), help="Stop a query that runs longer (0: no limit).")
-@click.option("--certfile", type=click.Path(exists=True, dir_okay=False), default=None,
-              help="Serve HTTPS with this certificate (PEM); needs --keyfile.")
-@click.option("--keyfile", type=click.Path(exists=True, dir_okay=False), default=None, help="Its private key.")
 @now_option
 @click.option("--seed", "seed_value", default=42, show_default=True, type=int,
               help="Seed for the default data set when the database is empty.")
+@click.option("--tls", is_flag=True, help="Serve HTTPS with a self-signed certificate kept in .emulator/tls/ "
+                                          "(created on first use).")
 def serve(host: str, port: int, database: str, auth: str, admin_key: str | None, query_timeout_ms: int,
-          certfile: str | None, keyfile: str | None, now: str | None, seed_value: int) -> None:
+          now: str | None, seed_value: int, tls: bool) -> None:
     """Serve the Web API (seeds the default data set when the database is empty)."""
     from .server import Emulator
+    from .store.database import DatabaseUnavailable
     from .store.seed import seed
     from .webapi import auth as web_auth
     from .webapi import create_app, limits
 
-    if bool(certfile) != bool(keyfile):
-        raise click.UsageError("--certfile and --keyfile go together.")
     settings = Settings(database_url=database, auth=auth, now=now, seed=seed_value, host=host,
                         admin_key=admin_key, query_timeout_ms=query_timeout_ms)
-    emulator = Emulator.from_settings(settings)
+    try:
+        emulator = Emulator.from_settings(settings)
+    except DatabaseUnavailable as e:
+        raise click.ClickException(str(e)) from None
     if emulator.db.is_empty() and not emulator.db.count("systemuser"):
         result = seed(emulator.db, seed=seed_value, now=emulator.clock.now())
         click.echo(f"Seeded {result.conversations} conversations for {result.agents} agents.", err=True)
@@ -72,7 +73,16 @@ def serve(host: str, port: int, database: str, auth: str, admin_key: str | None,
         app = create_app(emulator)
     except (ValueError, OSError) as e:  # strict auth without usable clients
         raise click.ClickException(str(e)) from None
-    scheme = "https" if certfile else "http"
+    ssl_context = None
+    if tls:
+        from .tls import ensure_certificate, server_context
+
+        certificate = ensure_certificate()
+        ssl_context = server_context(certificate)
+        click.echo(f"TLS certificate {'created' if certificate.created else 'reused'}: {certificate.cert}\n"
+                   f"Trust it with REQUESTS_CA_BUNDLE={certificate.cert} (Python requests) or "
+                   f"NODE_EXTRA_CA_CERTS={certificate.cert} (Node).", err=True)
+    scheme = "https" if tls else "http"
     click.echo(f"Dataverse emulator on {scheme}://{host}:{port}/api/data/v9.2/ "
                f"(database {emulator.db.describe()}, auth {auth})", err=True)
     if auth == "strict":
@@ -82,8 +92,7 @@ def serve(host: str, port: int, database: str, auth: str, admin_key: str | None,
     click.echo(f"Control plane /_emulator/: {web_auth.control_plane_status(settings)}", err=True)
     from werkzeug.serving import run_simple
 
-    run_simple(host, port, app, threaded=True, request_handler=limits.RequestHandler,
-               ssl_context=(certfile, keyfile) if certfile else None)
+    run_simple(host, port, app, threaded=True, ssl_context=ssl_context, request_handler=limits.RequestHandler)
 
 
 @main.command("seed")
@@ -96,14 +105,14 @@ def serve(host: str, port: int, database: str, auth: str, admin_key: str | None,
 def seed_command(database: str, conversations: int, agents: int, seed_value: int, reset: bool,
                  now: str | None) -> None:
     """Fill the database with deterministic demo data."""
-    from .store.database import Database
+    from .store.database import Database, DatabaseUnavailable
     from .store.seed import seed
 
     db = Database(database)
     try:
         result = seed(db, conversations=conversations, agents=agents, seed=seed_value,
                       now=parse_instant(now) if now else None, reset=reset)
-    except ValueError as e:
+    except (ValueError, DatabaseUnavailable) as e:
         raise click.ClickException(str(e)) from None
     finally:
         db.dispose()

@@ -2,10 +2,14 @@
 client (real HTTP handling in-process) or through a live server on a free port."""
 from __future__ import annotations
 
+import os
 import threading
+import uuid
 from datetime import datetime, timezone
+from urllib.parse import quote
 
 import pytest
+import sqlalchemy as sa
 from werkzeug.serving import make_server
 
 from emulator.server import Emulator
@@ -18,9 +22,38 @@ API = "/api/data/v9.2"
 AUTH = {"Authorization": "Bearer test-token"}
 
 
+# Storage tests run on SQLite always, and on PostgreSQL too when this points at a server (each emulator then
+# gets a schema of its own, dropped afterwards).
+PG_URL = os.environ.get("EMULATOR_TEST_DATABASE_URL")
+BACKENDS = ["sqlite", "postgresql"] if PG_URL else ["sqlite"]
+
+
+def database_url(path, backend: str = "sqlite") -> str:
+    if backend == "sqlite":
+        return f"sqlite:///{path}"
+    schema = f"emulator_test_{uuid.uuid4().hex[:12]}"
+    engine = sa.create_engine(PG_URL)
+    with engine.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))  # generated name, not user input
+    engine.dispose()
+    separator = "&" if "?" in PG_URL else "?"
+    return f"{PG_URL}{separator}options={quote(f'-csearch_path={schema},public')}"
+
+
+def drop_database(emulator: Emulator) -> None:
+    emulator.db.dispose()
+    options = emulator.db.url.query.get("options")
+    if options:
+        schema = options.split("=", 1)[1].split(",")[0]
+        engine = sa.create_engine(PG_URL)
+        with engine.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        engine.dispose()
+
+
 def make_emulator(path, *, conversations: int = 500, agents: int = 12, seed_value: int = 42,
-                  auth: str = "bearer") -> Emulator:
-    emulator = Emulator.from_settings(Settings(database_url=f"sqlite:///{path}", auth=auth,
+                  auth: str = "bearer", backend: str = "sqlite") -> Emulator:
+    emulator = Emulator.from_settings(Settings(database_url=database_url(path, backend), auth=auth,
                                                now=NOW.isoformat()))
     if conversations:
         seed(emulator.db, conversations=conversations, agents=agents, seed=seed_value, now=NOW)
@@ -47,12 +80,12 @@ class Client:
         return response.get_json()["value"]
 
 
-@pytest.fixture(scope="module")
-def seeded(tmp_path_factory) -> Emulator:
+@pytest.fixture(scope="module", params=BACKENDS)
+def seeded(request, tmp_path_factory) -> Emulator:
     """The default data set (500 conversations, seed 42) at NOW, shared by a test module (read-only use)."""
-    emulator = make_emulator(tmp_path_factory.mktemp("db") / "emulator.db")
+    emulator = make_emulator(tmp_path_factory.mktemp("db") / "emulator.db", backend=request.param)
     yield emulator
-    emulator.db.dispose()
+    drop_database(emulator)
 
 
 @pytest.fixture(scope="module")
@@ -60,12 +93,12 @@ def client(seeded) -> Client:
     return Client(create_app(seeded))
 
 
-@pytest.fixture
-def fresh(tmp_path) -> Emulator:
+@pytest.fixture(params=BACKENDS)
+def fresh(request, tmp_path) -> Emulator:
     """An empty emulator of its own (schema only), for tests that write."""
-    emulator = make_emulator(tmp_path / "emulator.db", conversations=0)
+    emulator = make_emulator(tmp_path / "emulator.db", conversations=0, backend=request.param)
     yield emulator
-    emulator.db.dispose()
+    drop_database(emulator)
 
 
 class LiveServer:

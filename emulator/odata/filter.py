@@ -51,6 +51,13 @@ def parse(text: str) -> ast._Node:
         raise BadRequest(f"The query expression '{text}' is not valid: {e}") from None
 
 
+def case_insensitive(expr, attr: Attribute, dialect: str):
+    """SQLite applies a column's NOCASE collation to the column only, not to a subquery over it."""
+    if dialect == "sqlite" and attr.type in m.STRING_TYPES:
+        return sa.collate(expr, "NOCASE")
+    return expr
+
+
 def normalize_guid(text: str) -> str | None:
     """Lowercase hyphenated GUID, braces tolerated; None when not a GUID."""
     if not GUID_RE.match(text):
@@ -137,7 +144,8 @@ class FilterCompiler:
         condition = target_sql.c[target.primary_id] == self.sql.c[attr.logical_name]
         if attr.is_polymorphic:
             condition = sa.and_(condition, self.sql.c[attr.target_column] == target_name)
-        subquery = sa.select(inner.expr).where(condition).scalar_subquery()
+        subquery = case_insensitive(sa.select(inner.expr).where(condition).scalar_subquery(), inner.attr,
+                                    self.dialect)
         return Operand(subquery, inner.edm, inner.attr)
 
     # -- literals --------------------------------------------------------------------------------------------
@@ -193,7 +201,14 @@ class FilterCompiler:
 
     def visit_UnaryOp(self, node: ast.UnaryOp):
         if isinstance(node.op, ast.Not):
-            return sa.not_(self.predicate(node.operand))
+            operand = self.visit(node.operand)
+            if isinstance(operand, Operand) and operand.edm != "Edm.Boolean":
+                # `not` binds tighter than `eq` in OData: `not statuscode eq 4` negates statuscode
+                raise BadRequest(f"A unary operator with an incompatible type was detected. Found operand type "
+                                 f"'{operand.edm}' for operator kind 'Not'.")
+            if isinstance(operand, Operand):
+                return sa.not_(operand.expr == sa.true() if operand.attr is not None else operand.expr)
+            return sa.not_(operand)
         operand = self.visit(node.operand)
         if isinstance(operand, Operand) and operand.edm in NUMERIC_EDM:
             return Operand(-operand.expr, operand.edm, None, operand.node)
@@ -243,7 +258,14 @@ class FilterCompiler:
                          f"'{left}' and '{right}' for operator kind '{op}'.")
 
     def coerce(self, column: Operand, literal: Operand, op: str) -> Operand:
-        """Bring a literal to the column's stored form, or reject it as ODataLib would."""
+        """Bring a literal to the column's stored form and SQL type (so PostgreSQL compares citext columns
+        case-insensitively), or reject it as ODataLib would."""
+        checked = self._check_literal(column, literal, op)
+        if checked.edm is None or not isinstance(checked.expr, sa.BindParameter):
+            return checked
+        return Operand(sa.literal(checked.expr.value, column.expr.type), checked.edm, node=checked.node)
+
+    def _check_literal(self, column: Operand, literal: Operand, op: str) -> Operand:
         target, edm = column.edm, literal.edm
         if edm is None:
             return literal
@@ -289,4 +311,4 @@ class FilterCompiler:
         text = value.node.py_val
         # Dataverse passes % and _ through as SQL wildcards; so does the emulator.
         pattern = {"contains": f"%{text}%", "startswith": f"{text}%", "endswith": f"%{text}"}[name]
-        return field.expr.like(pattern)
+        return field.expr.like(sa.literal(pattern, field.expr.type))

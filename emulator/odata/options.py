@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from ..errors import BadRequest, PropertyNotFound
 from ..metadata import Attribute, Table
 from . import paging, syntax
+from .expand import parse_expand
 from .filter import FilterCompiler
 
 SUPPORTED = {"$select", "$filter", "$orderby", "$top", "$count", "$expand", "$skiptoken", "$apply"}
@@ -35,7 +36,7 @@ class QueryPlan:
     top: int | None = None
     count: bool = False
     cookie: paging.PagingCookie | None = None
-    expand: list = field(default_factory=list)  # filled by the $expand support
+    expand: list = field(default_factory=list)  # expand.ExpandItem per $expand item
 
     def columns(self) -> list[Attribute]:
         """Attributes to return: the selection (or all), the key always."""
@@ -114,6 +115,7 @@ def build_plan(table: Table, args: Mapping[str, str], sql_tables: dict[str, sa.T
     aliases = syntax.aliases_from(args)
     select, names = parse_select(table, args.get("$select"))
     plan = QueryPlan(table, select, names)
+    plan.expand = parse_expand(table, args.get("$expand"))
     if single:
         return plan
     text = args.get("$filter")

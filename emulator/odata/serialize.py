@@ -2,6 +2,7 @@
 Dataverse's forms (they are stored that way already), and the annotations the client asked for."""
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Callable
 
 from ..metadata import Attribute, Table
@@ -10,10 +11,24 @@ from ..metadata import Attribute, Table
 Annotator = Callable[[dict, Attribute, object], None]
 
 
-def context_url(service_root: str, table: Table, select_names: list[str] | None, single: bool = False) -> str:
+@dataclass
+class Expansion:
+    """An expanded single-valued navigation property for one page: the related row of each referencing row."""
+
+    name: str  # the navigation property, the key the related record is nested under
+    parent_key: str  # the referencing table's primary id column
+    related: dict[str, tuple[str, object]]  # referencing row's key -> (target logical name, related row)
+    attrs: dict[str, list[Attribute]]  # target logical name -> the columns to write
+    annotate: dict[str, Annotator | None] = field(default_factory=dict)  # target logical name -> annotator
+
+
+def context_url(service_root: str, table: Table, select_names: list[str] | None, single: bool = False,
+                expand: list[str] | None = None) -> str:
+    """`#set`, `#set(col1,col2)`, with expanded navigation properties listed as `nav(col1)` after the columns."""
     url = f"{service_root}$metadata#{table.entity_set}"
-    if select_names:
-        url += f"({','.join(select_names)})"
+    items = [*(select_names or []), *(expand or [])]
+    if items:
+        url += f"({','.join(items)})"
     return url + ("/$entity" if single else "")
 
 
@@ -21,7 +36,8 @@ def etag(version: object) -> str:
     return f'W/"{version}"'
 
 
-def record(attrs: list[Attribute], row, annotate: Annotator | None = None) -> dict:
+def record(attrs: list[Attribute], row, annotate: Annotator | None = None,
+           expansions: list[Expansion] | None = None) -> dict:
     mapping = row._mapping
     out: dict = {"@odata.etag": etag(mapping["versionnumber"])} if "versionnumber" in mapping else {}
     for attr in attrs:
@@ -29,4 +45,11 @@ def record(attrs: list[Attribute], row, annotate: Annotator | None = None) -> di
         if annotate is not None and value is not None:
             annotate(out, attr, row)
         out[attr.property_name] = value
+    for expansion in expansions or ():
+        found = expansion.related.get(mapping[expansion.parent_key])
+        if found is None:
+            out[expansion.name] = None  # empty lookup (or, for a polymorphic one, another target table)
+            continue
+        target, related = found
+        out[expansion.name] = record(expansion.attrs[target], related, expansion.annotate.get(target))
     return out

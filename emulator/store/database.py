@@ -18,11 +18,17 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
+class DatabaseUnavailable(RuntimeError):
+    """The database cannot be reached or opened; the message names it (without its password)."""
+
+
 class Database:
     """One engine plus the SQL tables for every metadata table."""
 
     def __init__(self, url: str) -> None:
         self.url = make_url(url)
+        if self.url.drivername in ("postgresql", "postgres"):
+            self.url = self.url.set(drivername="postgresql+psycopg")  # the driver the package installs
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
         kwargs: dict = {}
         if self.is_sqlite:
@@ -36,7 +42,14 @@ class Database:
         self.metadata, self.tables = build_metadata()
 
     def create_schema(self) -> None:
-        self.metadata.create_all(self.engine)
+        try:
+            with self.engine.begin() as conn:
+                if self.engine.dialect.name == "postgresql":
+                    conn.execute(sa.text("CREATE EXTENSION IF NOT EXISTS citext"))
+                self.metadata.create_all(conn)
+        except sa.exc.OperationalError as e:
+            reason = str(e.orig).strip().splitlines()[0] if e.orig else str(e)
+            raise DatabaseUnavailable(f"cannot use the database {self.describe()}: {reason}") from None
 
     def drop_schema(self) -> None:
         self.metadata.drop_all(self.engine)

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 
 from ..errors import BadRequest
 from ..metadata import BY_LOGICAL_NAME, Attribute, Table
+from ..odata.filter import case_insensitive
 from ..odata.options import QueryPlan
 from .database import Database
 
@@ -40,6 +41,7 @@ def lookup_name(db: Database, table: Table, attr: Attribute) -> sa.ColumnElement
         target_sql = db.tables[target_name].alias()
         subquery = (sa.select(target_sql.c[target.primary_name])
                     .where(target_sql.c[target.primary_id] == base.c[attr.logical_name]).scalar_subquery())
+        subquery = case_insensitive(subquery, target.attribute(target.primary_name), db.engine.dialect.name)
         if not attr.is_polymorphic:
             return subquery
         cases.append((base.c[attr.target_column] == target_name, subquery))

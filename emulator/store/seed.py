@@ -73,14 +73,20 @@ class Seeder:
         return {"createdon": format_instant(created), "modifiedon": format_instant(modified or created),
                 "createdby": ADMIN_USER_ID, "modifiedby": ADMIN_USER_ID, "versionnumber": self.next_version()}
 
-    def _complete(self, logical_name: str, row: dict) -> dict:
-        """Every row of a batch carries every column (executemany needs one shape)."""
-        columns = self.db.tables[logical_name].c.keys()
-        return {c: row.get(c) for c in columns}
-
     def _insert(self, conn, logical_name: str, rows: list[dict]) -> None:
-        if rows:
-            conn.execute(self.db.tables[logical_name].insert(), [self._complete(logical_name, r) for r in rows])
+        """Every row carries every column (executemany needs one shape). On SQLite, tuples go straight to the
+        DB-API cursor with the INSERT that SQLAlchemy compiles from the metadata; values are already in stored
+        form, so no bind processing is lost."""
+        if not rows:
+            return
+        table = self.db.tables[logical_name]
+        columns = table.c.keys()
+        if self.db.is_sqlite:
+            statement = str(table.insert().compile(dialect=self.db.engine.dialect))
+            get = [row.get for row in rows]
+            conn.connection.cursor().executemany(statement, [tuple(g(c) for c in columns) for g in get])
+        else:
+            conn.execute(table.insert(), [{c: row.get(c) for c in columns} for row in rows])
 
     # -- reference data --------------------------------------------------------------------------------------
     def users(self, agents: int) -> list[dict]:

@@ -10,6 +10,7 @@ from .. import server
 from ..errors import DataverseError, ResourceNotFound
 from ..settings import API_VERSIONS
 from . import auth, limits, read  # noqa: F401  (modules register their handlers)
+from . import batch, discovery, entitydefinitions, write  # noqa: F401
 from .responses import error_response
 from .routing import dispatch
 

@@ -1,17 +1,121 @@
 """Instance annotations asked for with Prefer: odata.include-annotations (FormattedValue, lookuplogicalname,
-associatednavigationproperty). Without the header, records carry none."""
+associatednavigationproperty). Without the header, records carry none. Formats: docs/decisions.md, Annotations."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from datetime import datetime
+from typing import TYPE_CHECKING, Iterable
 
+import sqlalchemy as sa
+
+from ..metadata import BY_LOGICAL_NAME, Attribute
+from ..metadata import model as m
 from ..odata.serialize import Annotator
+from ..store.schema import INSTANT_FORMAT
 from .prefer import Preferences
 
 if TYPE_CHECKING:
     from ..server import Emulator
 
+FORMATTED_VALUE = "OData.Community.Display.V1.FormattedValue"
+NAVIGATION_PROPERTY = "Microsoft.Dynamics.CRM.associatednavigationproperty"
+LOOKUP_LOGICAL_NAME = "Microsoft.Dynamics.CRM.lookuplogicalname"
+ID_CHUNK = 5000  # ids per IN list: the names of a whole page of 5000 rows come in one query per table
 
-def annotator(emulator: "Emulator", prefs: Preferences) -> Annotator | None:
+
+def lookup_target(attr: Attribute, row) -> str | None:
+    """The table a lookup value points to: the only target, or the hidden `<lookup>__target` column."""
+    if not attr.is_polymorphic:
+        return attr.targets[0]
+    return row._mapping.get(attr.target_column)
+
+
+def primary_names(emulator: "Emulator", rows: Iterable, attrs: list[Attribute]) -> dict[tuple[str, str], str]:
+    """(target table, id) -> primary name for every lookup value in `rows`: one query per target table."""
+    wanted: dict[str, set[str]] = {}
+    for attr in attrs:
+        if not attr.is_lookup:
+            continue
+        for row in rows:
+            value, target = row._mapping[attr.logical_name], lookup_target(attr, row)
+            if value is not None and target in BY_LOGICAL_NAME:
+                wanted.setdefault(target, set()).add(value)
+    names: dict[tuple[str, str], str] = {}
+    with emulator.db.engine.connect() as conn:
+        for target_name, ids in wanted.items():
+            target = BY_LOGICAL_NAME[target_name]
+            sql = emulator.db.tables[target_name]
+            key, name = sql.c[target.primary_id], sql.c[target.primary_name]
+            ordered = sorted(ids)
+            for start in range(0, len(ordered), ID_CHUNK):
+                statement = sa.select(key, name).where(key.in_(ordered[start:start + ID_CHUNK]))
+                for row_id, row_name in conn.execute(statement):
+                    if row_name is not None:
+                        names[(target_name, row_id)] = row_name
+    return names
+
+
+def format_datetime(value: str) -> str:
+    """en-US user format in UTC, as Dataverse shows a user in UTC: `1/15/2026 12:00 PM`."""
+    moment = datetime.strptime(value, INSTANT_FORMAT)
+    hour = moment.hour % 12 or 12
+    return f"{moment.month}/{moment.day}/{moment.year} {hour}:{moment.minute:02d} {'AM' if moment.hour < 12 else 'PM'}"
+
+
+def formatted_value(attr: Attribute, value, row, names: dict[tuple[str, str], str]) -> str | None:
+    """The FormattedValue of one non-null value, or None where Dataverse gives none (strings, GUIDs)."""
+    t = attr.type
+    if t in m.CHOICE_TYPES:
+        return attr.option_set.label(value) if attr.option_set else None
+    if t == m.MULTISELECT:
+        labels = []
+        for part in str(value).split(","):
+            part = part.strip()
+            label = attr.option_set.label(int(part)) if attr.option_set and part.lstrip("-").isdigit() else None
+            labels.append(label if label is not None else part)
+        return "; ".join(labels)
+    if t == m.BOOLEAN:
+        return attr.true_label if value else attr.false_label
+    if attr.is_lookup:
+        return names.get((lookup_target(attr, row), value))
+    if t == m.DATETIME:
+        return format_datetime(value)
+    if t in (m.INTEGER, m.BIGINT):
+        return f"{int(value):,}"
+    if t in (m.DECIMAL, m.DOUBLE):
+        return f"{float(value):,.{attr.precision if attr.precision is not None else 2}f}"
+    if t == m.ENTITYNAME:
+        table = BY_LOGICAL_NAME.get(value)
+        return table.display_name if table else None
+    return None
+
+
+def annotator(emulator: "Emulator", prefs: Preferences, rows: Iterable = (),
+              attrs: list[Attribute] | None = None) -> Annotator | None:
+    """The annotator for a page of `rows` serialised with `attrs`; lookup names are fetched here, in bulk."""
     if not prefs.annotations:
         return None
-    return None  # formatted values and lookup annotations: see the query-dialect issue
+    formatted = prefs.wants(FORMATTED_VALUE)
+    navigation = prefs.wants(NAVIGATION_PROPERTY)
+    logical_name = prefs.wants(LOOKUP_LOGICAL_NAME)
+    if not (formatted or navigation or logical_name):
+        return None
+    rows = list(rows)
+    names = primary_names(emulator, rows, attrs or []) if formatted else {}
+
+    def annotate(out: dict, attr: Attribute, row) -> None:
+        prop, value = attr.property_name, row._mapping[attr.logical_name]
+        if formatted:
+            text = formatted_value(attr, value, row, names)
+            if text is not None:
+                out[f"{prop}@{FORMATTED_VALUE}"] = text
+        if attr.is_lookup:
+            target = lookup_target(attr, row)
+            if target is None:
+                return
+            nav = attr.navigation_for(target)
+            if navigation and nav:
+                out[f"{prop}@{NAVIGATION_PROPERTY}"] = nav
+            if logical_name:
+                out[f"{prop}@{LOOKUP_LOGICAL_NAME}"] = target
+
+    return annotate

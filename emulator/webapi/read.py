@@ -8,11 +8,11 @@ from flask import request
 
 from .. import server
 from ..errors import PropertyNotFound, RecordNotFound
-from ..odata import paging, serialize
+from ..odata import expand, paging, serialize
 from ..odata.options import build_plan, parse_select
 from ..store import query
 from . import instance_annotations, prefer
-from .responses import json_response, text_response
+from .responses import empty_response, json_response, text_response
 from .routing import Resource, handles
 
 _SAFE = "$,'()/:=@*;"
@@ -37,6 +37,16 @@ def _plan(resource: Resource, single: bool = False):
                       user_id=emulator.caller_id, dialect=emulator.db.engine.dialect.name, single=single)
 
 
+def _expansions(emulator, prefs: prefer.Preferences, plan, rows) -> list[serialize.Expansion]:
+    """The $expand items fetched for `rows`, each target's related rows annotated as the main rows are."""
+    expansions = expand.fetch(emulator.db, plan.table, plan.expand, rows)
+    for expansion in expansions:
+        for target, attrs in expansion.attrs.items():
+            related = [row for name, row in expansion.related.values() if name == target]
+            expansion.annotate[target] = instance_annotations.annotator(emulator, prefs, related, attrs)
+    return expansions
+
+
 @handles("collection", "GET")
 def retrieve_multiple(resource: Resource):
     emulator = server.current()
@@ -46,8 +56,10 @@ def retrieve_multiple(resource: Resource):
         plan.top = None  # documented: with odata.maxpagesize, $top is ignored
     page = query.run(emulator.db, plan, prefs.page_size)
     attrs = plan.columns()
-    annotate = instance_annotations.annotator(emulator, prefs)
-    body: dict = {"@odata.context": serialize.context_url(service_root(), plan.table, plan.select_names)}
+    annotate = instance_annotations.annotator(emulator, prefs, page.rows, attrs)
+    expansions = _expansions(emulator, prefs, plan, page.rows)
+    body: dict = {"@odata.context": serialize.context_url(service_root(), plan.table, plan.select_names,
+                                                          expand=[item.context for item in plan.expand])}
     if plan.count:
         body["@odata.count"] = page.count
     if prefs.wants("Microsoft.Dynamics.CRM.totalrecordcount"):
@@ -56,7 +68,7 @@ def retrieve_multiple(resource: Resource):
         body["@Microsoft.Dynamics.CRM.totalrecordcountlimitexceeded"] = page.count_exceeded
     if prefs.wants("Microsoft.Dynamics.CRM.globalmetadataversion"):
         body["@Microsoft.Dynamics.CRM.globalmetadataversion"] = "1"
-    body["value"] = [serialize.record(attrs, row, annotate) for row in page.rows]
+    body["value"] = [serialize.record(attrs, row, annotate, expansions) for row in page.rows]
     if page.more:
         page_number = plan.cookie.page + 1 if plan.cookie else 1
         body["@odata.nextLink"] = next_link(paging.encode(page_number, page.last_keys))
@@ -72,9 +84,22 @@ def retrieve(resource: Resource):
     row = query.get_one(emulator.db, resource.table, resource.key, attrs)
     if row is None:
         raise RecordNotFound(resource.table.logical_name, resource.key)
-    body = {"@odata.context": serialize.context_url(service_root(), plan.table, plan.select_names, single=True)}
-    body.update(serialize.record(attrs, row, instance_annotations.annotator(emulator, prefs)))
+    if _not_modified(row, prefs):
+        return empty_response(304)
+    body = {"@odata.context": serialize.context_url(service_root(), plan.table, plan.select_names, single=True,
+                                                    expand=[item.context for item in plan.expand])}
+    body.update(serialize.record(attrs, row, instance_annotations.annotator(emulator, prefs, [row], attrs),
+                                 _expansions(emulator, prefs, plan, [row])))
     return json_response(body, headers=prefs.header())
+
+
+def _not_modified(row, prefs) -> bool:
+    """Conditional GET: If-None-Match with the row's current ETag -> 304, never when annotations or $expand are
+    asked for. The literal `If-None-Match: null` that some clients send on every request is no precondition."""
+    header = (request.headers.get("If-None-Match") or "").strip()
+    if not header or header == "null" or prefs.annotations or "$expand" in request.args:
+        return False
+    return serialize.etag(row._mapping["versionnumber"]) in [tag.strip() for tag in header.split(",")]
 
 
 @handles("property", "GET")

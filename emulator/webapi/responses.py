@@ -32,6 +32,7 @@ def text_response(text: str, status: int = 200) -> Response:
 
 def empty_response(status: int = 204, headers: dict[str, str] | None = None) -> Response:
     response = Response(status=status)
+    del response.headers["Content-Type"]  # no body, so no content type (Flask would say text/html)
     response.headers.update(ODATA_HEADERS)
     if headers:
         response.headers.update(headers)

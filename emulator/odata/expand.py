@@ -1,0 +1,188 @@
+"""$expand of single-valued navigation properties (lookups) with a nested $select: parsed against the metadata,
+then fetched for a whole page with one query per navigation property and target table."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable
+
+import sqlalchemy as sa
+
+from ..errors import BadRequest, NotSupported, PropertyNotFound
+from ..metadata import ALL_TABLES, BY_LOGICAL_NAME, Attribute, Table
+from .serialize import Expansion
+
+ID_CHUNK = 5000  # ids per IN list: a whole page of 5000 rows stays one query
+_PARENT = "__parent"  # label of the referencing row's key in the fetch query
+_OPTION_NAMES = {"$select", "$filter", "$orderby", "$top", "$expand", "$count", "$skip", "$levels", "$search"}
+
+
+@dataclass
+class ExpandItem:
+    """One `$expand` item: navigation property `name`, the lookup behind it, the target table(s) it may point to
+    (several only for a polymorphic lookup whose targets share one name, such as ownerid), the nested $select."""
+
+    name: str
+    lookup: Attribute
+    targets: tuple[Table, ...]
+    select: dict[str, list[Attribute] | None]  # target logical name -> attributes (None: every column)
+    select_names: list[str] | None
+
+    def columns(self, target: Table) -> list[Attribute]:
+        chosen = self.select[target.logical_name]
+        attrs = list(target.attributes) if chosen is None else list(chosen)
+        if target.key not in attrs:
+            attrs.append(target.key)
+        return attrs
+
+    @property
+    def context(self) -> str:
+        """How @odata.context lists this item: `nav(col1,col2)`, or `nav()` for every column (as ODataLib)."""
+        return f"{self.name}({','.join(self.select_names or [])})"
+
+
+def split_top_level(text: str, separator: str) -> list[str]:
+    """Split on `separator` outside parentheses and quoted strings."""
+    parts, depth, quoted, start = [], 0, False, 0
+    for i, char in enumerate(text):
+        if char == "'":
+            quoted = not quoted
+        elif quoted:
+            continue
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+            if depth < 0:
+                raise BadRequest(f"Syntax error in the $expand query option '{text}': unbalanced ')'.")
+        elif char == separator and depth == 0:
+            parts.append(text[start:i])
+            start = i + 1
+    if depth != 0 or quoted:
+        raise BadRequest(f"Syntax error in the $expand query option '{text}': unbalanced '(' or quote.")
+    parts.append(text[start:])
+    return parts
+
+
+def _collection_navigation(table: Table, name: str) -> bool:
+    """Whether `name` is a relationship from another table's lookup to `table` (a one-to-many relationship,
+    collection-valued from this side)."""
+    return any(table.logical_name in attr.targets and any(nav == name for _, nav in attr.navigation)
+               for other in ALL_TABLES for attr in other.lookups)
+
+
+def resolve_navigation(table: Table, name: str) -> tuple[Attribute, tuple[Table, ...]]:
+    for attr in table.lookups:
+        targets = tuple(BY_LOGICAL_NAME[t] for t, nav in attr.navigation if nav == name)
+        if targets:
+            return attr, targets
+    if _collection_navigation(table, name):
+        raise BadRequest(f"The navigation property '{name}' is collection-valued; the emulator supports $expand "
+                         f"on single-valued navigation properties (lookups) only.")
+    raise PropertyNotFound(name, table.type_name)
+
+
+def parse_item(table: Table, raw: str) -> ExpandItem:
+    from .options import parse_select  # options imports this module
+
+    text = raw.strip()
+    if not text:
+        raise BadRequest("The $expand query option has an empty item.")
+    name, options = text, ""
+    if "(" in text:
+        name, _, rest = text.partition("(")
+        if not rest.endswith(")"):
+            raise BadRequest(f"Syntax error in the $expand item '{text}': options must be enclosed in "
+                             f"parentheses, as in nav($select=col1,col2).")
+        name, options = name.strip(), rest[:-1]
+    if "/" in name:
+        raise NotSupported(f"The $expand item '{name}' is not supported by the emulator: expand a navigation "
+                           f"property by name ($ref and type casts are not implemented).")
+    attr, targets = resolve_navigation(table, name)
+    select_text: str | None = None
+    for option in split_top_level(options, ";") if options.strip() else []:
+        key, eq, value = option.partition("=")
+        key = key.strip()
+        if not eq or key not in _OPTION_NAMES:
+            raise BadRequest(f"The option '{option.strip()}' in $expand item '{name}' is not valid; use "
+                             f"{name}($select=col1,col2).")
+        if key == "$select":
+            select_text = value
+        elif key == "$expand":
+            raise NotSupported(f"Nested $expand inside '{name}' is not implemented by the emulator.")
+        else:
+            raise BadRequest(f"The query option '{key}' is not allowed inside $expand on the single-valued "
+                             f"navigation property '{name}'; only $select is. ({key} applies to "
+                             f"collection-valued navigation properties.)")
+    if len(targets) == 1:
+        select, names = parse_select(targets[0], select_text)
+        return ExpandItem(name, attr, targets, {targets[0].logical_name: select}, names)
+    return ExpandItem(name, attr, targets, *_select_across(targets, select_text))
+
+
+def _select_across(targets: tuple[Table, ...], text: str | None):
+    """A nested $select on a navigation shared by several targets (ownerid: systemuser or team): each target
+    returns the selected columns it has; a column none of them has is an error."""
+    if text is None or text.strip() in ("", "*"):
+        return {t.logical_name: None for t in targets}, None
+    names = list(dict.fromkeys(n.strip() for n in text.split(",")))
+    select: dict[str, list[Attribute] | None] = {}
+    for target in targets:
+        select[target.logical_name] = [a for a in (target.by_property(n) for n in names) if a is not None]
+    for n in names:
+        if not n:
+            raise BadRequest(f"The $select query option '{text}' has an empty item.")
+        if all(t.by_property(n) is None for t in targets):
+            raise PropertyNotFound(n, targets[0].type_name)
+    return select, names
+
+
+def parse_expand(table: Table, text: str | None) -> list[ExpandItem]:
+    if text is None or not text.strip():
+        return []
+    items: list[ExpandItem] = []
+    for raw in split_top_level(text, ","):
+        item = parse_item(table, raw)
+        if any(existing.name == item.name for existing in items):
+            raise BadRequest(f"The navigation property '{item.name}' is expanded more than once in $expand.")
+        items.append(item)
+    return items
+
+
+def fetch(db, table: Table, items: Iterable[ExpandItem], rows: list) -> list[Expansion]:
+    """For each item, the related row of every row in `rows` (by the referencing row's key): one query per
+    navigation property and target, joining the page's rows to the target table."""
+    base = db.tables[table.logical_name]
+    keys = list(dict.fromkeys(row._mapping[table.primary_id] for row in rows))
+    expansions: list[Expansion] = []
+    for item in items:
+        related: dict[str, tuple[str, object]] = {}
+        attrs_by_target: dict[str, list[Attribute]] = {}
+        for target in item.targets:
+            attrs = item.columns(target)
+            attrs_by_target[target.logical_name] = attrs
+            if keys:
+                related.update(_fetch_target(db, base, table, item.lookup, target, attrs, keys))
+        expansions.append(Expansion(item.name, table.primary_id, related, attrs_by_target))
+    return expansions
+
+
+def _fetch_target(db, base: sa.Table, table: Table, lookup: Attribute, target: Table, attrs: list[Attribute],
+                  keys: list[str]) -> dict[str, tuple[str, object]]:
+    target_sql = db.tables[target.logical_name]
+    columns = [target_sql.c[a.logical_name] for a in attrs]
+    columns += [target_sql.c[a.target_column] for a in attrs if a.is_polymorphic]
+    if "versionnumber" in target_sql.c and target_sql.c.versionnumber not in columns:
+        columns.append(target_sql.c.versionnumber)
+    condition = target_sql.c[target.primary_id] == base.c[lookup.logical_name]
+    if lookup.is_polymorphic:
+        condition = sa.and_(condition, base.c[lookup.target_column] == target.logical_name)
+    found: dict[str, tuple[str, object]] = {}
+    with db.engine.connect() as conn:
+        for start in range(0, len(keys), ID_CHUNK):
+            chunk = keys[start:start + ID_CHUNK]
+            statement = (sa.select(base.c[table.primary_id].label(_PARENT), *columns)
+                         .select_from(base.join(target_sql, condition))
+                         .where(base.c[table.primary_id].in_(chunk)))
+            for row in conn.execute(statement):
+                found[row._mapping[_PARENT]] = (target.logical_name, row)
+    return found

@@ -1,0 +1,74 @@
+"""The command line: help, seeding, clear errors for bad arguments, and `serve` as a real process."""
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import requests
+from click.testing import CliRunner
+
+from emulator.cli import main
+from emulator.store.database import Database
+
+
+def test_help_lists_commands():
+    result = CliRunner().invoke(main, ["--help"])
+    assert result.exit_code == 0
+    assert "serve" in result.output and "seed" in result.output
+
+
+def test_seed_command(tmp_path):
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    runner = CliRunner()
+    result = runner.invoke(main, ["seed", "--database", url, "--conversations", "40", "--agents", "4",
+                                  "--now", "2026-01-15T12:00:00Z"])
+    assert result.exit_code == 0, result.output
+    assert "Seeded 40 conversations" in result.output
+    assert Database(url).count("msdyn_ocliveworkitem") == 40
+    again = runner.invoke(main, ["seed", "--database", url])
+    assert again.exit_code != 0 and "--reset" in again.output
+    reset = runner.invoke(main, ["seed", "--database", url, "--reset", "--conversations", "5"])
+    assert reset.exit_code == 0 and Database(url).count("msdyn_ocliveworkitem") == 5
+
+
+def test_bad_arguments_are_clear(tmp_path):
+    runner = CliRunner()
+    result = runner.invoke(main, ["seed", "--conversations", "-3"])
+    assert result.exit_code == 2 and "--conversations" in result.output
+    result = runner.invoke(main, ["seed", "--now", "tomorrow"])
+    assert result.exit_code == 2 and "ISO 8601" in result.output
+    result = runner.invoke(main, ["serve", "--auth", "maybe"])
+    assert result.exit_code == 2 and "--auth" in result.output
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_serve_seeds_an_empty_database_and_answers(tmp_path):
+    port = free_port()
+    env = {**os.environ, "EMULATOR_DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}"}
+    process = subprocess.Popen([sys.executable, "-m", "emulator.cli", "serve", "--port", str(port)],
+                               env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        url = f"http://127.0.0.1:{port}/api/data/v9.2/msdyn_ocliveworkitems/$count"
+        for _ in range(100):
+            try:
+                response = requests.get(url, headers={"Authorization": "Bearer t"}, timeout=2)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        assert response.status_code == 200 and response.text == "500"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_unreachable_database_is_a_clear_error():
+    result = CliRunner().invoke(main, ["seed", "--database", "postgresql+psycopg://nobody:secret@127.0.0.1:1/none"])
+    assert result.exit_code == 1
+    assert "cannot use the database" in result.output and "127.0.0.1:1" in result.output
+    assert "secret" not in result.output
