@@ -214,3 +214,19 @@ def test_unknown_tenant(org):
 def test_msal_reports_a_wrong_secret(org):
     result = org.msal_token({**CLIENTS[0], "client_secret": "guess"})
     assert result.get("error") == "invalid_client" and "access_token" not in result
+
+
+def test_each_client_acts_as_its_systemuser(org):
+    from emulator.store.seed import ADMIN_USER_ID
+
+    for client, user in ((CLIENTS[0], AGENT), (CLIENTS[1], ADMIN_USER_ID), (CLIENTS[0], AGENT)):
+        token = org.msal_token(client)["access_token"]
+        who = org.get("WhoAmI", token)
+        assert who.status_code == 200, who.text
+        assert who.json()["UserId"] == user
+    token = org.msal_token(CLIENTS[0])["access_token"]
+    created = requests.post(f"{org.url}{API}/msdyn_ocliveworkitems?$select=_createdby_value,_ownerid_value",
+                            json={"subject": "made by the agent's app"}, verify=org.cert, timeout=10,
+                            headers={"Authorization": f"Bearer {token}", "Prefer": "return=representation"})
+    assert created.status_code == 201, created.text
+    assert created.json()["_createdby_value"] == AGENT
