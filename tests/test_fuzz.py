@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from emulator.metadata import BY_ENTITY_SET
+from emulator.settings import DEFAULT_TENANT
 from emulator.webapi import create_app
 from emulator.webapi.routing import HANDLERS
 
@@ -290,3 +291,53 @@ def write_report() -> None:
             f"Responses with status 500 or any 5xx other than a named 501: **{five - sum(n for s, n in statuses if s == '501')}**.\n\n"
             + "\n".join(lines) + "\n\nStatus codes seen: " + ", ".join(f"{s} x{n}" for s, n in statuses) + "\n")
     report_section(Path(REPORT), "fuzz", text)
+
+
+@pytest.fixture(scope="module")
+def strict_app(tmp_path_factory):
+    emulator = make_emulator(tmp_path_factory.mktemp("strict") / "strict.db", conversations=5, auth="strict")
+    emulator.settings.auth_clients = json.dumps([{"client_id": "fuzz-client", "client_secret": "fuzz-secret"}])
+    app = create_app(emulator)
+    form = {"grant_type": "client_credentials", "client_id": "fuzz-client", "client_secret": "fuzz-secret",
+            "scope": "http://localhost/.default"}
+    app.config["GENUINE_TOKEN"] = app.test_client().post(
+        f"/{emulator.settings.tenant_id}/oauth2/v2.0/token", data=form).get_json()["access_token"]
+    yield app
+    emulator.db.dispose()
+
+
+def mutate(token: str, position: int, char: str) -> str:
+    i = position % len(token)
+    return token[:i] + char + token[i + 1:]
+
+
+@FUZZ
+@given(data=st.data())
+def test_strict_auth_refuses_every_forged_token_and_the_token_endpoint_never_fails(strict_app, data):
+    genuine = strict_app.config["GENUINE_TOKEN"]
+    header, payload, signature = genuine.split(".")
+    token = data.draw(st.one_of(
+        TEXT, st.builds(mutate, st.just(genuine), st.integers(0, 10**6), st.sampled_from("AbZz09-_.=")),
+        st.builds(lambda p: f"{header}.{p}.{signature}", TEXT),
+        st.builds(lambda h: f"{h}.{payload}.{signature}", st.sampled_from(
+            ["eyJhbGciOiJub25lIn0", "eyJhbGciOiJIUzI1NiJ9", "e30", ""])),
+        st.just(f"{header}.{payload}."), st.just(genuine[::-1])))
+    client = strict_app.test_client()
+    response = client.get("/api/data/v9.2/msdyn_ocliveworkitems?$top=1",
+                          headers={"Authorization": "Bearer " + token.encode("latin-1", "ignore").decode("latin-1")
+                                   .replace("\n", "").replace("\r", "")})
+    case = {"kind": "strict-auth", "method": "GET", "url": "token"}
+    check(response, case)
+    if token.strip() != genuine:
+        assert response.status_code == 401, token
+        assert response.headers["WWW-Authenticate"].startswith("Bearer ")
+    form = data.draw(st.dictionaries(st.sampled_from(["grant_type", "client_id", "client_secret", "scope", "x"]),
+                                     st.one_of(TEXT, st.sampled_from(["client_credentials", "fuzz-client",
+                                                                      "fuzz-secret", "http://localhost/.default"])),
+                                     max_size=5))
+    tenant = data.draw(st.one_of(st.just(DEFAULT_TENANT), TEXT.map(lambda t: quote(t, safe="") or "x")))
+    response = client.post(f"/{tenant}/oauth2/v2.0/token", data=form)
+    TALLY[("token-endpoint", f"{response.status_code // 100}xx")] += 1
+    assert response.status_code < 500 and "Traceback" not in response.get_data(as_text=True)
+    body = response.get_json()
+    assert isinstance(body, dict) and ("access_token" in body or isinstance(body.get("error"), (str, dict)))
