@@ -120,5 +120,10 @@ def seed_command(database: str, conversations: int, agents: int, seed_value: int
                f"in {result.seconds:.1f} s into {db.describe()}.")
 
 
+from .omnichannel.cli import get_conversations  # noqa: E402  (client side; imports nothing from the server)
+
+main.add_command(get_conversations)
+
+
 if __name__ == "__main__":
     sys.exit(main())

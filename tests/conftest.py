@@ -117,3 +117,13 @@ def live(seeded) -> LiveServer:
     server = LiveServer(create_app(seeded))
     yield server
     server.stop()
+
+
+def pytest_addoption(parser):
+    """Point the getConversations contract suite (tests/test_contract.py) at a real org instead of the emulator."""
+    group = parser.getgroup("contract", "getConversations contract suite against a real org")
+    group.addoption("--org-url", default=None, help="org URL, e.g. https://contoso.crm.dynamics.com "
+                                                     "(env OMNICHANNEL_ORG_URL)")
+    group.addoption("--org-token", default=None, help="bearer token for the org (env OMNICHANNEL_TOKEN)")
+    group.addoption("--org-agents", default=None, help="three existing systemuser ids, comma-separated "
+                                                        "(env OMNICHANNEL_AGENT_IDS)")

@@ -176,6 +176,17 @@ def test_malformed_batches_are_400(api, emulator, content_type, body):
     assert dump(emulator) == before
 
 
+def test_only_bind_values_are_content_id_references_and_batches_do_not_nest(api, emulator):
+    body = batch_body(change_set("changeset_five", request_part("POST", f"{API}/{CONV}", '{"subject": "$1"}', 1)))
+    assert [s for s, _ in responses(send(api, body))] == [204]
+    assert [r["subject"] for r in api.values(f"{CONV}?$select=subject&$filter=subject eq '$1'")] == ["$1"]
+    before = dump(emulator)
+    response = send(api, batch_body(request_part("POST", f"{API}/$batch", "{}")))
+    assert response.status_code == 400
+    assert response.get_json()["error"]["message"] == "Batch requests can't contain other batch requests."
+    assert dump(emulator) == before
+
+
 def test_batch_needs_post(api):
     response = api.get("$batch")
     assert response.status_code == 404

@@ -58,20 +58,18 @@ def _ids(records) -> list[str]:
 
 
 def test_sdk_list_with_paging_count_and_annotations(sdk, client):
-    # Ordered by subject: a next page ordered by a datetime answered 500 on this branch's core (fixed on the
-    # `hardening` branch); the query builder test below sends the spec's `createdon desc`.
     direct = client.values("msdyn_ocliveworkitems?$select=subject,statecode&$filter=statecode eq 0"
-                           "&$orderby=subject asc")
+                           "&$orderby=createdon desc")
     assert len(direct) > 14  # several pages of 7
     pages = list(sdk.records.list_pages(TABLE, select=["subject", "statecode"], filter="statecode eq 0",
-                                        orderby=["subject asc"], count=True, page_size=7,
+                                        orderby=["createdon desc"], count=True, page_size=7,
                                         include_annotations=ANNOTATION))
     assert [len(p) for p in pages] == [7] * (len(direct) // 7) + ([len(direct) % 7] if len(direct) % 7 else [])
     records = [r for page in pages for r in page]
     assert _ids(records) == _ids(direct)
     assert [(r["subject"], r["statecode"]) for r in records] == [(d["subject"], d["statecode"]) for d in direct]
     flat = sdk.records.list(TABLE, select=["subject", "statecode"], filter="statecode eq 0",
-                            orderby=["subject asc"], count=True, page_size=7, include_annotations=ANNOTATION)
+                            orderby=["createdon desc"], count=True, page_size=7, include_annotations=ANNOTATION)
     assert _ids(flat) == _ids(direct)
 
 

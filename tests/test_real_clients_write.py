@@ -54,9 +54,12 @@ def test_python_sdk_creates_updates_and_deletes(server):
                              DataverseConfig(http_retries=1, http_timeout=10))
     client._base_url = live.url  # real-clients.md 1.B: the SDK refuses http:// in its constructor
 
-    key = client.records.create("msdyn_ocliveworkitem", {"statecode": 0, "msdyn_transfercount": 2})
+    # A string value makes the SDK fetch picklist metadata first, to turn labels into option values.
+    key = client.records.create("msdyn_ocliveworkitem", {"subject": "from the SDK", "prioritycode": "High",
+                                                         "statecode": 0, "msdyn_transfercount": 2})
     created = rows(emulator, lambda c: c.activityid == key)
-    assert created and created[0]["msdyn_transfercount"] == 2 and created[0]["statuscode"] == 1
+    assert created and created[0]["subject"] == "from the SDK" and created[0]["prioritycode"] == 2
+    assert created[0]["msdyn_transfercount"] == 2 and created[0]["statuscode"] == 1
 
     keys = client.records.create("msdyn_ocliveworkitem", [{"msdyn_escalationcount": 1},
                                                           {"msdyn_escalationcount": 2}])

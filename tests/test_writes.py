@@ -130,6 +130,13 @@ def test_client_supplied_key_is_kept_and_a_duplicate_is_412(api, emulator):
     assert dump(emulator) == before
 
 
+def test_an_empty_string_is_stored_as_null(api, emulator):
+    key = created_key(api.request("POST", CONV, json={"subject": "", "msdyn_title": "t"}))
+    api.request("PATCH", f"{CONV}({key})", json={"msdyn_title": ""})
+    stored = row(emulator, "msdyn_ocliveworkitem", key)
+    assert (stored["subject"], stored["msdyn_title"]) == (None, None)
+
+
 def test_given_conversation_id_is_kept(api, emulator):
     key = created_key(api.request("POST", CONV, json={"msdyn_ocliveworkitemid": "chat-42"}))
     assert row(emulator, "msdyn_ocliveworkitem", key)["msdyn_ocliveworkitemid"] == "chat-42"

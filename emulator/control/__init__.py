@@ -4,3 +4,4 @@ from flask import Blueprint
 blueprint = Blueprint("control", __name__, url_prefix="/_emulator")
 
 from . import health  # noqa: E402,F401  (routes register on the blueprint)
+from . import clock  # noqa: E402,F401

@@ -97,6 +97,8 @@ class FilterCompiler:
 
         check_filter(tree, text)
         result = self.visit(tree)
+        if isinstance(result, list):
+            raise BadRequest(f"The $filter expression '{text}' must evaluate to a Boolean value, not a list.")
         if isinstance(result, Operand):
             if result.edm != "Edm.Boolean":
                 raise BadRequest(f"The $filter expression '{text}' must evaluate to a Boolean value.")
@@ -156,9 +158,11 @@ class FilterCompiler:
         return Operand(sa.literal(value), LITERAL_EDM[type(node)], node=node)
 
     def visit_Integer(self, node):
-        value = int(node.val) if len(node.val.lstrip("-")) <= 19 else None
-        if value is None or not -2**63 <= value < 2**63:  # beyond Edm.Int64 the database cannot bind it
-            raise BadRequest(f"The integer literal '{node.val[:40]}' is out of range for Edm.Int64.")
+        if len(node.val.lstrip("-")) > 300:  # beyond any Edm number; int()/float() of it would fail
+            raise BadRequest(f"The numeric literal '{node.val[:40]}...' is out of range.")
+        value = int(node.val)
+        if not -2**63 <= value < 2**63:  # beyond Edm.Int64, ODataLib reads the literal as Edm.Decimal
+            return Operand(sa.literal(float(value)), "Edm.Decimal", node=node)
         return self._literal(node, value)
 
     def visit_Float(self, node):
@@ -220,6 +224,8 @@ class FilterCompiler:
 
     def predicate(self, node: ast._Node) -> sa.ColumnElement:
         result = self.visit(node)
+        if isinstance(result, list):
+            raise BadRequest("The operands of 'and', 'or' and 'not' must be Boolean expressions, not lists.")
         if isinstance(result, Operand):
             if result.edm != "Edm.Boolean":
                 raise BadRequest("The operands of 'and', 'or' and 'not' must be Boolean expressions.")
@@ -260,6 +266,8 @@ class FilterCompiler:
     def coerce(self, column: Operand, literal: Operand, op: str) -> Operand:
         """Bring a literal to the column's stored form and SQL type (so PostgreSQL compares citext columns
         case-insensitively), or reject it as ODataLib would."""
+        if not isinstance(literal, Operand):
+            raise BadRequest(f"A list is not valid inside a list of values for '{op}'.")
         checked = self._check_literal(column, literal, op)
         if checked.edm is None or not isinstance(checked.expr, sa.BindParameter):
             return checked

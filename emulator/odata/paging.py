@@ -12,9 +12,6 @@ from defusedxml.common import DefusedXmlException
 
 from ..errors import BadRequest
 
-NULL = "__null__"  # a sort key whose value was null (the emulator's own marker; Dataverse leaves it empty)
-
-
 @dataclass
 class PagingCookie:
     page: int  # the page the cookie's values came from; the next request asks for page + 1
@@ -26,8 +23,6 @@ class PagingCookie:
 
 
 def _format(value) -> str:
-    if value is None:
-        return NULL
     if isinstance(value, bool):
         return "1" if value else "0"
     return str(value)
@@ -36,8 +31,10 @@ def _format(value) -> str:
 def encode(page: int, keys: list[tuple[str, object]], first: list[object] | None = None) -> str:
     parts = []
     for i, (name, value) in enumerate(keys):
-        first_value = _format(first[i]) if first else _format(value)
-        parts.append(f"<{name} last={quoteattr(_format(value))} first={quoteattr(first_value)} />")
+        first_value = first[i] if first else value
+        attrs = "".join(f" {attr}={quoteattr(_format(v))}" for attr, v in (("last", value), ("first", first_value))
+                        if v is not None)  # a null sort value: no attribute at all, so no text can pose as null
+        parts.append(f"<{name}{attrs} />")
     inner = f'<cookie page="{page}">{"".join(parts)}</cookie>'
     return (f'<cookie pagenumber="{page + 1}" pagingcookie="{quote(quote(inner, safe=""), safe="")}" '
             f'istracking="False" />')
@@ -53,7 +50,7 @@ def decode(token: str) -> PagingCookie:
         inner_text = unquote(unquote(outer.attrib["pagingcookie"]))
         inner = ElementTree.fromstring(inner_text)
         page = int(inner.attrib.get("page", outer.attrib.get("pagenumber", "2")))
-        keys = [(el.tag, None if el.attrib.get("last") == NULL else el.attrib["last"]) for el in inner]
+        keys = [(el.tag, el.attrib.get("last")) for el in inner]
     except (ElementTree.ParseError, DefusedXmlException, KeyError, ValueError) as e:
         raise BadRequest(f"The $skiptoken value is not a valid paging cookie: {e}.") from None
     if outer.tag != "cookie" or inner.tag != "cookie" or page < 1:

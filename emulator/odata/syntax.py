@@ -89,6 +89,8 @@ def rewrite(text: str, aliases: Mapping[str, str], option: str = "$filter", _dep
             body = "".join(out).rsplit("(", 1)[-1].strip()
             if not body:
                 raise BadRequest(f"An empty array is not valid at position {i} in '{text}'.")
+            if body.endswith(","):  # JSON has no trailing comma
+                raise BadRequest(f"Invalid JSON. A value was expected before ']' at position {i} in '{text}'.")
             out.append(",)" if commas == 0 else ")")
             i += 1
         else:
@@ -101,3 +103,20 @@ def rewrite(text: str, aliases: Mapping[str, str], option: str = "$filter", _dep
     if brackets:
         raise BadRequest(f"Invalid JSON. An unexpected end of input was found in '{text}'.")
     return "".join(out)
+
+
+def _fix_three_named_params() -> None:
+    """odata-query 0.10 reduces `f(A=1,B=2,C=3)` with `p.list_items`, a symbol the rule does not have
+    (AttributeError); three or more named parameters then fail. Swap in the intended reduction."""
+    from odata_query.grammar import ODataParser
+
+    def list_named_param(parser, p):
+        return p[0] + [p[4]]
+
+    for production in ODataParser._grammar.Productions:
+        if production is not None and production.name == "list_named_param" and \
+                production.prod and production.prod[0] == "list_named_param":
+            production.func = list_named_param
+
+
+_fix_three_named_params()

@@ -79,7 +79,7 @@ def seek(keys: list[SortKey], values: list[object]) -> sa.ColumnElement:
             after = key.expr.is_not(None) if not key.descending else sa.false()
             equal = key.expr.is_(None)
         else:
-            if isinstance(value, bool):  # SQLAlchemy refuses `<`/`>` against a bare True/False: bind it
+            if isinstance(value, bool):  # SQLAlchemy refuses `<`/`>` against Python True/False; bind it
                 value = sa.literal(value, sa.Boolean())
             after = (key.expr < value) if key.descending else (key.expr > value)
             if key.descending:
@@ -101,8 +101,8 @@ def _cookie_values(plan: QueryPlan, keys: list[SortKey]) -> list[object]:
         if raw is None:
             values.append(None)
             continue
-        try:
-            python_type = key.expr.type.python_type  # NotImplementedError for custom types such as Instant
+        try:  # python_type raises NotImplementedError for TypeDecorators such as Instant: those are text
+            python_type = key.expr.type.python_type
         except (AttributeError, NotImplementedError):
             python_type = str
         try:

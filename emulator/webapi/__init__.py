@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, request
+from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
 from .. import server
@@ -57,4 +57,13 @@ def create_app(emulator: server.Emulator) -> Flask:
     from ..control import blueprint as control
 
     app.register_blueprint(control)
+
+    @app.get("/omnichannel.js")
+    def omnichannel_js():
+        """The reference getConversations for browsers and Node (emulator/static/omnichannel.js); no auth."""
+        from pathlib import Path
+
+        script = Path(__file__).resolve().parent.parent / "static" / "omnichannel.js"
+        return Response(script.read_bytes(), content_type="application/javascript; charset=utf-8")
+
     return app

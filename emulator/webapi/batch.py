@@ -87,6 +87,12 @@ def _request(mime_headers: list[tuple[str, str]], payload: bytes) -> Part:
                 _header(mime_headers, "Content-ID"))
 
 
+def _check(part: Part) -> Part:
+    if "$batch" in part.url:
+        raise BadRequest("Batch requests can't contain other batch requests.")
+    return part
+
+
 def parse(body: bytes, content_type: str | None) -> list[Part | ChangeSetPart]:
     items: list[Part | ChangeSetPart] = []
     count = 0
@@ -98,7 +104,7 @@ def parse(body: bytes, content_type: str | None) -> list[Part | ChangeSetPart]:
             change_set = ChangeSetPart()
             for inner_raw in _split(payload, _boundary(_header(mime, "Content-Type"))):
                 inner_head, inner_payload = _head_and_body(inner_raw)
-                part = _request(_headers(inner_head), inner_payload)
+                part = _check(_request(_headers(inner_head), inner_payload))
                 if part.method == "GET":
                     raise BadRequest("GET requests are not allowed inside a change set: put them in the batch "
                                      "outside any change set.")
@@ -106,7 +112,7 @@ def parse(body: bytes, content_type: str | None) -> list[Part | ChangeSetPart]:
             count += len(change_set.requests)
             items.append(change_set)
         else:
-            items.append(_request(mime, payload))
+            items.append(_check(_request(mime, payload)))
             count += 1
     if count > MAX_REQUESTS:
         raise BadRequest(f"A $batch request can contain at most {MAX_REQUESTS} requests; this one has {count}.")
@@ -140,12 +146,12 @@ def _substitute(body: bytes, references: dict[str, str]) -> bytes:
     except orjson.JSONDecodeError:
         return body  # the inner request reports the bad JSON itself
 
-    def walk(value):
+    def walk(value, key: str = ""):
         if isinstance(value, dict):
-            return {k: walk(v) for k, v in value.items()}
+            return {k: walk(v, k) for k, v in value.items()}
         if isinstance(value, list):
             return [walk(v) for v in value]
-        if isinstance(value, str):
+        if isinstance(value, str) and key.endswith(("@odata.bind", "@odata.id")):  # only URLs are references
             match = _REFERENCE.match(value)
             if match and match.group(1) in references:
                 return references[match.group(1)] + value[match.end():]

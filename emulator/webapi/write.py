@@ -1,5 +1,5 @@
 """Writes: POST (create), PATCH (update/upsert), DELETE, single-property PUT/DELETE, ETag preconditions, and the
-CreateMultiple/UpdateMultiple bound actions. Validation and persistence live in store/write.py."""
+CreateMultiple/UpdateMultiple bound actions. Validation lives in store/validate.py, persistence in store/write.py."""
 from __future__ import annotations
 
 import contextvars

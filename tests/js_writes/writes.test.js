@@ -67,5 +67,11 @@ test("create, update, upsert, deleteRecord and executeBatch", async () => {
   api.create({ collection, data: { subject: "bad", prioritycode: 99 } });
   await assert.rejects(api.executeBatch(), (errors) => Array.isArray(errors) && errors[0].status === 400);
 
+  // A GET whose URL is over 2000 characters is sent as a $batch by the library, transparently.
+  const ids = Array.from({ length: 60 }, (_, i) => `00000000-0000-0000-0000-${String(i).padStart(12, "0")}`);
+  const longFilter = [created, ...ids].map((id) => `activityid eq ${id}`).join(" or ");
+  const viaBatch = await api.retrieveMultiple({ collection, select: ["subject"], filter: longFilter });
+  assert.deepEqual(viaBatch.value.map((r) => r.activityid), [created]);
+
   fs.writeFileSync(process.env.EMULATOR_SUMMARY, JSON.stringify(summary));
 });
