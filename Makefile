@@ -26,7 +26,7 @@ test: install
 	  export EMULATOR_TEST_DATABASE_URL=$(PG_TEST_URL); echo "PostgreSQL found: storage tests run on SQLite and PostgreSQL"; \
 	fi; $(BIN)/python -m pytest
 
-# The long fuzz run (2 x FUZZ_EXAMPLES hypothesis cases, randomised) and the long differential-oracle run;
+# The long fuzz run (3 x FUZZ_EXAMPLES hypothesis cases, randomised) and the long differential-oracle run;
 # both write their figures to bench/results/fuzz.md.
 FUZZ_EXAMPLES  ?= 10000
 ORACLE_QUERIES ?= 10000
