@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run demo test install clean
+.PHONY: run demo test install clean fuzz
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,15 @@ test: install
 	    && pg_isready -q -h 127.0.0.1 -p 5432; then \
 	  export EMULATOR_TEST_DATABASE_URL=$(PG_TEST_URL); echo "PostgreSQL found: storage tests run on SQLite and PostgreSQL"; \
 	fi; $(BIN)/python -m pytest
+
+# The long fuzz run (3 x FUZZ_EXAMPLES hypothesis cases, randomised) and the long differential-oracle run;
+# both write their figures to bench/results/fuzz.md.
+FUZZ_EXAMPLES  ?= 10000
+ORACLE_QUERIES ?= 10000
+
+fuzz: install
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) ORACLE_QUERIES=$(ORACLE_QUERIES) FUZZ_REPORT=bench/results/fuzz.md \
+	  $(BIN)/python -m pytest -q -p no:cacheprovider tests/test_fuzz.py tests/test_oracle.py
 
 clean:
 	rm -rf $(VENV) .emulator .pytest_cache

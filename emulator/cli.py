@@ -39,7 +39,13 @@ def main() -> None:
 @click.option("--port", default=5555, show_default=True, type=click.IntRange(0, 65535), help="TCP port.")
 @database_option
 @click.option("--auth", type=click.Choice(AUTH_MODES), envvar="EMULATOR_AUTH", default="bearer",
-              show_default=True, help="bearer: any non-empty bearer token; none: no check.")
+              show_default=True, help="bearer: any non-empty bearer token; none: no check; strict: signed tokens "
+                                      "from the emulator's token endpoint (clients in EMULATOR_AUTH_CLIENTS).")
+@click.option("--admin-key", envvar="EMULATOR_ADMIN_KEY", default=None,
+              help="Key the control plane (/_emulator/) requires when the server binds beyond loopback "
+                   "(env EMULATOR_ADMIN_KEY; prefer the variable: command lines are visible to other users).")
+@click.option("--query-timeout-ms", envvar="EMULATOR_QUERY_TIMEOUT_MS", default=10000, show_default=True,
+              type=click.IntRange(0), help="Stop a query that runs longer (0: no limit).")
 @now_option
 @click.option("--seed", "seed_value", default=42, show_default=True, type=int,
               help="Seed for the default data set when the database is empty.")
@@ -57,18 +63,21 @@ def main() -> None:
 @click.option("--simulate-rate", default=12.0, show_default=True, type=click.FloatRange(0, 6000, min_open=True),
               help="Simulated new conversations per minute of emulator time.")
 @click.option("--simulate-seed", default=1, show_default=True, type=int, help="Seed of the simulation.")
-def serve(host: str, port: int, database: str, auth: str, now: str | None, seed_value: int, tls: bool,
-          scenario: str | None, service_protection: bool, baseline: bool, simulate: bool, simulate_rate: float,
-          simulate_seed: int) -> None:
+def serve(host: str, port: int, database: str, auth: str, admin_key: str | None, query_timeout_ms: int,
+          now: str | None, seed_value: int, tls: bool, scenario: str | None, service_protection: bool, baseline: bool,
+          simulate: bool, simulate_rate: float, simulate_seed: int) -> None:
     """Serve the Web API (loads the scenario, or the default data set, when the database is empty)."""
     from .server import Emulator
     from .store import scenario as scenarios
     from .store.database import DatabaseUnavailable
     from .store.seed import seed
-    from .webapi import create_app
+    from .webapi import auth as web_auth
+    from .webapi import create_app, limits
 
+    settings = Settings(database_url=database, auth=auth, now=now, seed=seed_value, host=host,
+                        admin_key=admin_key, query_timeout_ms=query_timeout_ms)
     try:
-        emulator = Emulator.from_settings(Settings(database_url=database, auth=auth, now=now, seed=seed_value))
+        emulator = Emulator.from_settings(settings)
     except DatabaseUnavailable as e:
         raise click.ClickException(str(e)) from None
     emulator.service_protection, emulator.baseline = service_protection, baseline
@@ -89,7 +98,10 @@ def serve(host: str, port: int, database: str, auth: str, now: str | None, seed_
         if scenario:
             click.echo(f"The database already holds data; serving it (scenario {scenario} not loaded; use "
                        f"`dataverse-emulator seed --reset --scenario {scenario}` to replace it).", err=True)
-    app = create_app(emulator)
+    try:
+        app = create_app(emulator)
+    except (ValueError, OSError) as e:  # strict auth without usable clients
+        raise click.ClickException(str(e)) from None
     if simulate:
         from .simulation import for_app
 
@@ -107,12 +119,18 @@ def serve(host: str, port: int, database: str, auth: str, now: str | None, seed_
         click.echo(f"TLS certificate {'created' if certificate.created else 'reused'}: {certificate.cert}\n"
                    f"Trust it with REQUESTS_CA_BUNDLE={certificate.cert} (Python requests) or "
                    f"NODE_EXTRA_CA_CERTS={certificate.cert} (Node).", err=True)
-    click.echo(f"Dataverse emulator on {'https' if tls else 'http'}://{host}:{port}/api/data/v9.2/ "
+    scheme = "https" if tls else "http"
+    click.echo(f"Dataverse emulator on {scheme}://{host}:{port}/api/data/v9.2/ "
                f"(database {emulator.db.describe()}, auth {auth})", err=True)
-    click.echo(f"Agent dashboard on {'https' if tls else 'http'}://{host}:{port}/", err=True)
+    if auth == "strict":
+        service = app.extensions["tokens"]
+        click.echo(f"Token endpoint: {scheme}://{host}:{port}/{service.tenant}/oauth2/v2.0/token "
+                   f"({len(service.clients)} client(s); secrets are never printed)", err=True)
+    click.echo(f"Control plane /_emulator/: {web_auth.control_plane_status(settings)}", err=True)
+    click.echo(f"Agent dashboard on {scheme}://{host}:{port}/", err=True)
     from werkzeug.serving import run_simple
 
-    run_simple(host, port, app, threaded=True, ssl_context=ssl_context)
+    run_simple(host, port, app, threaded=True, ssl_context=ssl_context, request_handler=limits.RequestHandler)
 
 
 @main.command("seed")

@@ -9,7 +9,9 @@ DEFAULT_DATABASE = ".emulator/emulator.db"
 API_PREFIX = "/api/data/v9.2"
 API_VERSIONS = ("v9.0", "v9.1", "v9.2")
 MAX_PAGE_SIZE = 5000
-AUTH_MODES = ("bearer", "none")
+AUTH_MODES = ("bearer", "none", "strict")
+DEFAULT_TENANT = "72f988bf-0000-4000-8000-00000000e41a"  # the emulator's own tenant id in strict auth
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
 def default_database_url() -> str:
@@ -17,6 +19,17 @@ def default_database_url() -> str:
     if url:
         return url
     return f"sqlite:///{Path(DEFAULT_DATABASE).resolve()}"
+
+
+def _env_int(name: str, default: int):
+    def read() -> int:
+        value = os.environ.get(name)
+        return int(value) if value else default
+    return field(default_factory=read)
+
+
+def _env(name: str, default: str | None = None, secret: bool = False):
+    return field(default_factory=lambda: os.environ.get(name) or default, repr=not secret)
 
 
 @dataclass
@@ -27,6 +40,23 @@ class Settings:
     seed: int = 42
     conversations: int = 500
     agents: int = 12
+    host: str = "127.0.0.1"  # the interface the server binds; the control plane is guarded off loopback
+    # limits (emulator/webapi/limits.py)
+    max_url_length: int = _env_int("EMULATOR_MAX_URL_LENGTH", 32768)  # Dataverse: 32 KB
+    max_body_bytes: int = _env_int("EMULATOR_MAX_BODY_BYTES", 16 * 1024 * 1024)
+    max_filter_depth: int = _env_int("EMULATOR_MAX_FILTER_DEPTH", 32)
+    max_filter_conditions: int = _env_int("EMULATOR_MAX_FILTER_CONDITIONS", 500)
+    max_select_columns: int = _env_int("EMULATOR_MAX_SELECT_COLUMNS", 250)
+    query_timeout_ms: int = _env_int("EMULATOR_QUERY_TIMEOUT_MS", 10000)  # 0: no limit
+    # strict auth (emulator/webapi/tokens.py) and the control plane's admin key; secrets are never logged
+    auth_clients: str | None = _env("EMULATOR_AUTH_CLIENTS", secret=True)  # JSON text, or the path of a JSON file
+    tenant_id: str = _env("EMULATOR_TENANT_ID", DEFAULT_TENANT)
+    token_lifetime: int = _env_int("EMULATOR_TOKEN_LIFETIME", 3600)
+    admin_key: str | None = _env("EMULATOR_ADMIN_KEY", secret=True)
+
+    @property
+    def on_loopback(self) -> bool:
+        return self.host in LOOPBACK_HOSTS or self.host.startswith("127.")
 
     def __post_init__(self) -> None:
         if self.auth not in AUTH_MODES:

@@ -93,6 +93,9 @@ class FilterCompiler:
 
     def compile(self, text: str, aliases: dict[str, str] | None = None) -> sa.ColumnElement:
         tree = parse(syntax.rewrite(text, aliases or {}))
+        from ..webapi.limits import check_filter  # before the recursive walk below
+
+        check_filter(tree, text)
         result = self.visit(tree)
         if isinstance(result, list):
             raise BadRequest(f"The $filter expression '{text}' must evaluate to a Boolean value, not a list.")
@@ -155,6 +158,8 @@ class FilterCompiler:
         return Operand(sa.literal(value), LITERAL_EDM[type(node)], node=node)
 
     def visit_Integer(self, node):
+        if len(node.val.lstrip("-")) > 300:  # beyond any Edm number; int()/float() of it would fail
+            raise BadRequest(f"The numeric literal '{node.val[:40]}...' is out of range.")
         value = int(node.val)
         if not -2**63 <= value < 2**63:  # beyond Edm.Int64, ODataLib reads the literal as Edm.Decimal
             return Operand(sa.literal(float(value)), "Edm.Decimal", node=node)
@@ -189,8 +194,14 @@ class FilterCompiler:
 
     # -- operators -------------------------------------------------------------------------------------------
     def visit_BoolOp(self, node: ast.BoolOp):
-        left, right = self.predicate(node.left), self.predicate(node.right)
-        return sa.and_(left, right) if isinstance(node.op, ast.And) else sa.or_(left, right)
+        # A chain `a or b or c ...` parses left-deep; walk it as a loop so long chains do not exhaust the stack.
+        chain, operands = node, []
+        while isinstance(chain, ast.BoolOp) and type(chain.op) is type(node.op):
+            operands.append(chain.right)
+            chain = chain.left
+        operands.append(chain)
+        predicates = [self.predicate(item) for item in reversed(operands)]
+        return sa.and_(*predicates) if isinstance(node.op, ast.And) else sa.or_(*predicates)
 
     def visit_UnaryOp(self, node: ast.UnaryOp):
         if isinstance(node.op, ast.Not):

@@ -93,7 +93,7 @@ def parse_orderby(table: Table, text: str | None, aliases: Mapping[str, str]) ->
 def parse_top(text: str | None) -> int | None:
     if text is None:
         return None
-    if not re.fullmatch(r"\s*\d+\s*", text):
+    if not re.fullmatch(r"\s*\d{1,10}\s*", text) or int(text) > 2147483647:  # Edm.Int32, as Dataverse
         raise BadRequest(f"Invalid value '{text}' for $top query option found. The $top query option requires a "
                          f"non-negative integer value.")
     return int(text)

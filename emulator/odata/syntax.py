@@ -10,6 +10,7 @@ from typing import Mapping
 from ..errors import BadRequest
 
 _ALIAS = re.compile(r"@[A-Za-z_][A-Za-z0-9_]*")
+_IN_BEFORE = re.compile(r"(?:^|[\s)])in\s*$")  # `... in (` : the parenthesis opens a list
 
 
 def aliases_from(args: Mapping[str, str]) -> dict[str, str]:
@@ -20,6 +21,10 @@ def rewrite(text: str, aliases: Mapping[str, str], option: str = "$filter", _dep
     out: list[str] = []
     i, n = 0, len(text)
     brackets: list[int] = []  # per open '[': number of top-level items seen so far (commas)
+    # `x in (1)` is a one-item list in OData; odata-query reads one only as `(1,)`. Per open '(': [commas, start]
+    # when it opens an `in` list, else None; `opened` says which of '[' and '(' is innermost.
+    parens: list[list[int] | None] = []
+    opened: list[str] = []
     while i < n:
         ch = text[i]
         if ch == "'":  # OData string literal; '' is an escaped quote
@@ -57,7 +62,21 @@ def rewrite(text: str, aliases: Mapping[str, str], option: str = "$filter", _dep
                     raise BadRequest(f"The parameter alias '{name}' refers to itself in {option}.")
                 out.append(rewrite(value, aliases, option, _depth + 1))
             i = match.end()
+        elif ch == "(":
+            parens.append([0, len(out)] if _IN_BEFORE.search(text[max(0, i - 24):i]) else None)
+            opened.append("(")
+            out.append(ch)
+            i += 1
+        elif ch == ")":
+            if opened and opened[-1] == "(":
+                opened.pop()
+                entry = parens.pop()
+                if entry is not None and entry[0] == 0 and "".join(out[entry[1] + 1:]).strip():
+                    out.append(",")
+            out.append(ch)
+            i += 1
         elif ch == "[":
+            opened.append("[")
             brackets.append(0)
             out.append("(")
             i += 1
@@ -65,6 +84,8 @@ def rewrite(text: str, aliases: Mapping[str, str], option: str = "$filter", _dep
             if not brackets:
                 raise BadRequest(f"Syntax error: character ']' is not valid at position {i} in '{text}'.")
             commas = brackets.pop()
+            if opened and opened[-1] == "[":
+                opened.pop()
             body = "".join(out).rsplit("(", 1)[-1].strip()
             if not body:
                 raise BadRequest(f"An empty array is not valid at position {i} in '{text}'.")
@@ -73,8 +94,10 @@ def rewrite(text: str, aliases: Mapping[str, str], option: str = "$filter", _dep
             out.append(",)" if commas == 0 else ")")
             i += 1
         else:
-            if ch == "," and brackets:
+            if ch == "," and opened and opened[-1] == "[":
                 brackets[-1] += 1
+            elif ch == "," and opened and parens[-1] is not None:
+                parens[-1][0] += 1
             out.append(ch)
             i += 1
     if brackets:

@@ -9,7 +9,7 @@ from werkzeug.exceptions import HTTPException
 from .. import server
 from ..errors import DataverseError, ResourceNotFound
 from ..settings import API_VERSIONS
-from . import auth, read  # noqa: F401  (modules register their handlers)
+from . import auth, limits, read  # noqa: F401  (modules register their handlers)
 from . import batch, discovery, entitydefinitions, write  # noqa: F401
 from .responses import error_response
 from .routing import dispatch
@@ -22,6 +22,9 @@ def create_app(emulator: server.Emulator) -> Flask:
     app = Flask("emulator", static_folder=None)
     app.extensions["emulator"] = emulator
     app.json.sort_keys = False
+    app.url_map.merge_slashes = app.url_map.strict_slashes = False  # no HTML redirect pages: Dataverse has none
+    limits.install(app, emulator.db, emulator.settings)
+    auth.install(app, emulator.settings)
 
     @app.route("/api/data/<version>/", defaults={"path": ""}, methods=METHODS)
     @app.route("/api/data/<version>/<path:path>", methods=METHODS)
@@ -29,7 +32,8 @@ def create_app(emulator: server.Emulator) -> Flask:
         if version not in API_VERSIONS:
             raise ResourceNotFound(version)
         auth.check(emulator.settings.auth)
-        return dispatch(path, request.method, request.url)
+        method = "GET" if request.method == "HEAD" else request.method  # HEAD is GET without the body
+        return dispatch(path, method, request.url)
 
     @app.errorhandler(DataverseError)
     def dataverse_error(error: DataverseError):
