@@ -127,3 +127,17 @@ def pytest_addoption(parser):
     group.addoption("--org-token", default=None, help="bearer token for the org (env OMNICHANNEL_TOKEN)")
     group.addoption("--org-agents", default=None, help="three existing systemuser ids, comma-separated "
                                                         "(env OMNICHANNEL_AGENT_IDS)")
+
+
+@pytest.fixture(scope="module")
+def minimal_server(tmp_path_factory) -> LiveServer:
+    """A live server on the `minimal` scenario with its own SQLite file (control-plane tests reset it)."""
+    from emulator.store import scenario as scenarios
+
+    path = tmp_path_factory.mktemp("minimal") / "e.db"
+    emulator = Emulator.from_settings(Settings(database_url=f"sqlite:///{path}", now=NOW.isoformat()))
+    scenarios.load(emulator.db, scenarios.read("minimal"), now=NOW)
+    server = LiveServer(create_app(emulator))
+    yield server
+    server.stop()
+    emulator.db.dispose()

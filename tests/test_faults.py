@@ -7,29 +7,17 @@ import requests
 
 from emulator.server import Emulator
 from emulator.settings import Settings
-from emulator.store import scenario as scenarios
 from emulator.webapi import create_app
 
-from .conftest import API, AUTH, NOW, LiveServer
+from .conftest import API, AUTH, NOW
 
 CONVERSATIONS = f"{API}/msdyn_ocliveworkitems?$select=msdyn_title"
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    path = tmp_path_factory.mktemp("faults") / "e.db"
-    emulator = Emulator.from_settings(Settings(database_url=f"sqlite:///{path}", now=NOW.isoformat()))
-    scenarios.load(emulator.db, scenarios.read("minimal"), now=NOW)
-    live = LiveServer(create_app(emulator))
-    yield live
-    live.stop()
-    emulator.db.dispose()
-
-
 @pytest.fixture
-def url(server):
-    requests.post(f"{server.url}/_emulator/reset", timeout=10)
-    return server.url
+def url(minimal_server):
+    requests.post(f"{minimal_server.url}/_emulator/reset", timeout=10)
+    return minimal_server.url
 
 
 def add(url, **rule):

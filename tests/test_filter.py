@@ -64,7 +64,7 @@ CASES = [
     (f"createdon ge {CUTOFF}", lambda r: r["createdon"] >= CUTOFF),
     (f"createdon lt {CUTOFF}", lambda r: r["createdon"] < CUTOFF),
     ("createdon ge 2025-12-20", lambda r: r["createdon"] >= CUTOFF),
-    (f"createdon gt 2025-12-19T23:00:00-01:00", lambda r: r["createdon"] > CUTOFF),
+    ("createdon gt 2025-12-19T23:00:00-01:00", lambda r: r["createdon"] > CUTOFF),
     ("msdyn_isoutbound eq true", lambda r: r["msdyn_isoutbound"]),
     ("msdyn_isabandoned", lambda r: r["msdyn_isabandoned"]),
     ("msdyn_firstresponsetimeinmsadjforoh gt 50000.5", lambda r: (r["msdyn_firstresponsetimeinmsadjforoh"] or 0) > 50000.5),

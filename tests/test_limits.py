@@ -9,7 +9,7 @@ from werkzeug.serving import make_server
 
 from emulator.webapi import create_app, limits
 
-from .conftest import API, AUTH, Client, make_emulator
+from .conftest import API, Client, make_emulator
 
 CONVERSATIONS = "msdyn_ocliveworkitems"
 

@@ -6,7 +6,7 @@ import re
 import threading
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any, Callable
 
 import sqlalchemy as sa

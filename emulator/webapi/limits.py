@@ -163,10 +163,7 @@ class RequestHandler(WSGIRequestHandler):
     error shape instead of http.server's HTML page."""
 
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
-        try:
-            short, long = self.responses[code]
-        except KeyError:
-            short, long = "???", "???"
+        short = self.responses.get(code, ("Error",))[0]
         text = message or short
         if code == 414:
             text = "The request URL is longer than the server accepts (Dataverse allows URLs of up to 32 KB)."
