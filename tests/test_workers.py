@@ -1,6 +1,7 @@
 """`serve --workers 2`: the app on gunicorn in a real process on a free port answers as the development server."""
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -33,6 +34,9 @@ def worker_pids(server) -> list[str]:
 
 
 def test_two_worker_processes_serve(server):
+    deadline = time.monotonic() + 20  # the first worker may answer before the second has booted
+    while len(worker_pids(server)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
     assert len(worker_pids(server)) == 2
     health = requests.get(f"{server.url}/_emulator/health", timeout=10).json()
     assert health["counts"]["msdyn_ocliveworkitem"] == 500
