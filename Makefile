@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run demo test install clean
+.PHONY: run demo test install clean bench
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,10 @@ test: install
 	    && pg_isready -q -h 127.0.0.1 -p 5432; then \
 	  export EMULATOR_TEST_DATABASE_URL=$(PG_TEST_URL); echo "PostgreSQL found: storage tests run on SQLite and PostgreSQL"; \
 	fi; $(BIN)/python -m pytest
+
+# Benchmarks, not tests: bench/results/*.json and BENCHMARKS.md (BENCH_MAX=1000000 adds a million conversations).
+bench: install
+	$(BIN)/python bench/run.py
 
 clean:
 	rm -rf $(VENV) .emulator .pytest_cache
