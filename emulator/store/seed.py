@@ -288,6 +288,11 @@ class Seeder:
             for name, rows in (("systemuser", users), ("msdyn_liveworkstream", streams), ("queue", queues),
                                ("msdyn_omnichannelqueue", legacy), ("account", accounts), ("contact", contacts)):
                 self._insert(conn, name, rows)
+            # secondary indexes are built once after the load: cheaper than maintaining them row by row
+            indexes = [index for name in ("msdyn_ocliveworkitem", "msdyn_ocsession")
+                       for index in self.db.tables[name].indexes]
+            for index in indexes:
+                index.drop(conn)
             convs: list[dict] = []
             sessions: list[dict] = []
             bar = tqdm(total=conversations, unit="conv", desc="Seeding conversations", disable=not show)
@@ -301,6 +306,8 @@ class Seeder:
             n_sessions += len(sessions)
             self._flush(conn, convs, sessions, bar)
             bar.close()
+            for index in indexes:
+                index.create(conn)
         return SeedResult(conversations, n_sessions, len(users) - 1)
 
     def _flush(self, conn, convs: list[dict], sessions: list[dict], bar) -> None:
