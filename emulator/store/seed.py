@@ -90,8 +90,7 @@ class Seeder:
         columns = table.c.keys()
         if self.db.is_sqlite:
             statement = str(table.insert().compile(dialect=self.db.engine.dialect))
-            get = [row.get for row in rows]
-            conn.connection.cursor().executemany(statement, [tuple(g(c) for c in columns) for g in get])
+            conn.connection.cursor().executemany(statement, [tuple(map(row.get, columns)) for row in rows])
         else:
             conn.execute(table.insert(), [{c: row.get(c) for c in columns} for row in rows])
 
