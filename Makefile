@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run demo test install clean fuzz
+.PHONY: run demo test install clean fuzz bench
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,10 @@ ORACLE_QUERIES ?= 10000
 fuzz: install
 	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) ORACLE_QUERIES=$(ORACLE_QUERIES) FUZZ_REPORT=bench/results/fuzz.md \
 	  $(BIN)/python -m pytest -q -p no:cacheprovider tests/test_fuzz.py tests/test_oracle.py
+
+# Benchmarks, not tests: bench/results/*.json and BENCHMARKS.md (BENCH_MAX=1000000 adds a million conversations).
+bench: install
+	$(BIN)/python bench/run.py
 
 clean:
 	rm -rf $(VENV) .emulator .pytest_cache

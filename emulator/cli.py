@@ -63,10 +63,15 @@ def main() -> None:
 @click.option("--simulate-rate", default=12.0, show_default=True, type=click.FloatRange(0, 6000, min_open=True),
               help="Simulated new conversations per minute of emulator time.")
 @click.option("--simulate-seed", default=1, show_default=True, type=int, help="Seed of the simulation.")
+@click.option("--workers", default=None, type=click.IntRange(1, 64), metavar="N",
+              help="Serve with N gunicorn worker processes instead of the threaded development server "
+                   "(Linux/macOS; control-plane state is per process: see README, Performance).")
 def serve(host: str, port: int, database: str, auth: str, admin_key: str | None, query_timeout_ms: int,
           now: str | None, seed_value: int, tls: bool, scenario: str | None, service_protection: bool, baseline: bool,
-          simulate: bool, simulate_rate: float, simulate_seed: int) -> None:
+          simulate: bool, simulate_rate: float, simulate_seed: int, workers: int | None) -> None:
     """Serve the Web API (loads the scenario, or the default data set, when the database is empty)."""
+    if workers and simulate:
+        raise click.UsageError("--simulate runs in one process; it cannot be combined with --workers.")
     from .server import Emulator
     from .store import scenario as scenarios
     from .store.database import DatabaseUnavailable
@@ -128,6 +133,13 @@ def serve(host: str, port: int, database: str, auth: str, admin_key: str | None,
                    f"({len(service.clients)} client(s); secrets are never printed)", err=True)
     click.echo(f"Control plane /_emulator/: {web_auth.control_plane_status(settings)}", err=True)
     click.echo(f"Agent dashboard on {scheme}://{host}:{port}/", err=True)
+    if workers:
+        from .wsgi import serve as serve_workers
+
+        click.echo(f"gunicorn with {workers} worker processes.", err=True)
+        serve_workers(lambda: app, host=host, port=port, workers=workers,
+                      certfile=str(certificate.cert) if tls else None, keyfile=str(certificate.key) if tls else None)
+        return
     from werkzeug.serving import run_simple
 
     run_simple(host, port, app, threaded=True, ssl_context=ssl_context, request_handler=limits.RequestHandler)

@@ -142,7 +142,7 @@ def run(db: Database, plan: QueryPlan, page_size: int) -> Page:
     statement = statement.order_by(*(_order_clause(k, db.is_sqlite) for k in keys)).limit(limit + 1)
 
     with db.engine.connect() as conn:
-        rows = list(conn.execute(statement)) if limit > 0 else []
+        rows = conn.execute(statement).all() if limit > 0 else []  # one fetchall, not a fetchone per row
         count = exceeded = None
         if plan.count:
             counted = sa.select(sa.func.count()).select_from(

@@ -14,7 +14,14 @@ from tqdm import tqdm
 
 from ..metadata import ALL_TABLES
 from .database import Database
-from .schema import format_instant
+from .schema import format_instant as _format_any
+
+
+def format_instant(value: datetime) -> str:
+    """schema.format_instant, without its conversions for the UTC datetimes seeding makes (a quarter of the time)."""
+    if value.tzinfo is timezone.utc:
+        return value.isoformat(timespec="seconds")[:19] + "Z"
+    return _format_any(value)
 
 DOC_AGENT_ID = "2b330c52-6844-4d36-8e05-03c78c9681dc"  # the getConversations documentation's example agent
 DOC_AGENT_NAME = "Alex Rivera"
@@ -83,8 +90,7 @@ class Seeder:
         columns = table.c.keys()
         if self.db.is_sqlite:
             statement = str(table.insert().compile(dialect=self.db.engine.dialect))
-            get = [row.get for row in rows]
-            conn.connection.cursor().executemany(statement, [tuple(g(c) for c in columns) for g in get])
+            conn.connection.cursor().executemany(statement, [tuple(map(row.get, columns)) for row in rows])
         else:
             conn.execute(table.insert(), [{c: row.get(c) for c in columns} for row in rows])
 
@@ -281,6 +287,11 @@ class Seeder:
             for name, rows in (("systemuser", users), ("msdyn_liveworkstream", streams), ("queue", queues),
                                ("msdyn_omnichannelqueue", legacy), ("account", accounts), ("contact", contacts)):
                 self._insert(conn, name, rows)
+            # secondary indexes are built once after the load: cheaper than maintaining them row by row
+            indexes = [index for name in ("msdyn_ocliveworkitem", "msdyn_ocsession")
+                       for index in self.db.tables[name].indexes]
+            for index in indexes:
+                index.drop(conn)
             convs: list[dict] = []
             sessions: list[dict] = []
             bar = tqdm(total=conversations, unit="conv", desc="Seeding conversations", disable=not show)
@@ -294,6 +305,8 @@ class Seeder:
             n_sessions += len(sessions)
             self._flush(conn, convs, sessions, bar)
             bar.close()
+            for index in indexes:
+                index.create(conn)
         return SeedResult(conversations, n_sessions, len(users) - 1)
 
     def _flush(self, conn, convs: list[dict], sessions: list[dict], bar) -> None:

@@ -68,7 +68,7 @@ def retrieve_multiple(resource: Resource):
         body["@Microsoft.Dynamics.CRM.totalrecordcountlimitexceeded"] = page.count_exceeded
     if prefs.wants("Microsoft.Dynamics.CRM.globalmetadataversion"):
         body["@Microsoft.Dynamics.CRM.globalmetadataversion"] = "1"
-    body["value"] = [serialize.record(attrs, row, annotate, expansions) for row in page.rows]
+    body["value"] = serialize.records(attrs, page.rows, annotate, expansions)
     if page.more:
         page_number = plan.cookie.page + 1 if plan.cookie else 1
         body["@odata.nextLink"] = next_link(paging.encode(page_number, page.last_keys))
