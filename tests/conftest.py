@@ -3,12 +3,17 @@ client (real HTTP handling in-process) or through a live server on a free port."
 from __future__ import annotations
 
 import os
+import socket
+import subprocess
+import sys
 import threading
+import time
 import uuid
 from datetime import datetime, timezone
 from urllib.parse import quote
 
 import pytest
+import requests
 import sqlalchemy as sa
 from werkzeug.serving import make_server
 
@@ -89,6 +94,14 @@ def seeded(request, tmp_path_factory) -> Emulator:
 
 
 @pytest.fixture(scope="module")
+def rows(seeded) -> list[dict]:
+    """Every seeded conversation as a dict, read with plain SQL (what tests compare the Web API against)."""
+    table = seeded.db.tables["msdyn_ocliveworkitem"]
+    with seeded.db.engine.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(table.select())]
+
+
+@pytest.fixture(scope="module")
 def client(seeded) -> Client:
     return Client(create_app(seeded))
 
@@ -141,3 +154,28 @@ def minimal_server(tmp_path_factory) -> LiveServer:
     yield server
     server.stop()
     emulator.db.dispose()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_server_process(database: str, log) -> tuple[subprocess.Popen, str]:
+    """`serve` as a real process (no auth, fixed clock) on a free port; returns once /_emulator/health answers."""
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "emulator.cli", "serve", "--port", str(port), "--database",
+                                database, "--auth", "none", "--now", "2026-01-15T12:00:00Z"],
+                               stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(600):
+        if process.poll() is not None:
+            raise AssertionError(f"the server exited with {process.returncode}")
+        try:
+            if requests.get(f"{url}/_emulator/health", timeout=1).status_code == 200:
+                return process, url
+        except requests.ConnectionError:
+            time.sleep(0.05)
+    process.kill()
+    raise AssertionError("the server did not come up")

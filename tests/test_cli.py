@@ -1,6 +1,5 @@
 """The command line: help, seeding, clear errors for bad arguments, and `serve` as a real process."""
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -10,6 +9,8 @@ from click.testing import CliRunner
 
 from emulator.cli import main
 from emulator.store.database import Database
+
+from .conftest import free_port
 
 
 def test_help_lists_commands():
@@ -41,11 +42,6 @@ def test_bad_arguments_are_clear(tmp_path):
     result = runner.invoke(main, ["serve", "--auth", "maybe"])
     assert result.exit_code == 2 and "--auth" in result.output
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_serve_seeds_an_empty_database_and_answers(tmp_path):

@@ -3,9 +3,7 @@ killed with SIGKILL mid-load, and restarted. The file must pass PRAGMA integrity
 acknowledged (a 2xx received) must be there: created rows exist, updates hold, deleted rows are gone."""
 from __future__ import annotations
 
-import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -15,34 +13,12 @@ import uuid
 
 import requests
 
-from .conftest import API
+from .conftest import API, start_server_process
 
 CONV = "msdyn_ocliveworkitems"
 THREADS = 8
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start(database: str, log) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "emulator.cli", "serve", "--port", str(port), "--database",
-                                database, "--auth", "none", "--now", "2026-01-15T12:00:00Z"],
-                               stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(600):
-        if process.poll() is not None:
-            raise AssertionError(f"the server exited with {process.returncode}")
-        try:
-            if requests.get(f"{url}/_emulator/health", timeout=1).status_code == 200:
-                return process, url
-        except requests.ConnectionError:
-            time.sleep(0.05)
-    process.kill()
-    raise AssertionError("the server did not come up")
 
 
 class Ledger:
@@ -107,7 +83,7 @@ def test_acknowledged_writes_survive_sigkill(tmp_path):
     log = open(tmp_path / "server.log", "wb")
     subprocess.run([sys.executable, "-m", "emulator.cli", "seed", "--database", database, "--conversations", "30",
                     "--agents", "3", "--now", "2026-01-15T12:00:00Z"], check=True, capture_output=True)
-    process, url = start(database, log)
+    process, url = start_server_process(database, log)
     ledger, stop = Ledger(), threading.Event()
     threads = [threading.Thread(target=writer, args=(url, ledger, n, stop), daemon=True) for n in range(THREADS)]
     try:
@@ -141,7 +117,7 @@ def test_acknowledged_writes_survive_sigkill(tmp_path):
                    if k in rows and rows[k] != subject and rows[k] not in ledger.maybe_subject[k])
     assert not stale, f"{len(stale)} rows lost an acknowledged update, e.g. {stale[:3]}"
 
-    process, url = start(database, log)  # the server comes back on the same file and serves every row
+    process, url = start_server_process(database, log)  # the server comes back on the same file and serves every row
     try:
         session = requests.Session()
         survivors = sorted(ledger.created - ledger.maybe_deleted)

@@ -6,11 +6,6 @@ from emulator.store.seed import ADMIN_USER_ID, DOC_AGENT_ID
 SET = "msdyn_ocliveworkitems"
 
 
-@pytest.fixture(scope="module")
-def rows(seeded):
-    table = seeded.db.tables["msdyn_ocliveworkitem"]
-    with seeded.db.engine.connect() as conn:
-        return [dict(r._mapping) for r in conn.execute(table.select())]
 
 
 @pytest.fixture(scope="module")

@@ -1,44 +1,17 @@
 """Two emulator processes on one PostgreSQL database: a write through one is read through the other, an ETag race
 has exactly one winner, and paging through one stays exact while the other writes. PostgreSQL only."""
-import os
-import socket
-import subprocess
-import sys
 import threading
-import time
 
 import pytest
 import requests
 import sqlalchemy as sa
 
-from .conftest import PG_URL, database_url
+from .conftest import PG_URL, database_url, start_server_process
 
 pytestmark = pytest.mark.skipif(not PG_URL, reason="needs EMULATOR_TEST_DATABASE_URL (a PostgreSQL server)")
 SET = "api/data/v9.2/msdyn_ocliveworkitems"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start(database: str, log) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "emulator.cli", "serve", "--port", str(port), "--database",
-                                database, "--auth", "none", "--now", "2026-01-15T12:00:00Z"],
-                               stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(600):
-        if process.poll() is not None:
-            raise AssertionError(f"the server exited with {process.returncode}")
-        try:
-            if requests.get(f"{url}/_emulator/health", timeout=1).status_code == 200:
-                return process, url
-        except requests.ConnectionError:
-            time.sleep(0.05)
-    process.kill()
-    raise AssertionError("the server did not come up")
 
 
 @pytest.fixture(scope="module")
@@ -48,9 +21,9 @@ def pair(tmp_path_factory):
     log = open(tmp_path_factory.mktemp("multi") / "servers.log", "w")
     processes = []
     try:
-        first, first_url = start(url, log)
+        first, first_url = start_server_process(url, log)
         processes.append(first)
-        second, second_url = start(url, log)
+        second, second_url = start_server_process(url, log)
         processes.append(second)
         yield first_url, second_url
     finally:

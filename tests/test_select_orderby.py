@@ -4,11 +4,6 @@ import pytest
 SET = "msdyn_ocliveworkitems"
 
 
-@pytest.fixture(scope="module")
-def rows(seeded):
-    table = seeded.db.tables["msdyn_ocliveworkitem"]
-    with seeded.db.engine.connect() as conn:
-        return [dict(r._mapping) for r in conn.execute(table.select())]
 
 
 def test_select_returns_exactly_the_columns_etag_and_key(client):
