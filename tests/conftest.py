@@ -93,6 +93,19 @@ def seeded(request, tmp_path_factory) -> Emulator:
     drop_database(emulator)
 
 
+@pytest.fixture(params=BACKENDS)
+def emulator(request, tmp_path) -> Emulator:
+    """A small emulator of its own (10 conversations) for tests that write."""
+    emulator = make_emulator(tmp_path / "emulator.db", conversations=10, backend=request.param)
+    yield emulator
+    drop_database(emulator)
+
+
+@pytest.fixture
+def api(emulator) -> Client:
+    return Client(create_app(emulator))
+
+
 @pytest.fixture(scope="module")
 def rows(seeded) -> list[dict]:
     """Every seeded conversation as a dict, read with plain SQL (what tests compare the Web API against)."""

@@ -5,24 +5,10 @@ import re
 
 import pytest
 
-from emulator.webapi import create_app
-
-from .conftest import API, BACKENDS, Client, drop_database, make_emulator
+from .conftest import API, Client
 from .test_writes import dump
 
 CONV = "msdyn_ocliveworkitems"
-
-
-@pytest.fixture(params=BACKENDS)
-def emulator(request, tmp_path):
-    emulator = make_emulator(tmp_path / "emulator.db", conversations=10, backend=request.param)
-    yield emulator
-    drop_database(emulator)
-
-
-@pytest.fixture
-def api(emulator) -> Client:
-    return Client(create_app(emulator))
 
 
 def request_part(method: str, url: str, body: str | None = None, content_id: int | None = None) -> list[str]:

@@ -10,26 +10,13 @@ import sqlalchemy as sa
 
 from emulator.metadata import ALL_TABLES
 from emulator.store.seed import ADMIN_USER_ID, DOC_AGENT_ID
-from emulator.webapi import create_app
 
-from .conftest import API, BACKENDS, Client, drop_database, make_emulator
+from .conftest import API
 
 CONV = "msdyn_ocliveworkitems"
 TYPE = "Microsoft.Dynamics.CRM.msdyn_ocliveworkitem"
 MISSING = "00000000-0000-0000-0000-0000000000aa"
 AGENT_NAV = "msdyn_activeagentid_msdyn_ocliveworkitem@odata.bind"
-
-
-@pytest.fixture(params=BACKENDS)
-def emulator(request, tmp_path):
-    emulator = make_emulator(tmp_path / "emulator.db", conversations=10, backend=request.param)
-    yield emulator
-    drop_database(emulator)
-
-
-@pytest.fixture
-def api(emulator) -> Client:
-    return Client(create_app(emulator))
 
 
 def dump(emulator) -> dict:
