@@ -117,6 +117,15 @@ def _cookie_values(plan: QueryPlan, keys: list[SortKey]) -> list[object]:
     return values
 
 
+def count_rows(conn, db: Database, plan: QueryPlan) -> tuple[int, bool]:
+    """Matching rows, counted up to Dataverse's limit of 5000, and whether more matched."""
+    base = db.tables[plan.table.logical_name]
+    where = [plan.where] if plan.where is not None else []
+    matching = sa.select(base.c[plan.table.primary_id]).where(*where).limit(COUNT_LIMIT + 1).subquery()
+    total = conn.execute(sa.select(sa.func.count()).select_from(matching)).scalar_one()
+    return min(total, COUNT_LIMIT), total > COUNT_LIMIT
+
+
 def run(db: Database, plan: QueryPlan, page_size: int) -> Page:
     table = plan.table
     base = db.tables[table.logical_name]
@@ -145,10 +154,7 @@ def run(db: Database, plan: QueryPlan, page_size: int) -> Page:
         rows = conn.execute(statement).all() if limit > 0 else []  # one fetchall, not a fetchone per row
         count = exceeded = None
         if plan.count:
-            counted = sa.select(sa.func.count()).select_from(
-                sa.select(base.c[table.primary_id]).where(*where).limit(COUNT_LIMIT + 1).subquery())
-            total = conn.execute(counted).scalar_one()
-            count, exceeded = min(total, COUNT_LIMIT), total > COUNT_LIMIT
+            count, exceeded = count_rows(conn, db, plan)
     more = len(rows) > limit
     rows = rows[:limit]
     if plan.top is not None and plan.cookie is None and plan.top <= page_size:

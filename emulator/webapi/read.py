@@ -3,13 +3,12 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-import sqlalchemy as sa
 from flask import request
 
 from .. import server
 from ..errors import PropertyNotFound, RecordNotFound
 from ..odata import expand, paging, serialize
-from ..odata.options import build_plan, parse_select
+from ..odata.options import build_plan
 from ..store import query
 from . import instance_annotations, prefer
 from .responses import empty_response, json_response, text_response
@@ -120,12 +119,7 @@ def retrieve_property(resource: Resource):
 def count(resource: Resource):
     emulator = server.current()
     plan = _plan(resource)
-    base = emulator.db.tables[resource.table.logical_name]
-    where = [plan.where] if plan.where is not None else []
-    inner = sa.select(base.c[resource.table.primary_id]).where(*where).limit(query.COUNT_LIMIT).subquery()
     with emulator.db.engine.connect() as conn:
-        total = conn.execute(sa.select(sa.func.count()).select_from(inner)).scalar_one()
+        total, _ = query.count_rows(conn, emulator.db, plan)
     return text_response(str(total))
 
-
-__all__ = ["parse_select", "service_root"]
