@@ -38,9 +38,15 @@ fuzz: install
 	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) ORACLE_QUERIES=$(ORACLE_QUERIES) FUZZ_REPORT=bench/results/fuzz.md \
 	  $(BIN)/python -m pytest -q -p no:cacheprovider tests/test_fuzz.py tests/test_oracle.py
 
-# Benchmarks, not tests: bench/results/*.json and BENCHMARKS.md (BENCH_MAX=1000000 adds a million conversations).
+# Benchmarks, not tests: bench/results/*.json, the plot and BENCHMARKS.md (BENCH_MAX=1000000 adds a million
+# conversations). wrk (Debian's package) drives the throughput runs; PostgreSQL is benchmarked when it answers.
 bench: install
-	$(BIN)/python bench/run.py
+	$(BIN)/pip install --quiet -e '.[bench]'
+	@command -v wrk >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && apt-get install -y -q wrk >/dev/null; } \
+	  || echo "wrk not installed: throughput figures are skipped (apt-get install wrk)"
+	@if [ -z "$$BENCH_POSTGRES_URL" ] && command -v pg_isready >/dev/null 2>&1 \
+	    && pg_isready -q -h 127.0.0.1 -p 5432; then export BENCH_POSTGRES_URL=$(PG_TEST_URL); fi; \
+	  $(BIN)/python bench/run.py
 
 clean:
 	rm -rf $(VENV) .emulator .pytest_cache

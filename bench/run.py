@@ -1,169 +1,180 @@
-"""Benchmarks (not tests): seeding, getConversations end to end against gunicorn, cold start. `make bench`.
+"""Benchmarks (not tests): seeding, getConversations end to end, throughput under concurrent clients against
+datasette on the same file, cold start, reset, on SQLite and PostgreSQL. `make bench`.
 
-    .venv/bin/python bench/run.py [--sizes 10000 100000] [--requests 300]     (BENCH_MAX=1000000 adds 1M)
+    .venv/bin/python bench/run.py [--sizes 10000 100000] [--requests 300] [--postgres URL] [--idle 180]
+    (BENCH_MAX=1000000 adds a million conversations)
 
-Writes bench/results/<UTC time>.json (machine, versions, every figure) and the summary table in BENCHMARKS.md.
-Machines are noisy: read medians and ratios, not single figures."""
+Writes bench/results/<UTC time>.json (machine, versions, every figure), bench/results/latency-vs-size.png and the
+summary tables in BENCHMARKS.md. Machines are noisy: read medians and ratios, not single figures."""
 from __future__ import annotations
 
 import argparse
 import json
 import os
-import platform
-import socket
-import sqlite3
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from datetime import datetime, timezone
 from pathlib import Path
+from urllib.parse import quote
 
 import requests
+import sqlalchemy as sa
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from harness import AUTH, CLI, NOW, ROOT, Server, has_wrk, machine, summary, timed, wrk  # noqa: E402
+from peers import Datasette  # noqa: E402
+from reset_bench import run as reset_costs  # noqa: E402
+
 from emulator.omnichannel import Omnichannel  # noqa: E402
+from emulator.omnichannel.request import build  # noqa: E402
 
-NOW = "2026-01-15T12:00:00Z"
-CLI = [sys.executable, "-c", "from emulator.cli import main; main()"]
-AUTH = {"Authorization": "Bearer bench"}
 STATUSES = [2, 3, 4]  # active, waiting, wrap-up: about half of an agent's conversations
 DAYS = 90  # createdBeforeDays
+PG_SCHEMA = "emulator_bench"  # generated here, dropped before and after
 
 
-def machine() -> dict:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else ""
-    from importlib.metadata import version
-    return {"nproc": os.cpu_count(), "cpu": cpu, "platform": platform.platform(),
-            "python": platform.python_version(), "sqlite": sqlite3.sqlite_version,
-            "sqlalchemy": version("sqlalchemy"), "flask": version("flask"), "gunicorn": version("gunicorn")}
-
-
-def summary(samples_ms: list[float]) -> dict:
-    ordered = sorted(samples_ms)
-    q1, _, q3 = statistics.quantiles(ordered, n=4)
-    return {"n": len(ordered), "p50_ms": round(statistics.median(ordered), 3),
-            "p99_ms": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))], 3),
-            "iqr_ms": round(q3 - q1, 3), "min_ms": round(ordered[0], 3)}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def seed_file(path: Path, conversations: int) -> dict:
+def seed(database: str, conversations: int) -> dict:
     """Seed in a child process; wall time and that child's peak resident memory (wait4's ru_maxrss, KiB)."""
-    path.unlink(missing_ok=True)
     started = time.perf_counter()
-    child = subprocess.Popen([*CLI, "seed", "--database", f"sqlite:///{path}", "--conversations", str(conversations),
+    child = subprocess.Popen([*CLI, "seed", "--database", database, "--conversations", str(conversations),
                               "--agents", str(max(1, conversations // 100)), "--now", NOW],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
     _, status, usage = os.wait4(child.pid, 0)
     seconds = time.perf_counter() - started
     if status:
-        raise SystemExit(f"seeding {conversations} failed ({status})")
+        raise SystemExit(f"seeding {conversations} into {database} failed ({status})")
     return {"conversations": conversations, "seconds": round(seconds, 2),
-            "per_second": round(conversations / seconds), "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
-            "file_mb": round(path.stat().st_size / 2**20, 1)}
+            "per_second": round(conversations / seconds), "peak_rss_mb": round(usage.ru_maxrss / 1024, 1)}
 
 
-class Server:
-    """`serve` in a child process on a free port; `workers` None is the development server."""
+class Store:
+    """One benchmark database: a SQLite file in a temporary folder, or a schema of its own on PostgreSQL."""
 
-    def __init__(self, database: str, *args: str, workers: int | None = 2) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        extra = ["--workers", str(workers)] if workers else []
-        self.started = time.perf_counter()
-        self.process = subprocess.Popen([*CLI, "serve", "--port", str(self.port), "--database", database, *extra,
-                                         *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
+    def __init__(self, backend: str, directory: Path, size: int, postgres: str | None) -> None:
+        self.backend, self.size = backend, size
+        if backend == "sqlite":
+            self.path = directory / f"bench{size}.db"
+            self.path.unlink(missing_ok=True)
+            self.url = f"sqlite:///{self.path}"
+        else:
+            self.admin = sa.create_engine(postgres)
+            self._drop()
+            with self.admin.begin() as conn:
+                conn.execute(sa.text(f'CREATE SCHEMA "{PG_SCHEMA}"'))  # a constant of ours, not input
+            self.url = f"{postgres}{'&' if '?' in postgres else '?'}options={quote(f'-csearch_path={PG_SCHEMA}')}"
 
-    def wait(self, path: str = "/_emulator/health") -> float:
-        """Seconds from process start to the first 200 on `path`."""
-        deadline = time.monotonic() + 300
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise SystemExit("server exited")
-            try:
-                if requests.get(self.url + path, headers=AUTH, timeout=5).status_code == 200:
-                    return time.perf_counter() - self.started
-            except requests.ConnectionError:
-                time.sleep(0.005)
-        raise SystemExit("server did not start")
+    def _drop(self) -> None:
+        with self.admin.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{PG_SCHEMA}" CASCADE'))
 
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(30)
+    def size_mb(self) -> float:
+        if self.backend == "sqlite":
+            return round(self.path.stat().st_size / 2**20, 1)
+        engine = sa.create_engine(self.url)
+        with engine.connect() as conn:
+            total = conn.execute(sa.text("SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class c JOIN "
+                                         "pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = :s "
+                                         "AND c.relkind = 'r'"), {"s": PG_SCHEMA}).scalar()
+        engine.dispose()
+        return round(float(total) / 2**20, 1)
+
+    def busiest_agent(self) -> tuple[str, int, str]:
+        """The agent with the most conversations, their count, and one of their conversations' ids."""
+        engine = sa.create_engine(self.url)
+        with engine.connect() as conn:
+            agent, count = conn.execute(sa.text(
+                "SELECT msdyn_activeagentid, count(*) FROM msdyn_ocliveworkitem WHERE msdyn_activeagentid IS NOT "
+                "NULL GROUP BY msdyn_activeagentid ORDER BY 2 DESC, 1 LIMIT 1")).one()
+            one = conn.execute(sa.text("SELECT activityid FROM msdyn_ocliveworkitem WHERE msdyn_activeagentid = :a "
+                                       "ORDER BY activityid LIMIT 1"), {"a": agent}).scalar()
+        engine.dispose()
+        return str(agent), count, str(one)
+
+    def close(self) -> None:
+        if self.backend == "sqlite":
+            self.path.unlink(missing_ok=True)
+        else:
+            self._drop()
+            self.admin.dispose()
 
 
-def busiest_agent(path: Path) -> tuple[str, int]:
-    with sqlite3.connect(path) as conn:
-        return conn.execute("SELECT msdyn_activeagentid, count(*) FROM msdyn_ocliveworkitem "
-                            "WHERE msdyn_activeagentid IS NOT NULL GROUP BY 1 ORDER BY 2 DESC LIMIT 1").fetchone()
-
-
-def captured_sql(path: Path, url_path: str) -> tuple[str, tuple]:
-    """The SELECT the emulator runs for `url_path`, captured from its own engine (Flask test client, same file)."""
-    import sqlalchemy as sa
-
+def floor(store: Store, url_path: str, count: int) -> tuple[dict, str, tuple]:
+    """The SELECT the emulator's own engine runs for `url_path` (captured with a SQLAlchemy event, Flask test
+    client), then that statement run `count` times on a raw DB-API cursor of the same engine (same pragmas)."""
     from emulator.server import Emulator
     from emulator.settings import Settings
     from emulator.webapi import create_app
 
-    emulator = Emulator.from_settings(Settings(database_url=f"sqlite:///{path}", now=NOW))
+    emulator = Emulator.from_settings(Settings(database_url=store.url, now=NOW))
     emulator.baseline = False
-    app = create_app(emulator)
     seen: list[tuple[str, tuple]] = []
     sa.event.listen(emulator.db.engine, "before_cursor_execute",
                     lambda conn, cursor, statement, params, context, many: seen.append((statement, params)))
-    response = app.test_client().get(url_path, headers=AUTH)
+    response = create_app(emulator).test_client().get(url_path, headers=AUTH)
     assert response.status_code == 200, response.data
-    emulator.db.dispose()
-    selects = [s for s in seen if s[0].lstrip().upper().startswith("SELECT") and "msdyn_ocliveworkitem" in s[0]]
-    return selects[-1]
+    statement, params = [s for s in seen if s[0].lstrip().upper().startswith("SELECT")
+                         and "msdyn_ocliveworkitem" in s[0]][-1]
+    raw = emulator.db.engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        samples = timed(lambda: (cursor.execute(statement, params), cursor.fetchall()), count)
+        raw.rollback()
+    finally:
+        raw.close()
+        emulator.db.dispose()
+    return summary(samples), statement, params
 
 
-def timed(action, count: int) -> list[float]:
-    for _ in range(min(20, count)):  # warm-up: connections, caches
-        action()
-    samples = []
-    for _ in range(count):
-        started = time.perf_counter()
-        action()
-        samples.append((time.perf_counter() - started) * 1000)
-    return samples
-
-
-def get_conversations(path: Path, count: int) -> dict:
-    agent, agent_rows = busiest_agent(path)
+def measure(store: Store, args, *, largest: bool) -> dict:
+    agent, agent_rows, record_id = store.busiest_agent()
     request = {"agentId": agent, "status": STATUSES, "createdBeforeDays": DAYS,
                "orderBy": [{"attributeName": "createdon", "descending": True}]}
-    server = Server(f"sqlite:///{path}", "--no-baseline", "--now", NOW)
-    try:
+    result: dict = {"agent_conversations": agent_rows}
+    with Server(store.url, "--no-baseline", "--now", NOW) as server:
         server.wait()
         client = Omnichannel(server.url, "bench")
-        url = client.conversations_url(__import__("emulator.omnichannel.request", fromlist=["build"]).build(request))
-        matching = len(client.get_conversations(request))
-        reference = timed(lambda: client.get_conversations(request), count)
+        url = client.conversations_url(build(request))
+        record_url = f"{server.url}/api/data/v9.2/msdyn_ocliveworkitems({record_id})"
+        result["matching"] = len(client.get_conversations(request))
+        result["reference_client"] = summary(timed(lambda: client.get_conversations(request), args.requests))
         session = requests.Session()
-        bare = timed(lambda: session.get(url, headers=AUTH, timeout=30).content, count)
-    finally:
-        server.stop()
-    statement, params = captured_sql(path, url[len(server.url):])
-    conn = sqlite3.connect(path)
-    conn.execute("PRAGMA cache_size=-262144")
-    floor = timed(lambda: conn.execute(statement, params).fetchall(), count)
-    conn.close()
-    result = {"agent_conversations": agent_rows, "matching": matching, "reference_client": summary(reference),
-              "bare_get": summary(bare), "raw_sql": summary(floor), "sql": statement}
+        result["bare_get"] = summary(timed(lambda: session.get(url, headers=AUTH, timeout=30).content,
+                                           args.requests))
+        if has_wrk():
+            result["throughput"] = {
+                "getConversations": [wrk(url, connections=c, seconds=args.seconds, headers=AUTH)
+                                     for c in args.connections],
+                "single record": [wrk(record_url, connections=c, seconds=args.seconds, headers=AUTH)
+                                  for c in args.connections]}
+            if largest and args.idle:
+                print(f"idle for {args.idle} s", file=sys.stderr)
+                time.sleep(args.idle)
+                started = time.perf_counter()
+                session.get(url, headers=AUTH, timeout=30).raise_for_status()
+                result["after_idle"] = {"idle_seconds": args.idle,
+                                        "first_ms": round((time.perf_counter() - started) * 1000, 3),
+                                        **wrk(url, connections=1, seconds=args.seconds, headers=AUTH)}
+    result["raw_sql"], result["sql"], params = floor(store, url[len(server.url):], args.requests)
     result["client_over_bare"] = round(result["reference_client"]["p50_ms"] / result["bare_get"]["p50_ms"], 2)
     result["bare_over_sql"] = round(result["bare_get"]["p50_ms"] / result["raw_sql"]["p50_ms"], 1)
+    if store.backend == "sqlite" and has_wrk():
+        result["datasette"] = datasette(store, result, params, args)
     return result
+
+
+def datasette(store: Store, result: dict, params: tuple, args) -> dict:
+    with Datasette(store.path) as peer:
+        peer.wait("/-/versions.json")
+        url = peer.url + peer.query_path(result["sql"], params)
+        rows = len(requests.get(url, timeout=30).json())
+        assert rows == result["matching"], f"datasette returned {rows} rows, the emulator {result['matching']}"
+        runs = [wrk(url, connections=c, seconds=args.seconds) for c in args.connections]
+    ours = result["throughput"]["getConversations"]
+    return {"rows": rows, "throughput": runs,
+            "emulator_over_datasette_rps": [round(o["rps"] / d["rps"], 2) for o, d in zip(ours, runs)],
+            "emulator_over_datasette_p50": [round(o["p50_ms"] / d["p50_ms"], 2) for o, d in zip(ours, runs)]}
 
 
 def cold_start(directory: Path, runs: int) -> dict:
@@ -171,80 +182,62 @@ def cold_start(directory: Path, runs: int) -> dict:
     database = f"sqlite:///{directory / 'default.db'}"
     query = ("/api/data/v9.2/msdyn_ocliveworkitems?$select=msdyn_title&$filter=statuscode%20eq%203"
              "&$orderby=createdon%20desc")
-    first = Server(database, "--now", NOW, workers=None)  # empty file: seeds the default data set and a baseline
-    try:
+    with Server(database, "--now", NOW, workers=None) as first:  # empty file: seeds the default data, baseline
         empty_file = first.wait(query)
-    finally:
-        first.stop()
     times = {}
     for label, workers in (("development server", None), ("gunicorn 2 workers", 2)):
         samples = []
         for _ in range(runs):
-            server = Server(database, "--now", NOW, workers=workers)
-            try:
+            with Server(database, "--now", NOW, workers=workers) as server:
                 samples.append(server.wait(query) * 1000)
-            finally:
-                server.stop()
         times[label] = summary(samples)
     return {"empty_file_seconds": round(empty_file, 2), "existing_file": times}
-
-
-def table(results: dict) -> str:
-    lines = ["| measurement | size | figure |", "|---|---|---|"]
-    for s in results["seeding"]:
-        lines.append(f"| seed (subprocess) | {s['conversations']:,} | {s['seconds']} s ({s['per_second']:,}/s), "
-                     f"peak RSS {s['peak_rss_mb']} MB, file {s['file_mb']} MB |")
-    for size, g in results["get_conversations"].items():
-        lines.append(f"| getConversations, reference client over HTTP (gunicorn 2 sync workers) | {int(size):,} | "
-                     f"p50 {g['reference_client']['p50_ms']} ms, p99 {g['reference_client']['p99_ms']} ms "
-                     f"({g['matching']} of the agent's {g['agent_conversations']} rows) |")
-        lines.append(f"| same URL, bare `requests` GET | {int(size):,} | p50 {g['bare_get']['p50_ms']} ms, "
-                     f"p99 {g['bare_get']['p99_ms']} ms; client/bare {g['client_over_bare']}x |")
-        lines.append(f"| same SQL on the same file (sqlite3, the floor) | {int(size):,} | "
-                     f"p50 {g['raw_sql']['p50_ms']} ms, p99 {g['raw_sql']['p99_ms']} ms; "
-                     f"bare GET/SQL {g['bare_over_sql']}x |")
-    c = results["cold_start"]
-    lines.append(f"| cold start, empty file (seeds 500, baseline) | 500 | {c['empty_file_seconds']} s |")
-    for label, s in c["existing_file"].items():
-        lines.append(f"| cold start to first query, {label} | 500 | p50 {s['p50_ms']:.0f} ms "
-                     f"(min {s['min_ms']:.0f}, IQR {s['iqr_ms']:.0f}, {s['n']} runs) |")
-    return "\n".join(lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10000, 100000])
     parser.add_argument("--requests", type=int, default=300, help="requests per latency measurement")
+    parser.add_argument("--seconds", type=float, default=10, help="length of each wrk run")
+    parser.add_argument("--connections", type=int, nargs="+", default=[1, 8], help="wrk connection counts")
+    parser.add_argument("--idle", type=int, default=180, help="seconds the largest SQLite server sits idle "
+                        "before it is measured again (0: skip)")
     parser.add_argument("--cold-runs", type=int, default=5)
+    parser.add_argument("--postgres", default=os.environ.get("BENCH_POSTGRES_URL"),
+                        help="a PostgreSQL URL: the same benchmarks there too (env BENCH_POSTGRES_URL)")
     args = parser.parse_args()
     sizes = sorted(set(args.sizes + ([int(os.environ["BENCH_MAX"])] if os.environ.get("BENCH_MAX") else [])))
+    if not has_wrk():
+        print("wrk is not installed: throughput and datasette are skipped (apt-get install wrk)", file=sys.stderr)
     results: dict = {"when": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), "machine": machine(),
-                     "settings": {"requests": args.requests, "statuses": STATUSES, "createdBeforeDays": DAYS},
-                     "seeding": [], "get_conversations": {}}
+                     "settings": {"requests": args.requests, "statuses": STATUSES, "createdBeforeDays": DAYS,
+                                  "wrk_seconds": args.seconds, "connections": args.connections},
+                     "backends": {}}
+    backends = ["sqlite"] + (["postgresql"] if args.postgres else [])
     with tempfile.TemporaryDirectory(prefix="emulator-bench-") as tmp:
         directory = Path(tmp)
-        for size in sizes:
-            path = directory / f"bench{size}.db"
-            results["seeding"].append(seed_file(path, size))
-            print(f"seeded {results['seeding'][-1]}", file=sys.stderr)
-            g = get_conversations(path, args.requests)
-            results["get_conversations"][str(size)] = g
-            print(f"getConversations {size}: client {g['reference_client']['p50_ms']} ms, bare "
-                  f"{g['bare_get']['p50_ms']} ms, sql {g['raw_sql']['p50_ms']} ms", file=sys.stderr)
-            path.unlink()
+        for backend in backends:
+            figures = results["backends"][backend] = {"seeding": [], "get_conversations": {}}
+            for size in sizes:
+                store = Store(backend, directory, size, args.postgres)
+                try:
+                    seeded = seed(store.url, size)
+                    seeded["stored_mb"] = store.size_mb()
+                    figures["seeding"].append(seeded)
+                    print(f"{backend} seeded {seeded}", file=sys.stderr)
+                    g = figures["get_conversations"][str(size)] = measure(
+                        store, args, largest=backend == "sqlite" and size == sizes[-1])
+                    print(f"{backend} getConversations {size}: client {g['reference_client']['p50_ms']} ms, bare "
+                          f"{g['bare_get']['p50_ms']} ms, sql {g['raw_sql']['p50_ms']} ms", file=sys.stderr)
+                finally:
+                    store.close()
         results["cold_start"] = cold_start(directory, args.cold_runs)
+        results["reset"] = reset_costs(1000, 15, directory)
     out = ROOT / "bench" / "results" / f"{results['when'].replace(':', '')}.json"
     out.write_text(json.dumps(results, indent=2) + "\n")
-    m = results["machine"]
-    text = (f"# Benchmarks\n\n`make bench` (bench/run.py) wrote this on {results['when']}: {m['nproc']} x {m['cpu']}, "
-            f"Python {m['python']}, SQLite {m['sqlite']}, SQLAlchemy {m['sqlalchemy']}, gunicorn {m['gunicorn']}. "
-            f"Full figures: bench/results/{out.name}. {args.requests} requests per latency row after 20 warm-up "
-            f"requests; medians and ratios are the figures to trust on a noisy machine.\n\n{table(results)}\n")
-    history = ROOT / "BENCHMARKS.md"
-    notes = history.read_text().split("\n## Notes", 1)[1] if history.exists() and "\n## Notes" in \
-        history.read_text() else "\n"
-    history.write_text(text + "\n## Notes" + notes)
-    print(table(results))
+    from report import plot, write_benchmarks_md
+    plot(results, ROOT / "bench" / "results" / "latency-vs-size.png")
+    print(write_benchmarks_md(results, out, ROOT / "BENCHMARKS.md"))
 
 
 if __name__ == "__main__":
