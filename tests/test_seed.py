@@ -8,7 +8,7 @@ from emulator.metadata import BY_LOGICAL_NAME
 from emulator.metadata.optionsets import LIVEWORKITEM_STATUS, STREAM_SOURCE
 from emulator.store.database import Database
 from emulator.store.schema import format_instant
-from emulator.store.seed import DOC_AGENT_ID, seed
+from emulator.store.seed import DOC_AGENT_ID, Seeder, seed
 
 from .conftest import NOW
 
@@ -34,6 +34,27 @@ def test_seed_refuses_to_mix_and_reset_replaces(tmp_path):
         seed(db, conversations=20, agents=3, now=NOW)
     seed(db, conversations=30, agents=3, now=NOW, reset=True)
     assert db.count("msdyn_ocliveworkitem") == 30
+
+
+def test_a_failed_seed_rolls_back_whole_and_can_be_retried(emulator, monkeypatch):
+    """Everything, the dropped secondary indexes too, is one transaction (pysqlite on its own would have run the
+    DROP INDEXes before its implicit BEGIN)."""
+    db = emulator.db
+    flush = Seeder._flush
+
+    def flush_then_fail(self, *args):
+        flush(self, *args)
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(Seeder, "_flush", flush_then_fail)
+    with pytest.raises(RuntimeError, match="disk full"):
+        seed(db, conversations=30, agents=3, now=NOW, reset=True)
+    assert set(db.counts().values()) == {0}
+    for name in ("msdyn_ocliveworkitem", "msdyn_ocsession"):
+        present = {index["name"] for index in sa.inspect(db.engine).get_indexes(name)}
+        assert present >= {index.name for index in db.tables[name].indexes}
+    monkeypatch.setattr(Seeder, "_flush", flush)
+    assert seed(db, conversations=30, agents=3, now=NOW).conversations == db.count("msdyn_ocliveworkitem") == 30
 
 
 @pytest.fixture(scope="module")

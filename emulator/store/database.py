@@ -1,7 +1,9 @@
 """The database: engine set-up (SQLite file in WAL mode by default, any SQLAlchemy URL) and schema creation."""
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterable, Iterator
 
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
@@ -71,3 +73,18 @@ class Database:
     def describe(self) -> str:
         """The URL without any password, safe for logs."""
         return self.url.render_as_string(hide_password=True)
+
+
+@contextmanager
+def bulk_load(db: Database, tables: Iterable[str]) -> Iterator[sa.Connection]:
+    """One transaction for a large load. The secondary indexes of `tables` are dropped first and built once at
+    the end, which is cheaper than maintaining them row by row."""
+    indexes = [index for name in tables for index in db.tables[name].indexes]
+    with db.engine.begin() as conn:
+        if db.is_sqlite:  # pysqlite BEGINs only at the first INSERT; the DROP INDEXes belong in it too
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        for index in indexes:
+            index.drop(conn)
+        yield conn
+        for index in indexes:
+            index.create(conn)
