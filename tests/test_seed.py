@@ -1,4 +1,5 @@
 """Seeding: the same seed gives the same rows; every coherence rule holds on every seeded row."""
+import sqlite3
 from datetime import timedelta
 
 import pytest
@@ -38,7 +39,7 @@ def test_seed_refuses_to_mix_and_reset_replaces(tmp_path):
 
 def test_a_failed_seed_rolls_back_whole_and_can_be_retried(emulator, monkeypatch):
     """Everything, the dropped secondary indexes too, is one transaction (pysqlite on its own would have run the
-    DROP INDEXes before its implicit BEGIN)."""
+    DROP INDEXes before its implicit BEGIN); on SQLite the file is back in WAL mode."""
     db = emulator.db
     flush = Seeder._flush
 
@@ -53,8 +54,26 @@ def test_a_failed_seed_rolls_back_whole_and_can_be_retried(emulator, monkeypatch
     for name in ("msdyn_ocliveworkitem", "msdyn_ocsession"):
         present = {index["name"] for index in sa.inspect(db.engine).get_indexes(name)}
         assert present >= {index.name for index in db.tables[name].indexes}
+    if db.is_sqlite:
+        with db.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
     monkeypatch.setattr(Seeder, "_flush", flush)
     assert seed(db, conversations=30, agents=3, now=NOW).conversations == db.count("msdyn_ocliveworkitem") == 30
+
+
+def test_seed_beside_another_connection_loads_in_wal_mode(tmp_path):
+    """The rollback journal needs the file to itself; with another connection open (a server's) the seed goes on
+    in WAL mode, without waiting."""
+    db = Database(f"sqlite:///{tmp_path / 'x.db'}")
+    db.create_schema()
+    other = sqlite3.connect(tmp_path / "x.db")
+    try:
+        other.execute("SELECT count(*) FROM systemuser").fetchall()
+        assert seed(db, conversations=30, agents=3, now=NOW).conversations == 30
+        assert other.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+        assert other.execute("SELECT count(*) FROM msdyn_ocliveworkitem").fetchone() == (30,)
+    finally:
+        other.close()
 
 
 @pytest.fixture(scope="module")
