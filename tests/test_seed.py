@@ -41,13 +41,14 @@ def test_a_failed_seed_rolls_back_whole_and_can_be_retried(emulator, monkeypatch
     """Everything, the dropped secondary indexes too, is one transaction (pysqlite on its own would have run the
     DROP INDEXes before its implicit BEGIN); on SQLite the file is back in WAL mode."""
     db = emulator.db
-    flush = Seeder._flush
+    insert = Seeder._insert
 
-    def flush_then_fail(self, *args):
-        flush(self, *args)
-        raise RuntimeError("disk full")
+    def fail_after_the_first_conversations(self, conn, logical_name, rows):
+        insert(self, conn, logical_name, rows)
+        if logical_name == "msdyn_ocliveworkitem":
+            raise RuntimeError("disk full")
 
-    monkeypatch.setattr(Seeder, "_flush", flush_then_fail)
+    monkeypatch.setattr(Seeder, "_insert", fail_after_the_first_conversations)
     with pytest.raises(RuntimeError, match="disk full"):
         seed(db, conversations=30, agents=3, now=NOW, reset=True)
     assert set(db.counts().values()) == {0}
@@ -57,7 +58,7 @@ def test_a_failed_seed_rolls_back_whole_and_can_be_retried(emulator, monkeypatch
     if db.is_sqlite:
         with db.engine.connect() as conn:
             assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
-    monkeypatch.setattr(Seeder, "_flush", flush)
+    monkeypatch.setattr(Seeder, "_insert", insert)
     assert seed(db, conversations=30, agents=3, now=NOW).conversations == db.count("msdyn_ocliveworkitem") == 30
 
 

@@ -323,43 +323,43 @@ class Seeder:
         self.version = version
 
     # -- the whole data set ----------------------------------------------------------------------------------
-    def run(self, conversations: int, agents: int, progress: bool | None = None) -> SeedResult:
+    def batches(self, conversations: int, agents: int) -> Iterator[tuple[str, list[tuple]]]:
+        """The data set as (table, rows) batches, in insertion order."""
         firsts = [self.faker.first_name() for _ in range(300)]
         lasts = [self.faker.last_name() for _ in range(300)]
         users = self.users(agents, firsts, lasts)
-        agent_ids = [u[0] for u in users if u[0] != ADMIN_USER_ID]
         streams = self.work_streams()
         queues, legacy = self.queues()
         accounts = self.accounts(conversations)
+        yield from (("systemuser", users), ("msdyn_liveworkstream", streams), ("queue", queues),
+                    ("msdyn_omnichannelqueue", legacy), ("account", accounts))
         contacts: list[tuple[str, str]] = []
-        show = conversations >= 20000 if progress is None else progress
-        n_sessions = 0
-        with bulk_load(self.db, ("msdyn_ocliveworkitem", "msdyn_ocsession")) as conn:
-            for name, rows in (("systemuser", users), ("msdyn_liveworkstream", streams), ("queue", queues),
-                               ("msdyn_omnichannelqueue", legacy), ("account", accounts),
-                               ("contact", self.contacts(conversations, accounts, firsts, lasts, contacts))):
-                self._insert(conn, name, rows)
-            convs: list[tuple] = []
-            sessions: list[tuple] = []
-            bar = tqdm(total=conversations, unit="conv", desc="Seeding conversations", disable=not show)
-            for conv, conv_sessions in self.conversations(conversations, agent_ids, streams, queues, legacy,
-                                                          [(a[0], a[1]) for a in accounts], contacts):
-                convs.append(conv)
-                sessions += conv_sessions
-                if len(convs) >= BATCH:
-                    n_sessions += self._flush(conn, convs, sessions, bar)
-            n_sessions += self._flush(conn, convs, sessions, bar)
-            bar.close()
-        return SeedResult(conversations, n_sessions, len(users) - 1)
+        rows = self.contacts(conversations, accounts, firsts, lasts, contacts)
+        while batch := list(islice(rows, BATCH)):
+            yield "contact", batch
+        convs: list[tuple] = []
+        sessions: list[tuple] = []
+        for conv, conv_sessions in self.conversations(conversations, [u[0] for u in users if u[0] != ADMIN_USER_ID],
+                                                      streams, queues, legacy, [(a[0], a[1]) for a in accounts],
+                                                      contacts):
+            convs.append(conv)
+            sessions += conv_sessions
+            if len(convs) == BATCH:
+                yield from (("msdyn_ocliveworkitem", convs), ("msdyn_ocsession", sessions))
+                convs, sessions = [], []
+        yield from (("msdyn_ocliveworkitem", convs), ("msdyn_ocsession", sessions))
 
-    def _flush(self, conn, convs: list[tuple], sessions: list[tuple], bar) -> int:
-        self._insert(conn, "msdyn_ocliveworkitem", convs)
-        self._insert(conn, "msdyn_ocsession", sessions)
-        bar.update(len(convs))
-        flushed = len(sessions)
-        convs.clear()
-        sessions.clear()
-        return flushed
+    def run(self, conversations: int, agents: int, progress: bool | None = None) -> SeedResult:
+        show = conversations >= 20000 if progress is None else progress
+        counts = dict.fromkeys(COLUMNS, 0)
+        with (bulk_load(self.db, ("msdyn_ocliveworkitem", "msdyn_ocsession")) as conn,
+              tqdm(total=conversations, unit="conv", desc="Seeding conversations", disable=not show) as bar):
+            for name, rows in self.batches(conversations, agents):
+                self._insert(conn, name, rows)
+                counts[name] += len(rows)
+                if name == "msdyn_ocliveworkitem":
+                    bar.update(len(rows))
+        return SeedResult(conversations, counts["msdyn_ocsession"], counts["systemuser"] - 1)
 
 
 def clear(db: Database) -> None:
