@@ -1,6 +1,7 @@
 """Seeding: the same seed gives the same rows; every coherence rule holds on every seeded row."""
+import re
 import sqlite3
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 import pytest
 import sqlalchemy as sa
@@ -9,7 +10,7 @@ from emulator.metadata import BY_LOGICAL_NAME
 from emulator.metadata.optionsets import LIVEWORKITEM_STATUS, STREAM_SOURCE
 from emulator.store.database import Database
 from emulator.store.schema import format_instant
-from emulator.store.seed import DOC_AGENT_ID, Seeder, seed
+from emulator.store.seed import ADMIN_USER_ID, DOC_AGENT_ID, Instants, Seeder, seed
 
 from .conftest import NOW
 
@@ -152,6 +153,20 @@ def test_doc_agent_has_waiting_and_other_statuses(data):
     mine = [r["statuscode"] for r in data["msdyn_ocliveworkitem"] if r["msdyn_activeagentid"] == DOC_AGENT_ID]
     assert mine.count(3) >= 3
     assert {2, 3, 4, 5} <= set(mine)
+
+
+def test_keys_are_lowercase_version_4_guids(data):
+    v4 = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
+    for name, rows in data.items():
+        key = BY_LOGICAL_NAME[name].primary_id
+        generated = [r[key] for r in rows if r[key] not in (ADMIN_USER_ID, DOC_AGENT_ID)]  # fixed, documented ids
+        assert all(v4.fullmatch(value) for value in generated), name
+
+
+def test_instants_format_as_the_schema_does():
+    instants = Instants(int(NOW.timestamp()), 400)
+    for seconds in range(int((NOW - timedelta(days=400)).timestamp()), int(NOW.timestamp()) + 1, 7919):
+        assert instants(seconds) == format_instant(datetime.fromtimestamp(seconds, timezone.utc))
 
 
 def test_msdyn_ocliveworkitemid_equals_key(data):
