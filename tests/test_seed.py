@@ -1,5 +1,7 @@
 """Seeding: the same seed gives the same rows; every coherence rule holds on every seeded row."""
-from datetime import timedelta
+import re
+import sqlite3
+from datetime import datetime, timedelta, timezone
 
 import pytest
 import sqlalchemy as sa
@@ -8,7 +10,7 @@ from emulator.metadata import BY_LOGICAL_NAME
 from emulator.metadata.optionsets import LIVEWORKITEM_STATUS, STREAM_SOURCE
 from emulator.store.database import Database
 from emulator.store.schema import format_instant
-from emulator.store.seed import DOC_AGENT_ID, seed
+from emulator.store.seed import ADMIN_USER_ID, DOC_AGENT_ID, Instants, Seeder, seed
 
 from .conftest import NOW
 
@@ -34,6 +36,46 @@ def test_seed_refuses_to_mix_and_reset_replaces(tmp_path):
         seed(db, conversations=20, agents=3, now=NOW)
     seed(db, conversations=30, agents=3, now=NOW, reset=True)
     assert db.count("msdyn_ocliveworkitem") == 30
+
+
+def test_a_failed_seed_rolls_back_whole_and_can_be_retried(emulator, monkeypatch):
+    """Everything, the dropped secondary indexes too, is one transaction (pysqlite on its own would have run the
+    DROP INDEXes before its implicit BEGIN); on SQLite the file is back in WAL mode."""
+    db = emulator.db
+    insert = Seeder._insert
+
+    def fail_after_the_first_conversations(self, conn, logical_name, rows):
+        insert(self, conn, logical_name, rows)
+        if logical_name == "msdyn_ocliveworkitem":
+            raise RuntimeError("disk full")
+
+    monkeypatch.setattr(Seeder, "_insert", fail_after_the_first_conversations)
+    with pytest.raises(RuntimeError, match="disk full"):
+        seed(db, conversations=30, agents=3, now=NOW, reset=True)
+    assert set(db.counts().values()) == {0}
+    for name in ("msdyn_ocliveworkitem", "msdyn_ocsession"):
+        present = {index["name"] for index in sa.inspect(db.engine).get_indexes(name)}
+        assert present >= {index.name for index in db.tables[name].indexes}
+    if db.is_sqlite:
+        with db.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+    monkeypatch.setattr(Seeder, "_insert", insert)
+    assert seed(db, conversations=30, agents=3, now=NOW).conversations == db.count("msdyn_ocliveworkitem") == 30
+
+
+def test_seed_beside_another_connection_loads_in_wal_mode(tmp_path):
+    """The rollback journal needs the file to itself; with another connection open (a server's) the seed goes on
+    in WAL mode, without waiting."""
+    db = Database(f"sqlite:///{tmp_path / 'x.db'}")
+    db.create_schema()
+    other = sqlite3.connect(tmp_path / "x.db")
+    try:
+        other.execute("SELECT count(*) FROM systemuser").fetchall()
+        assert seed(db, conversations=30, agents=3, now=NOW).conversations == 30
+        assert other.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+        assert other.execute("SELECT count(*) FROM msdyn_ocliveworkitem").fetchone() == (30,)
+    finally:
+        other.close()
 
 
 @pytest.fixture(scope="module")
@@ -111,6 +153,20 @@ def test_doc_agent_has_waiting_and_other_statuses(data):
     mine = [r["statuscode"] for r in data["msdyn_ocliveworkitem"] if r["msdyn_activeagentid"] == DOC_AGENT_ID]
     assert mine.count(3) >= 3
     assert {2, 3, 4, 5} <= set(mine)
+
+
+def test_keys_are_lowercase_version_4_guids(data):
+    v4 = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
+    for name, rows in data.items():
+        key = BY_LOGICAL_NAME[name].primary_id
+        generated = [r[key] for r in rows if r[key] not in (ADMIN_USER_ID, DOC_AGENT_ID)]  # fixed, documented ids
+        assert all(v4.fullmatch(value) for value in generated), name
+
+
+def test_instants_format_as_the_schema_does():
+    instants = Instants(int(NOW.timestamp()), 400)
+    for seconds in range(int((NOW - timedelta(days=400)).timestamp()), int(NOW.timestamp()) + 1, 7919):
+        assert instants(seconds) == format_instant(datetime.fromtimestamp(seconds, timezone.utc))
 
 
 def test_msdyn_ocliveworkitemid_equals_key(data):

@@ -1,27 +1,25 @@
 """Deterministic, coherent demo data. Faker builds small value pools once; rows draw from them with one seeded
-RNG, which keeps a million-row seed fast and the same seed byte-identical (for the same clock)."""
+RNG, which keeps the same seed byte-identical (for the same clock).
+
+A million conversations must seed in well under a minute (issue 7), so the per-row path is lean: rows are tuples
+in a fixed column order, instants are whole epoch seconds formatted from precomputed strings, GUIDs are formatted
+from random 128-bit integers, weighted choices index precomputed lists, and rows stream to the database in
+batches. Nothing held grows with the number of conversations but the agent and (capped) customer pools."""
 from __future__ import annotations
 
 import random
-import uuid
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Iterator
+from itertools import islice
+from typing import Iterable, Iterator
 
 import sqlalchemy as sa
 from faker import Faker
 from tqdm import tqdm
 
 from ..metadata import ALL_TABLES
-from .database import Database
-from .schema import format_instant as _format_any
-
-
-def format_instant(value: datetime) -> str:
-    """schema.format_instant, without its conversions for the UTC datetimes seeding makes (a quarter of the time)."""
-    if value.tzinfo is timezone.utc:
-        return value.isoformat(timespec="seconds")[:19] + "Z"
-    return _format_any(value)
+from .database import Database, bulk_load
 
 DOC_AGENT_ID = "2b330c52-6844-4d36-8e05-03c78c9681dc"  # the getConversations documentation's example agent
 DOC_AGENT_NAME = "Alex Rivera"
@@ -34,6 +32,7 @@ WORK_STREAMS = (
     (192300000, "WhatsApp", 192350000, 14), (192330000, "Facebook", 192350001, 8),
     (192370000, "Voice", 192350000, 18), (19241000, "Microsoft Teams", 192350001, 8),
 )
+VOICE = 192370000
 QUEUES = ("Default messaging queue", "Billing", "Technical support", "Sales")
 TOPICS = ("Refund for order", "Billing question", "Password reset", "Delivery delay", "Cancel subscription",
           "Upgrade plan", "Damaged item", "Warranty claim", "Invoice copy", "Change address", "Login problem",
@@ -42,9 +41,48 @@ TOPICS = ("Refund for order", "Billing question", "Password reset", "Delivery de
 # statuscode -> (statecode, weight, status change reason)
 STATUSES = {1: (0, 10, 192350001), 2: (0, 15, 192350003), 3: (0, 12, 192350004), 5: (0, 8, 192350005),
             4: (1, 55, 192350008)}
+ABANDONED_REASON = 192350012
 # The documentation's example agent always has these, so the documented example returns rows out of the box.
 DOC_AGENT_STATUSES = (3, 3, 3, 2, 2, 5, 4, 4)
-BATCH = 5000
+BATCH = 10000  # conversations per executemany: big enough to amortise the call, small enough to keep memory flat
+DAY = 86400
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+AUDIT = ("createdon", "modifiedon", "createdby", "modifiedby", "versionnumber")
+OWNED = (*AUDIT, "ownerid", "ownerid__target", "statecode", "statuscode")
+# Each row builder below returns a tuple with these columns, in the table's order; columns not listed stay NULL.
+COLUMNS = {
+    "systemuser": ("systemuserid", "fullname", "firstname", "lastname", "internalemailaddress", "domainname",
+                   "title", "isdisabled", *AUDIT),
+    "msdyn_liveworkstream": ("msdyn_liveworkstreamid", "msdyn_name", "msdyn_streamsource", "msdyn_mode",
+                             "msdyn_capacityrequired", *OWNED),
+    "queue": ("queueid", "name", "msdyn_queuetype", "description", *OWNED),
+    "msdyn_omnichannelqueue": ("msdyn_omnichannelqueueid", "msdyn_name", *OWNED),
+    "account": ("accountid", "name", "accountnumber", "telephone1", "address1_city", *OWNED),
+    "contact": ("contactid", "fullname", "firstname", "lastname", "emailaddress1", "parentcustomerid",
+                *OWNED),
+    "msdyn_ocliveworkitem": (
+        "activityid", "msdyn_ocliveworkitemid", "subject", "msdyn_title", "statecode", "statuscode", "msdyn_channel",
+        "msdyn_activeagentid", "msdyn_liveworkstreamid", "msdyn_lastsessionid", "msdyn_queueid", "msdyn_cdsqueueid",
+        "msdyn_customer", "msdyn_customer__target", "activitytypecode", "msdyn_createdon", "msdyn_modifiedon",
+        "msdyn_closedon", "msdyn_startedon", "msdyn_initiatedon", "msdyn_activeagentassignedon",
+        "msdyn_firstwaitstartedon", "msdyn_statusupdatedon", "msdyn_wrapupinitiatedon", "msdyn_isoutbound",
+        "msdyn_isabandoned", "msdyn_isagentaccepted", "msdyn_copilotengaged", "msdyn_thirdpartyconversation",
+        "msdyn_isagentsession", "msdyn_firstresponsetimeinmsadjforoh", "msdyn_averageresponsetimeinmsadjforoh",
+        "msdyn_conversationfirstwaittimeinseconds", "msdyn_conversationhandletimeinseconds",
+        "msdyn_conversationholdtimeinseconds", "msdyn_conversationtalktimeinseconds",
+        "msdyn_conversationwrapuptimeinseconds", "msdyn_transfercount", "msdyn_escalationcount",
+        "msdyn_statuschangereason", "msdyn_workstreamworkdistributionmode", "msdyn_customersentimentlabel",
+        "prioritycode", *AUDIT, "ownerid", "ownerid__target"),
+    "msdyn_ocsession": (
+        "activityid", "subject", "msdyn_liveworkitemid", "msdyn_channel", "msdyn_activeagentid", "msdyn_cdsqueueid",
+        "msdyn_sessioncreatedon", "msdyn_agentassignedon", "msdyn_agentacceptedon", "msdyn_sessionclosedon",
+        "activitytypecode", "statecode", "statuscode", *AUDIT, "ownerid", "ownerid__target"),
+}
+
+# uuid.UUID(int=bits, version=4) without the object: clear the version and variant bits, set 4 and RFC 4122.
+_GUID_KEEP = ~((0xF000 << 64) | (0xC000 << 48))
+_GUID_SET = (0x4000 << 64) | (0x8000 << 48)
 
 
 @dataclass
@@ -59,262 +97,269 @@ def _clamp(value: int, low: int, high: int) -> int:
     return max(low, min(high, value))
 
 
+def _weighted(pairs: Iterable[tuple[object, int]]) -> list:
+    """Each value repeated by its weight: a uniform index into the list is a weighted choice (one random())."""
+    return [value for value, weight in pairs for _ in range(weight)]
+
+
+class Instants:
+    """Epoch seconds (UTC) -> `YYYY-MM-DDTHH:MM:SSZ`, as two list lookups: the day's strings for `days` days up to
+    `now`, and the 86,400 times of day. Call it, or index `day`/`time` directly on hot paths."""
+
+    def __init__(self, now: int, days: int) -> None:
+        self.first_day = now // DAY - days
+        self.day = [(EPOCH + timedelta(days=self.first_day + i)).strftime("%Y-%m-%dT") for i in range(days + 1)]
+        self.time = [f"{h:02d}:{m:02d}:{s:02d}Z" for h in range(24) for m in range(60) for s in range(60)]
+
+    def __call__(self, seconds: int) -> str:
+        return self.day[seconds // DAY - self.first_day] + self.time[seconds % DAY]
+
+
 class Seeder:
     def __init__(self, db: Database, *, seed: int, now: datetime) -> None:
         self.db = db
         self.rng = random.Random(seed)
         self.faker = Faker("en_US")
         self.faker.seed_instance(seed)
-        self.now = now.astimezone(timezone.utc).replace(microsecond=0)
+        self.now = int(now.astimezone(timezone.utc).timestamp())
+        self.instant = Instants(self.now, 400)  # the oldest rows (users) were set up 400 days ago
         self.version = 1000
+        self.statements: dict[str, str] = {}
 
     # -- helpers ---------------------------------------------------------------------------------------------
     def guid(self) -> str:
-        return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
+        h = (self.rng.getrandbits(128) & _GUID_KEEP | _GUID_SET).to_bytes(16, "big").hex()
+        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
-    def next_version(self) -> int:
+    def audit(self, created: int, modified: int | None = None) -> tuple:
         self.version += 1
-        return self.version
+        return (self.instant(created), self.instant(modified or created), ADMIN_USER_ID, ADMIN_USER_ID, self.version)
 
-    def audit(self, created: datetime, modified: datetime | None = None) -> dict:
-        return {"createdon": format_instant(created), "modifiedon": format_instant(modified or created),
-                "createdby": ADMIN_USER_ID, "modifiedby": ADMIN_USER_ID, "versionnumber": self.next_version()}
+    def owned(self, created: int, state: int = 0) -> tuple:
+        return (*self.audit(created), ADMIN_USER_ID, "systemuser", state, 1 if state == 0 else 2)
 
-    def _insert(self, conn, logical_name: str, rows: list[dict]) -> None:
-        """Every row carries every column (executemany needs one shape). On SQLite, tuples go straight to the
-        DB-API cursor with the INSERT that SQLAlchemy compiles from the metadata; values are already in stored
-        form, so no bind processing is lost."""
-        if not rows:
-            return
-        table = self.db.tables[logical_name]
-        columns = table.c.keys()
+    def _insert(self, conn, logical_name: str, rows: Iterable[tuple]) -> None:
+        """On SQLite the tuples go straight to the DB-API cursor; values are already in stored form, so no bind
+        processing is lost. Elsewhere in batches through SQLAlchemy."""
         if self.db.is_sqlite:
-            statement = str(table.insert().compile(dialect=self.db.engine.dialect))
-            conn.connection.cursor().executemany(statement, [tuple(map(row.get, columns)) for row in rows])
-        else:
-            conn.execute(table.insert(), [{c: row.get(c) for c in columns} for row in rows])
+            conn.connection.cursor().executemany(self._sqlite_insert(logical_name), rows)
+            return
+        table, columns, rows = self.db.tables[logical_name], COLUMNS[logical_name], iter(rows)
+        while batch := [dict(zip(columns, row)) for row in islice(rows, BATCH)]:
+            conn.execute(table.insert(), batch)
+
+    def _sqlite_insert(self, logical_name: str) -> str:
+        """The INSERT SQLAlchemy compiles for the table's COLUMNS (which it puts in the table's order)."""
+        if logical_name not in self.statements:
+            columns = COLUMNS[logical_name]
+            statement = self.db.tables[logical_name].insert().compile(dialect=self.db.engine.dialect,
+                                                                      column_keys=list(columns))
+            if tuple(statement.positiontup) != columns:
+                raise AssertionError(f"COLUMNS[{logical_name!r}] must be the table's columns, in its order")
+            self.statements[logical_name] = str(statement)
+        return self.statements[logical_name]
 
     # -- reference data --------------------------------------------------------------------------------------
-    def users(self, agents: int) -> list[dict]:
-        setup = self.now - timedelta(days=400)
-        rows = [self._user(ADMIN_USER_ID, ADMIN_USER_NAME.split()[0], ADMIN_USER_NAME.split()[1], "Administrator",
-                           setup),
+    def users(self, agents: int, firsts: list[str], lasts: list[str]) -> list[tuple]:
+        setup = self.now - 400 * DAY
+        rows = [self._user(ADMIN_USER_ID, *ADMIN_USER_NAME.split(), "Administrator", setup),
                 self._user(DOC_AGENT_ID, *DOC_AGENT_NAME.split(), "Customer Service Agent", setup)]
+        choice = self.rng.choice
         for i in range(max(agents, 1) - 1):
             title = "Customer Service Supervisor" if i % 8 == 7 else "Customer Service Agent"
-            rows.append(self._user(self.guid(), self.faker.first_name(), self.faker.last_name(), title, setup))
+            rows.append(self._user(self.guid(), choice(firsts), choice(lasts), title, setup))
         return rows
 
-    def _user(self, uid: str, first: str, last: str, title: str, created: datetime) -> dict:
+    def _user(self, uid: str, first: str, last: str, title: str, created: int) -> tuple:
         email = f"{first}.{last}@contoso.example".lower()
-        return {"systemuserid": uid, "fullname": f"{first} {last}", "firstname": first, "lastname": last,
-                "internalemailaddress": email, "domainname": email, "title": title, "isdisabled": False,
-                **self.audit(created)}
+        return (uid, f"{first} {last}", first, last, email, email, title, 0, *self.audit(created))
 
-    def owned(self, created: datetime, state: int = 0) -> dict:
-        return {**self.audit(created), "ownerid": ADMIN_USER_ID, "ownerid__target": "systemuser",
-                "statecode": state, "statuscode": 1 if state == 0 else 2}
+    def work_streams(self) -> list[tuple]:
+        created = self.now - 365 * DAY
+        return [(self.guid(), name, channel, mode, 50 if channel == VOICE else 20, *self.owned(created))
+                for channel, name, mode, _ in WORK_STREAMS]
 
-    def work_streams(self) -> list[dict]:
-        created = self.now - timedelta(days=365)
-        return [{"msdyn_liveworkstreamid": self.guid(), "msdyn_name": name, "msdyn_streamsource": channel,
-                 "msdyn_mode": mode, "msdyn_capacityrequired": 50 if channel == 192370000 else 20,
-                 **self.owned(created)} for channel, name, mode, _ in WORK_STREAMS]
-
-    def queues(self) -> tuple[list[dict], list[dict]]:
-        created = self.now - timedelta(days=365)
-        queues = [{"queueid": self.guid(), "name": name, "msdyn_queuetype": 192350000,
-                   "description": f"{name} for Omnichannel conversations", **self.owned(created)} for name in QUEUES]
-        legacy = [{"msdyn_omnichannelqueueid": self.guid(), "msdyn_name": name, **self.owned(created)}
+    def queues(self) -> tuple[list[tuple], list[tuple]]:
+        created = self.now - 365 * DAY
+        queues = [(self.guid(), name, 192350000, f"{name} for Omnichannel conversations", *self.owned(created))
                   for name in QUEUES]
+        legacy = [(self.guid(), name, *self.owned(created)) for name in QUEUES]
         return queues, legacy
 
-    def customers(self, conversations: int) -> tuple[list[dict], list[dict]]:
-        created = self.now - timedelta(days=200)
+    def accounts(self, conversations: int) -> list[tuple]:
+        created = self.now - 200 * DAY
         companies = [self.faker.company() for _ in range(min(300, conversations // 10 + 10))]
-        firsts = [self.faker.first_name() for _ in range(300)]
-        lasts = [self.faker.last_name() for _ in range(300)]
-        accounts = []
+        rows = []
         for i in range(_clamp(conversations // 20, 10, 20000)):
             name = companies[i] if i < len(companies) else f"{self.rng.choice(companies)} {i}"
-            accounts.append({"accountid": self.guid(), "name": name, "accountnumber": f"ACC-{10000 + i}",
-                             "telephone1": f"+1-555-{self.rng.randrange(1000, 9999)}",
-                             "address1_city": self.rng.choice(("Seattle", "Redmond", "Austin", "Dublin", "Oslo")),
-                             **self.owned(created)})
-        contacts = []
+            rows.append((self.guid(), name, f"ACC-{10000 + i}", f"+1-555-{self.rng.randrange(1000, 9999)}",
+                         self.rng.choice(("Seattle", "Redmond", "Austin", "Dublin", "Oslo")), *self.owned(created)))
+        return rows
+
+    def contacts(self, conversations: int, accounts: list[tuple], firsts: list[str], lasts: list[str],
+                 pool: list[tuple[str, str]]) -> Iterator[tuple]:
+        """Contact rows, streamed; each one's (id, full name) also goes into `pool` for conversations to draw."""
+        created = self.now - 200 * DAY
+        choice = self.rng.choice
         for i in range(_clamp(conversations // 5, 20, 100000)):
-            first, last = self.rng.choice(firsts), self.rng.choice(lasts)
-            account = self.rng.choice(accounts)
-            contacts.append({"contactid": self.guid(), "fullname": f"{first} {last}", "firstname": first,
-                             "lastname": last, "emailaddress1": f"{first}.{last}{i}@example.com".lower(),
-                             "parentcustomerid": account["accountid"], "parentcustomerid__target": "account",
-                             **self.owned(created)})
-        return accounts, contacts
+            first, last, account = choice(firsts), choice(lasts), choice(accounts)
+            cid, name = self.guid(), f"{first} {last}"
+            pool.append((cid, name))
+            yield (cid, name, first, last, f"{first}.{last}{i}@example.com".lower(), account[0],
+                   *self.owned(created))
 
     # -- conversations ---------------------------------------------------------------------------------------
-    def conversations(self, count: int, agents: list[dict], streams: list[dict], queues: list[dict],
-                      legacy_queues: list[dict], accounts: list[dict], contacts: list[dict]
-                      ) -> Iterator[tuple[dict, list[dict]]]:
-        rng = self.rng
-        agent_ids = [a["systemuserid"] for a in agents if a["systemuserid"] != ADMIN_USER_ID]
-        statuses = list(STATUSES)
-        status_weights = [STATUSES[s][1] for s in statuses]
-        stream_weights = [w for *_, w in WORK_STREAMS]
+    def conversations(self, count: int, agent_ids: list[str], streams: list[tuple], queues: list[tuple],
+                      legacy_queues: list[tuple], accounts: list[tuple[str, str]], contacts: list[tuple[str, str]]
+                      ) -> Iterator[tuple[tuple, list[tuple]]]:
+        """(conversation row, its session rows) per conversation. One function on purpose: at a million rows
+        every attribute look-up and call counts, so the RNG, pools and formatter are locals here."""
+        random, guid, instant_day, instant_time = self.rng.random, self.guid, self.instant.day, self.instant.time
+        now, first_day = self.now, self.instant.first_day
+        statuses = _weighted((s, w) for s, (_, w, _) in STATUSES.items())
+        stream_pick = _weighted(((s[0], s[2], s[3]), w) for s, (*_, w) in zip(streams, WORK_STREAMS))
+        transfer_pick = _weighted(((0, 80), (1, 15), (2, 5)))
+        priority_pick = _weighted(((0, 10), (1, 75), (2, 15)))
+        sentiments = (0, 8, 9, 10, 10, 11, 12)
+        queue_pick = [(q[0], legacy[0]) for q, legacy in zip(queues, legacy_queues)]
+        agents, n_agents = agent_ids, len(agent_ids)
+        n_accounts, n_contacts = len(accounts), len(contacts)
+        version = self.version
+        forced = len(DOC_AGENT_STATUSES)
         for n in range(count):
-            forced = n < len(DOC_AGENT_STATUSES)
-            status = DOC_AGENT_STATUSES[n] if forced else rng.choices(statuses, status_weights)[0]
-            stream = rng.choices(streams, stream_weights)[0]
-            qi = rng.randrange(len(queues))
-            if rng.random() < 0.3:
-                customer, customer_type, customer_name = rng.choice(accounts), "account", None
-                customer_name = customer["name"]
-                customer_id = customer["accountid"]
+            if n < forced:
+                status, agent = DOC_AGENT_STATUSES[n], DOC_AGENT_ID
             else:
-                customer, customer_type = rng.choice(contacts), "contact"
-                customer_name, customer_id = customer["fullname"], customer["contactid"]
-            # Who handles it: Active/Waiting/Wrap-up always have an agent; most Open ones and abandoned ones none.
-            if forced:
-                agent = DOC_AGENT_ID
-            elif status == 1:
-                agent = rng.choice(agent_ids) if rng.random() < 0.25 else None
+                status = statuses[int(random() * 100)]
+                # Who handles it: Active/Waiting/Wrap-up always have an agent; most Open ones and abandoned ones none.
+                if status == 1:
+                    agent = agents[int(random() * n_agents)] if random() < 0.25 else None
+                elif status == 4:
+                    agent = agents[int(random() * n_agents)] if random() < 0.9 else None
+                else:
+                    agent = agents[int(random() * n_agents)]
+            stream_id, channel, mode = stream_pick[int(random() * 100)]
+            queue_id, legacy_id = queue_pick[int(random() * 4)]
+            if random() < 0.3:
+                (customer_id, customer_name), customer_type = accounts[int(random() * n_accounts)], "account"
+            else:
+                (customer_id, customer_name), customer_type = contacts[int(random() * n_contacts)], "contact"
+            wait = 5 + int(random() * 896)
+            handle = 120 + int(random() * 3481)
+            wrapup = 30 + int(random() * 571)
+            # the timeline, in seconds: how long it has been going, and (for closed ones) since when it is over
+            if status == 1:
+                span, max_age = wait, 3 * DAY
+            elif status == 3:
+                span, max_age = wait + handle + 3600 + int(random() * 255601), 30 * DAY  # waiting 1-72 h
             elif status == 4:
-                agent = rng.choice(agent_ids) if rng.random() < 0.9 else None
+                span, max_age = wait + handle + wrapup, 90 * DAY
             else:
-                agent = rng.choice(agent_ids)
-            yield self._conversation(n, status, agent, stream, queues[qi], legacy_queues[qi],
-                                     customer_id, customer_type, customer_name, agent_ids)
+                span, max_age = wait + handle, 3 * DAY
+            age = span + int(random() * (max_age + 1))
+            created = now - (min(age, 90 * DAY - 1) if status == 4 else age)
+            if created + span > now:  # keep every timeline instant in the past
+                created = now - span
+            assigned = created + wait if agent else None
+            closed = wrap_started = None
+            if status == 4:
+                closed = created + span if agent else created + wait
+                wrap_started = created + wait + handle if agent else None
+            elif status == 5:
+                wrap_started = created + wait + handle
+            last_event = closed or wrap_started or ((assigned + handle) if status == 3 else assigned) or created
+            created_at = instant_day[created // DAY - first_day] + instant_time[created % DAY]
+            last_at = instant_day[last_event // DAY - first_day] + instant_time[last_event % DAY]
+            assigned_at = instant_day[assigned // DAY - first_day] + instant_time[assigned % DAY] if agent else None
+            topic = TOPICS[int(random() * 16)]
+            title = f"{topic} #{10000 + n}"
+            cid = guid()
+            transfers = transfer_pick[int(random() * 100)] if agent else 0
+            version += 1
+            conv_version = version
 
-    def _conversation(self, n: int, status: int, agent: str | None, stream: dict, queue: dict, legacy: dict,
-                      customer_id: str, customer_type: str, customer_name: str, agent_ids: list[str]
-                      ) -> tuple[dict, list[dict]]:
-        rng = self.rng
-        wait = timedelta(seconds=rng.randint(5, 900))
-        handle = timedelta(seconds=rng.randint(120, 3600))
-        wrapup = timedelta(seconds=rng.randint(30, 600))
-        waiting = timedelta(hours=rng.uniform(1, 72))
-        span = {1: wait, 2: wait + handle, 3: wait + handle + waiting, 5: wait + handle, 4: wait + handle + wrapup}
-        max_age = {4: 90, 3: 30}.get(status, 3)
-        age = span[status] + timedelta(seconds=rng.randint(0, max_age * 86400))
-        created = self.now - min(age, timedelta(days=90) - timedelta(seconds=1)) if status == 4 else self.now - age
-        if created + span[status] > self.now:  # keep every timeline instant in the past
-            created = self.now - span[status]
-        assigned = created + wait if agent else None
-        channel = stream["msdyn_streamsource"]
-        closed = wrap_started = None
-        if status == 4:
-            closed = created + span[4] if agent else created + wait
-            wrap_started = created + wait + handle if agent else None
-        elif status == 5:
-            wrap_started = created + wait + handle
-        last_event = closed or wrap_started or ((assigned + handle) if status == 3 else assigned) or created
-        topic = rng.choice(TOPICS)
-        cid = self.guid()
-        transfers = 0 if not agent else rng.choices((0, 1, 2), (80, 15, 5))[0]
-        fmt = format_instant
-        row = {
-            "activityid": cid, "msdyn_ocliveworkitemid": cid,
-            "subject": f"{topic} ({customer_name})"[:200],
-            "msdyn_title": f"{topic} #{10000 + n}", "statecode": STATUSES[status][0], "statuscode": status,
-            "msdyn_channel": str(channel), "msdyn_activeagentid": agent,
-            "msdyn_liveworkstreamid": stream["msdyn_liveworkstreamid"],
-            "msdyn_queueid": legacy["msdyn_omnichannelqueueid"], "msdyn_cdsqueueid": queue["queueid"],
-            "msdyn_customer": customer_id, "msdyn_customer__target": customer_type,
-            "activitytypecode": "msdyn_ocliveworkitem",
-            "msdyn_createdon": fmt(created), "msdyn_modifiedon": fmt(last_event), "msdyn_startedon": fmt(created),
-            "msdyn_initiatedon": fmt(created), "msdyn_firstwaitstartedon": fmt(created),
-            "msdyn_activeagentassignedon": fmt(assigned) if assigned else None,
-            "msdyn_closedon": fmt(closed) if closed else None,
-            "msdyn_wrapupinitiatedon": fmt(wrap_started) if wrap_started else None,
-            "msdyn_statusupdatedon": fmt(last_event),
-            "msdyn_isoutbound": rng.random() < 0.05, "msdyn_isabandoned": status == 4 and not agent,
-            "msdyn_isagentaccepted": agent is not None, "msdyn_copilotengaged": rng.random() < 0.2,
-            "msdyn_thirdpartyconversation": False, "msdyn_isagentsession": True,
-            "msdyn_firstresponsetimeinmsadjforoh": round(rng.uniform(2000, 90000), 2) if agent else None,
-            "msdyn_averageresponsetimeinmsadjforoh": round(rng.uniform(5000, 120000), 2) if agent else None,
-            "msdyn_conversationfirstwaittimeinseconds": int(wait.total_seconds()) if agent else None,
-            "msdyn_conversationhandletimeinseconds": int(handle.total_seconds()) if status in (4, 5) and agent
-            else None,
-            "msdyn_conversationtalktimeinseconds": int(handle.total_seconds() * 0.8)
-            if channel == 192370000 and agent and status in (4, 5) else None,
-            "msdyn_conversationholdtimeinseconds": 0 if agent else None,
-            "msdyn_conversationwrapuptimeinseconds": int(wrapup.total_seconds()) if status == 4 and agent else None,
-            "msdyn_transfercount": transfers, "msdyn_escalationcount": 0,
-            "msdyn_statuschangereason": 192350012 if status == 4 and not agent else STATUSES[status][2],
-            "msdyn_workstreamworkdistributionmode": stream["msdyn_mode"],
-            "msdyn_customersentimentlabel": rng.choice((0, 8, 9, 10, 10, 11, 12)) if agent else 0,
-            "prioritycode": rng.choices((0, 1, 2), (10, 75, 15))[0],
-            "ownerid": agent or ADMIN_USER_ID, "ownerid__target": "systemuser",
-            **self.audit(created, last_event),
-        }
-        sessions = self._sessions(row, created, assigned, last_event, status, transfers, agent_ids, channel)
-        row["msdyn_lastsessionid"] = sessions[-1]["activityid"]
-        return row, sessions
+            # one session per agent leg; the last one is the conversation's msdyn_lastsessionid
+            sessions = []
+            start, start_at = created, created_at
+            legs = transfers + 1
+            for leg in range(legs):
+                last = leg == legs - 1
+                session_agent = agent if last else agents[int(random() * n_agents)]
+                if last:
+                    end, end_at = last_event, last_at
+                else:
+                    end = start + (last_event - start) // (legs - leg + 1)
+                    end_at = instant_day[end // DAY - first_day] + instant_time[end % DAY]
+                open_ = last and status != 4
+                accepted_at = (assigned_at if last and assigned else start_at) if session_agent else None
+                version += 1
+                sessions.append((
+                    guid(), f"Session {leg + 1}: {title}", cid, channel, session_agent, queue_id, start_at,
+                    accepted_at, accepted_at, None if open_ else end_at, "msdyn_ocsession", 0 if open_ else 1,
+                    1 if open_ else 2, start_at, end_at, ADMIN_USER_ID, ADMIN_USER_ID, version,
+                    session_agent or ADMIN_USER_ID, "systemuser"))
+                start, start_at = end, end_at
 
-    def _sessions(self, conv: dict, created: datetime, assigned: datetime | None, last_event: datetime,
-                  status: int, transfers: int, agent_ids: list[str], channel: int) -> list[dict]:
-        """One session per agent leg; the last one is the conversation's msdyn_lastsessionid."""
-        sessions = []
-        start = created
-        legs = transfers + 1
-        for leg in range(legs):
-            last = leg == legs - 1
-            agent = conv["msdyn_activeagentid"] if last else self.rng.choice(agent_ids)
-            end = last_event if last else start + (last_event - start) / (legs - leg + 1)
-            open_ = last and status != 4
-            sessions.append({
-                "activityid": self.guid(), "subject": f"Session {leg + 1}: {conv['msdyn_title']}",
-                "msdyn_liveworkitemid": conv["activityid"], "msdyn_channel": channel,
-                "msdyn_activeagentid": agent, "msdyn_cdsqueueid": conv["msdyn_cdsqueueid"],
-                "msdyn_sessioncreatedon": format_instant(start),
-                "msdyn_agentassignedon": format_instant(assigned if last and assigned else start) if agent else None,
-                "msdyn_agentacceptedon": format_instant(assigned if last and assigned else start) if agent else None,
-                "msdyn_sessionclosedon": None if open_ else format_instant(end),
-                "activitytypecode": "msdyn_ocsession", "statecode": 0 if open_ else 1, "statuscode": 1 if open_ else 2,
-                "ownerid": agent or ADMIN_USER_ID, "ownerid__target": "systemuser", **self.audit(start, end),
-            })
-            start = end
-        return sessions
+            # flags as 0/1: stored the same, read back as booleans, but SQLite binds ints far faster than bools
+            served = 0 if agent is None else 1
+            ended = status == 4 or status == 5
+            yield (
+                cid, cid, f"{topic} ({customer_name})"[:200], title, STATUSES[status][0], status, str(channel),
+                agent, stream_id, sessions[-1][0], legacy_id, queue_id, customer_id, customer_type,
+                "msdyn_ocliveworkitem", created_at, last_at,
+                instant_day[closed // DAY - first_day] + instant_time[closed % DAY] if closed else None,
+                created_at, created_at, assigned_at, created_at, last_at,
+                instant_day[wrap_started // DAY - first_day] + instant_time[wrap_started % DAY] if wrap_started
+                else None, int(random() < 0.05), int(status == 4 and not served), served, int(random() < 0.2), 0, 1,
+                round(2000 + random() * 88000, 2) if served else None,
+                round(5000 + random() * 115000, 2) if served else None,
+                wait if served else None, handle if ended and served else None, 0 if served else None,
+                int(handle * 0.8) if channel == VOICE and served and ended else None,
+                wrapup if status == 4 and served else None, transfers, 0,
+                ABANDONED_REASON if status == 4 and not served else STATUSES[status][2], mode,
+                sentiments[int(random() * 7)] if served else 0, priority_pick[int(random() * 100)],
+                created_at, last_at, ADMIN_USER_ID, ADMIN_USER_ID, conv_version, agent or ADMIN_USER_ID, "systemuser",
+            ), sessions
+        self.version = version
 
     # -- the whole data set ----------------------------------------------------------------------------------
-    def run(self, conversations: int, agents: int, progress: bool | None = None) -> SeedResult:
-        users = self.users(agents)
+    def batches(self, conversations: int, agents: int) -> Iterator[tuple[str, list[tuple]]]:
+        """The data set as (table, rows) batches, in insertion order."""
+        firsts = [self.faker.first_name() for _ in range(300)]
+        lasts = [self.faker.last_name() for _ in range(300)]
+        users = self.users(agents, firsts, lasts)
         streams = self.work_streams()
         queues, legacy = self.queues()
-        accounts, contacts = self.customers(conversations)
-        show = conversations >= 20000 if progress is None else progress
-        n_sessions = 0
-        with self.db.engine.begin() as conn:
-            for name, rows in (("systemuser", users), ("msdyn_liveworkstream", streams), ("queue", queues),
-                               ("msdyn_omnichannelqueue", legacy), ("account", accounts), ("contact", contacts)):
-                self._insert(conn, name, rows)
-            # secondary indexes are built once after the load: cheaper than maintaining them row by row
-            indexes = [index for name in ("msdyn_ocliveworkitem", "msdyn_ocsession")
-                       for index in self.db.tables[name].indexes]
-            for index in indexes:
-                index.drop(conn)
-            convs: list[dict] = []
-            sessions: list[dict] = []
-            bar = tqdm(total=conversations, unit="conv", desc="Seeding conversations", disable=not show)
-            for conv, conv_sessions in self.conversations(conversations, users, streams, queues, legacy, accounts,
-                                                          contacts):
-                convs.append(conv)
-                sessions.extend(conv_sessions)
-                if len(convs) >= BATCH:
-                    n_sessions += len(sessions)
-                    self._flush(conn, convs, sessions, bar)
-            n_sessions += len(sessions)
-            self._flush(conn, convs, sessions, bar)
-            bar.close()
-            for index in indexes:
-                index.create(conn)
-        return SeedResult(conversations, n_sessions, len(users) - 1)
+        accounts = self.accounts(conversations)
+        yield from (("systemuser", users), ("msdyn_liveworkstream", streams), ("queue", queues),
+                    ("msdyn_omnichannelqueue", legacy), ("account", accounts))
+        contacts: list[tuple[str, str]] = []
+        rows = self.contacts(conversations, accounts, firsts, lasts, contacts)
+        while batch := list(islice(rows, BATCH)):
+            yield "contact", batch
+        convs: list[tuple] = []
+        sessions: list[tuple] = []
+        for conv, conv_sessions in self.conversations(conversations, [u[0] for u in users if u[0] != ADMIN_USER_ID],
+                                                      streams, queues, legacy, [(a[0], a[1]) for a in accounts],
+                                                      contacts):
+            convs.append(conv)
+            sessions += conv_sessions
+            if len(convs) == BATCH:
+                yield from (("msdyn_ocliveworkitem", convs), ("msdyn_ocsession", sessions))
+                convs, sessions = [], []
+        yield from (("msdyn_ocliveworkitem", convs), ("msdyn_ocsession", sessions))
 
-    def _flush(self, conn, convs: list[dict], sessions: list[dict], bar) -> None:
-        self._insert(conn, "msdyn_ocliveworkitem", convs)
-        self._insert(conn, "msdyn_ocsession", sessions)
-        bar.update(len(convs))
-        convs.clear()
-        sessions.clear()
+    def run(self, conversations: int, agents: int, progress: bool | None = None) -> SeedResult:
+        show = conversations >= 20000 if progress is None else progress
+        counts = dict.fromkeys(COLUMNS, 0)
+        with (bulk_load(self.db, ("msdyn_ocliveworkitem", "msdyn_ocsession")) as conn,
+              tqdm(total=conversations, unit="conv", desc="Seeding conversations", disable=not show) as bar):
+            for name, rows in self.batches(conversations, agents):
+                self._insert(conn, name, rows)
+                counts[name] += len(rows)
+                if name == "msdyn_ocliveworkitem":
+                    bar.update(len(rows))
+        return SeedResult(conversations, counts["msdyn_ocsession"], counts["systemuser"] - 1)
 
 
 def clear(db: Database) -> None:
@@ -327,8 +372,6 @@ def clear(db: Database) -> None:
 def seed(db: Database, *, conversations: int = 500, agents: int = 12, seed: int = 42,
          now: datetime | None = None, reset: bool = False, progress: bool | None = None) -> SeedResult:
     """Seed the default data set. Refuses to mix with existing rows unless `reset` is given."""
-    import time
-
     if conversations < 0 or agents < 1:
         raise ValueError("conversations must be >= 0 and agents >= 1")
     db.create_schema()
