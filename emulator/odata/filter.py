@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 import threading
 import uuid
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
 from typing import Any, Callable
 
 import sqlalchemy as sa
@@ -18,6 +18,7 @@ from ..metadata import BY_LOGICAL_NAME, Attribute, Table
 from ..metadata import model as m
 from ..store.schema import format_instant
 from . import syntax
+from .lru import LRU
 
 OPERATOR_KINDS = {ast.Eq: "Equal", ast.NotEq: "NotEqual", ast.Gt: "GreaterThan", ast.GtE: "GreaterThanOrEqual",
                   ast.Lt: "LessThan", ast.LtE: "LessThanOrEqual", ast.In: "In"}
@@ -33,6 +34,7 @@ NUMERIC_EDM = {"Edm.Int32", "Edm.Int64", "Edm.Decimal", "Edm.Double"}
 GUID_RE = re.compile(r"^\{?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\}?$")
 
 _local = threading.local()  # sly's lexer and parser keep state while they run: one pair per thread
+MAX_CACHED_TEXT = 4096  # longer $filter texts (with alias values) are rare: parsed again rather than held
 
 
 def parse(text: str) -> ast._Node:
@@ -79,6 +81,23 @@ class Operand:
         return self.attr is None
 
 
+@dataclass(frozen=True)
+class Compiled:
+    """What one $filter text gave: its tree (odata-query's nodes are frozen dataclasses, and nothing here changes
+    them), the tree's size for the per-app limits, and the clause last built from it with the clock and caller
+    values that clause read."""
+
+    tree: ast._Node
+    size: tuple[int, int]  # (depth, conditions): limits.measure
+    where: sa.ColumnElement | None = None
+    context: tuple[tuple[str, object], ...] = ()
+
+
+# (SQL table, dialect, $filter text, parameter aliases) -> Compiled. Parsing and building the clause are most
+# of a query's cost; the clause holds the literals as bound values and never any data, so writes cannot stale it.
+_COMPILED: LRU[Compiled] = LRU(512)
+
+
 class FilterCompiler:
     """Compiles one $filter for one table. `now` and `user_id` feed the Dataverse query functions."""
 
@@ -87,15 +106,42 @@ class FilterCompiler:
         self.table = table
         self.sql_tables = sql_tables
         self.sql = sql_tables[table.logical_name]
-        self.now = now
-        self.user_id = user_id
         self.dialect = dialect
+        # The query functions work to the second, so a clause built from `now` serves a live clock's whole second.
+        self._context = {"now": now.astimezone(timezone.utc).replace(microsecond=0), "user_id": user_id}
+        self._read: set[str] = set()  # the context values the clause being built depends on
+
+    @property
+    def now(self) -> datetime:
+        self._read.add("now")
+        return self._context["now"]
+
+    @property
+    def user_id(self) -> str | None:
+        self._read.add("user_id")
+        return self._context["user_id"]
 
     def compile(self, text: str, aliases: dict[str, str] | None = None) -> sa.ColumnElement:
-        tree = parse(syntax.rewrite(text, aliases or {}))
-        from ..webapi.limits import check_filter  # before the recursive walk below
+        """The clause for `text`, reused from an earlier request when it was built from the same text for the same
+        table and the clock and caller values it read (if any) are still the current ones."""
+        from ..webapi.limits import check_filter, measure
 
-        check_filter(tree, text)
+        aliases = aliases or {}
+        key = (self.sql, self.dialect, text, tuple(sorted(aliases.items())))
+        compiled = _COMPILED.get(key)
+        if compiled is None:
+            tree = parse(syntax.rewrite(text, aliases))
+            compiled = Compiled(tree, measure(tree))
+        check_filter(*compiled.size, text)  # before the recursive walk: the limits are settings of each app
+        if compiled.where is not None and all(self._context[name] == value for name, value in compiled.context):
+            return compiled.where
+        where = self._clause(compiled.tree, text)
+        if len(text) + sum(map(len, aliases.values())) <= MAX_CACHED_TEXT:
+            context = tuple((name, self._context[name]) for name in sorted(self._read))
+            _COMPILED.put(key, replace(compiled, where=where, context=context))
+        return where
+
+    def _clause(self, tree: ast._Node, text: str) -> sa.ColumnElement:
         result = self.visit(tree)
         if isinstance(result, list):
             raise BadRequest(f"The $filter expression '{text}' must evaluate to a Boolean value, not a list.")
