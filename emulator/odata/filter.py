@@ -95,6 +95,7 @@ class Compiled:
 
 # (SQL table, dialect, $filter text, parameter aliases) -> Compiled. Parsing and building the clause are most
 # of a query's cost; the clause holds the literals as bound values and never any data, so writes cannot stale it.
+# The SQL table object in the key keeps each database's clauses apart (each Database builds its own tables).
 _COMPILED: LRU[Compiled] = LRU(512)
 
 
