@@ -7,7 +7,7 @@ import threading
 import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
-from typing import Any, Callable
+from typing import Any, Callable, Hashable
 
 import sqlalchemy as sa
 from odata_query import ast, exceptions as oq
@@ -34,7 +34,9 @@ NUMERIC_EDM = {"Edm.Int32", "Edm.Int64", "Edm.Decimal", "Edm.Double"}
 GUID_RE = re.compile(r"^\{?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\}?$")
 
 _local = threading.local()  # sly's lexer and parser keep state while they run: one pair per thread
-MAX_CACHED_TEXT = 4096  # longer $filter texts (with alias values) are rare: parsed again rather than held
+# Longer $filter texts (with alias values) are rare and are parsed again rather than held: the clause of a long
+# `in` list takes ~150 times its text in memory: with the cache sizes, some 60 MB a process at worst.
+MAX_CACHED_TEXT = 1000
 
 
 def parse(text: str) -> ast._Node:
@@ -96,7 +98,7 @@ class Compiled:
 # (SQL table, dialect, $filter text, parameter aliases) -> Compiled. Parsing and building the clause are most
 # of a query's cost; the clause holds the literals as bound values and never any data, so writes cannot stale it.
 # The SQL table object in the key keeps each database's clauses apart (each Database builds its own tables).
-_COMPILED: LRU[Compiled] = LRU(512)
+_COMPILED: LRU[Compiled] = LRU(256)
 
 
 class FilterCompiler:
@@ -122,9 +124,10 @@ class FilterCompiler:
         self._read.add("user_id")
         return self._context["user_id"]
 
-    def compile(self, text: str, aliases: dict[str, str] | None = None) -> sa.ColumnElement:
-        """The clause for `text`, reused from an earlier request when it was built from the same text for the same
-        table and the clock and caller values it read (if any) are still the current ones."""
+    def compile(self, text: str, aliases: dict[str, str] | None = None) -> tuple[sa.ColumnElement, Hashable | None]:
+        """The clause for `text`, and a key standing for it (equal keys, equivalent clauses) or None when the text is
+        too long to cache. The clause is reused from an earlier request when it was built from the same text for the
+        same table and the clock and caller values it read (if any) are still the current ones."""
         from ..webapi.limits import check_filter, measure
 
         aliases = aliases or {}
@@ -135,12 +138,13 @@ class FilterCompiler:
             compiled = Compiled(tree, measure(tree))
         check_filter(*compiled.size, text)  # before the recursive walk: the limits are settings of each app
         if compiled.where is not None and all(self._context[name] == value for name, value in compiled.context):
-            return compiled.where
+            return compiled.where, (key, compiled.context)
         where = self._clause(compiled.tree, text)
-        if len(text) + sum(map(len, aliases.values())) <= MAX_CACHED_TEXT:
-            context = tuple((name, self._context[name]) for name in sorted(self._read))
-            _COMPILED.put(key, replace(compiled, where=where, context=context))
-        return where
+        if len(text) + sum(map(len, aliases.values())) > MAX_CACHED_TEXT:
+            return where, None
+        context = tuple((name, self._context[name]) for name in sorted(self._read))
+        _COMPILED.put(key, replace(compiled, where=where, context=context))
+        return where, (key, context)
 
     def _clause(self, tree: ast._Node, text: str) -> sa.ColumnElement:
         result = self.visit(tree)

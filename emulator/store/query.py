@@ -144,10 +144,8 @@ def _statement(db: Database, plan: QueryPlan, keys: list[SortKey], limit: int) -
 
 
 # First pages' SELECTs by shape. Reusing the Select object spares building it and, since SQLAlchemy memoises a
-# statement's cache key, walking it for that key (~0.1 ms). The filter clause is keyed by identity (the $filter
-# cache hands out the same object for the same text and context); the cached statement holds that clause, so its
-# id cannot be reused by another object while the entry lives.
-_FIRST_PAGES: LRU[sa.Select] = LRU(256)
+# statement's cache key, walking it for that key (~0.1 ms).
+_FIRST_PAGES: LRU[sa.Select] = LRU(128)
 
 
 def run(db: Database, plan: QueryPlan, page_size: int) -> Page:
@@ -159,10 +157,10 @@ def run(db: Database, plan: QueryPlan, page_size: int) -> Page:
         served = (plan.cookie.page * page_size) if plan.cookie else 0
         limit = max(0, min(page_size, plan.top - served))
 
-    if plan.cookie is not None:  # the seek values differ on every page
-        statement = _statement(db, plan, keys, limit)
+    if plan.cookie is not None or (plan.where is not None and plan.where_key is None):  # seek values differ
+        statement = _statement(db, plan, keys, limit)  # on every page; a long filter's clause is not worth holding
     else:
-        shape = (db.tables[plan.table.logical_name], id(plan.where), tuple(a.logical_name for a in plan.columns()),
+        shape = (db.tables[plan.table.logical_name], plan.where_key, tuple(a.logical_name for a in plan.columns()),
                  tuple((t.attr.logical_name, t.descending) for t in plan.order), limit)
         statement = _FIRST_PAGES.get(shape)
         if statement is None:
