@@ -149,3 +149,15 @@ def test_malformed_filters_are_400_with_a_pointer(client, expression, fragment):
     error = response.get_json()["error"]
     assert fragment in error["message"]
     assert error["code"].startswith("0x")
+
+
+def test_the_parse_and_statement_caches_stay_bounded():
+    """The caches of parsed filters and built statements (emulator/odata/lru.py) evict the least recently used."""
+    from emulator.odata.lru import LRU
+
+    cache = LRU(2)
+    cache.put("a", 1)
+    cache.put("b", 2)
+    assert cache.get("a") == 1  # now "b" is the least recently used
+    cache.put("c", 3)
+    assert (cache.get("a"), cache.get("b"), cache.get("c")) == (1, None, 3)

@@ -302,6 +302,28 @@ def test_value_functions(valued, filter_, expected):
     assert names(client, url(_dollar_filter=filter_), by_id) == expected
 
 
+def test_a_repeated_filter_follows_the_clock_the_caller_and_new_rows(fresh):
+    """The compiled $filter is cached per text: the same URL must still answer for the current clock and caller,
+    and see rows written since."""
+    owned = {"ownerid__target": "systemuser"}
+    insert(fresh, [{"name": "mine today", "createdon": "2026-01-15T01:00:00Z", "ownerid": ADMIN_USER_ID, **owned},
+                   {"name": "theirs yesterday", "createdon": "2026-01-14T01:00:00Z", "ownerid": OTHER_USER, **owned}])
+    client = Client(create_app(fresh))
+    by_id = {row_id(n): n for n in ("mine today", "theirs yesterday")}
+    today = url(_dollar_filter=call("Today", None))
+    mine = url(_dollar_filter=f"{FN}EqualUserId(PropertyName='_ownerid_value')")
+    assert names(client, today, by_id) == {"mine today"}
+    fresh.clock.set(datetime(2026, 1, 14, 12, tzinfo=timezone.utc))
+    assert names(client, today, by_id) == {"theirs yesterday"}
+    assert names(client, mine, by_id) == {"mine today"}
+    fresh.caller_id = OTHER_USER
+    assert names(client, mine, by_id) == {"theirs yesterday"}
+    table = fresh.db.tables["msdyn_ocliveworkitem"]
+    with fresh.db.engine.begin() as conn:  # a row handed to the caller after the clause was cached
+        conn.execute(table.update().where(table.c.activityid == row_id("mine today")).values(ownerid=OTHER_USER))
+    assert names(client, mine, by_id) == {"theirs yesterday", "mine today"}
+
+
 # -- parameter aliases ----------------------------------------------------------------------------------------
 @pytest.mark.parametrize("params,expected", [
     ({"$filter": f"{FN}In(PropertyName=@p1,PropertyValues=@p2)", "@p1": "'msdyn_title'",

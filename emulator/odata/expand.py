@@ -3,7 +3,6 @@ then fetched for a whole page with one query per navigation property and target 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable
 
 import sqlalchemy as sa
 
@@ -148,9 +147,11 @@ def parse_expand(table: Table, text: str | None) -> list[ExpandItem]:
     return items
 
 
-def fetch(db, table: Table, items: Iterable[ExpandItem], rows: list) -> list[Expansion]:
+def fetch(db, table: Table, items: list[ExpandItem], rows: list) -> list[Expansion]:
     """For each item, the related row of every row in `rows` (by the referencing row's key): one query per
     navigation property and target, joining the page's rows to the target table."""
+    if not items:
+        return []
     base = db.tables[table.logical_name]
     keys = list(dict.fromkeys(row._mapping[table.primary_id] for row in rows))
     expansions: list[Expansion] = []

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 import threading
 import uuid
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, Callable
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+from typing import Any, Callable, Hashable
 
 import sqlalchemy as sa
 from odata_query import ast, exceptions as oq
@@ -18,6 +18,7 @@ from ..metadata import BY_LOGICAL_NAME, Attribute, Table
 from ..metadata import model as m
 from ..store.schema import format_instant
 from . import syntax
+from .lru import LRU
 
 OPERATOR_KINDS = {ast.Eq: "Equal", ast.NotEq: "NotEqual", ast.Gt: "GreaterThan", ast.GtE: "GreaterThanOrEqual",
                   ast.Lt: "LessThan", ast.LtE: "LessThanOrEqual", ast.In: "In"}
@@ -33,6 +34,9 @@ NUMERIC_EDM = {"Edm.Int32", "Edm.Int64", "Edm.Decimal", "Edm.Double"}
 GUID_RE = re.compile(r"^\{?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\}?$")
 
 _local = threading.local()  # sly's lexer and parser keep state while they run: one pair per thread
+# Longer $filter texts (with alias values) are rare and are parsed again rather than held: the clause of a long
+# `in` list takes ~150 times its text in memory: with the cache sizes, some 60 MB a process at worst.
+MAX_CACHED_TEXT = 1000
 
 
 def parse(text: str) -> ast._Node:
@@ -79,6 +83,24 @@ class Operand:
         return self.attr is None
 
 
+@dataclass(frozen=True)
+class Compiled:
+    """What one $filter text gave: its tree (odata-query's nodes are frozen dataclasses, and nothing here changes
+    them), the tree's size for the per-app limits, and the clause last built from it with the clock and caller
+    values that clause read."""
+
+    tree: ast._Node
+    size: tuple[int, int]  # (depth, conditions): limits.measure
+    where: sa.ColumnElement | None = None
+    context: tuple[tuple[str, object], ...] = ()
+
+
+# (SQL table, dialect, $filter text, parameter aliases) -> Compiled. Parsing and building the clause are most
+# of a query's cost; the clause holds the literals as bound values and never any data, so writes cannot stale it.
+# The SQL table object in the key keeps each database's clauses apart (each Database builds its own tables).
+_COMPILED: LRU[Compiled] = LRU(256)
+
+
 class FilterCompiler:
     """Compiles one $filter for one table. `now` and `user_id` feed the Dataverse query functions."""
 
@@ -87,15 +109,44 @@ class FilterCompiler:
         self.table = table
         self.sql_tables = sql_tables
         self.sql = sql_tables[table.logical_name]
-        self.now = now
-        self.user_id = user_id
         self.dialect = dialect
+        # The query functions work to the second, so a clause built from `now` serves a live clock's whole second.
+        self._context = {"now": now.astimezone(timezone.utc).replace(microsecond=0), "user_id": user_id}
+        self._read: set[str] = set()  # the context values the clause being built depends on
 
-    def compile(self, text: str, aliases: dict[str, str] | None = None) -> sa.ColumnElement:
-        tree = parse(syntax.rewrite(text, aliases or {}))
-        from ..webapi.limits import check_filter  # before the recursive walk below
+    @property
+    def now(self) -> datetime:
+        self._read.add("now")
+        return self._context["now"]
 
-        check_filter(tree, text)
+    @property
+    def user_id(self) -> str | None:
+        self._read.add("user_id")
+        return self._context["user_id"]
+
+    def compile(self, text: str, aliases: dict[str, str] | None = None) -> tuple[sa.ColumnElement, Hashable | None]:
+        """The clause for `text`, and a key standing for it (equal keys, equivalent clauses) or None when the text is
+        too long to cache. The clause is reused from an earlier request when it was built from the same text for the
+        same table and the clock and caller values it read (if any) are still the current ones."""
+        from ..webapi.limits import check_filter, measure
+
+        aliases = aliases or {}
+        key = (self.sql, self.dialect, text, tuple(sorted(aliases.items())))
+        compiled = _COMPILED.get(key)
+        if compiled is None:
+            tree = parse(syntax.rewrite(text, aliases))
+            compiled = Compiled(tree, measure(tree))
+        check_filter(*compiled.size, text)  # before the recursive walk: the limits are settings of each app
+        if compiled.where is not None and all(self._context[name] == value for name, value in compiled.context):
+            return compiled.where, (key, compiled.context)
+        where = self._clause(compiled.tree, text)
+        if len(text) + sum(map(len, aliases.values())) > MAX_CACHED_TEXT:
+            return where, None
+        context = tuple((name, self._context[name]) for name in sorted(self._read))
+        _COMPILED.put(key, replace(compiled, where=where, context=context))
+        return where, (key, context)
+
+    def _clause(self, tree: ast._Node, text: str) -> sa.ColumnElement:
         result = self.visit(tree)
         if isinstance(result, list):
             raise BadRequest(f"The $filter expression '{text}' must evaluate to a Boolean value, not a list.")

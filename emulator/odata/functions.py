@@ -168,7 +168,8 @@ class FunctionCall:
     # -- the clock ---------------------------------------------------------------------------------------------
     @property
     def now(self) -> datetime:
-        return self.compiler.now.astimezone(timezone.utc).replace(microsecond=0)
+        """UTC, to the second."""
+        return self.compiler.now
 
     @property
     def today(self) -> datetime:

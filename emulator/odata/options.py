@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Mapping
+from typing import Hashable, Mapping
 
 import sqlalchemy as sa
 
@@ -32,6 +32,7 @@ class QueryPlan:
     select: list[Attribute] | None = None  # None: every column
     select_names: list[str] | None = None  # as written, for @odata.context
     where: sa.ColumnElement | None = None
+    where_key: Hashable | None = None  # stands for `where` (FilterCompiler.compile); None: not to be cached
     order: list[OrderTerm] = field(default_factory=list)
     top: int | None = None
     count: bool = False
@@ -121,7 +122,7 @@ def build_plan(table: Table, args: Mapping[str, str], sql_tables: dict[str, sa.T
     text = args.get("$filter")
     if text is not None and text.strip():
         compiler = FilterCompiler(table, sql_tables, now=now, user_id=user_id, dialect=dialect)
-        plan.where = compiler.compile(text, aliases)
+        plan.where, plan.where_key = compiler.compile(text, aliases)
     plan.order = parse_orderby(table, args.get("$orderby"), aliases)
     plan.top = parse_top(args.get("$top"))
     plan.count = parse_count(args.get("$count"))

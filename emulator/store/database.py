@@ -11,11 +11,18 @@ from sqlalchemy.engine import make_url
 
 from .schema import build_metadata
 
-CACHE_KIB = 262144  # 256 MiB of page cache keeps hot pages in the process
+CACHE_KIB = 262144  # 256 MiB of page cache a connection (see _sqlite_pragmas)
 LOAD_CACHE_KIB, SORT_CACHE_KIB = 131072, 2048  # while bulk loading and building its indexes (see bulk_load)
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    """Per connection. The page cache is private to the connection and the pool keeps connections (QueuePool,
+    one per gunicorn worker, made after the fork), so hot pages stay in the process however long the server idles:
+    measured at 1M rows after 3 idle minutes, a fresh connection's first getConversations query took 5-13 ms
+    (1.4-2 ms when the OS still caches the file: the rest is re-reading pages the OS dropped) and a warm pooled
+    one's 0.5 ms. mmap_size stays 0: mapped pages are the OS's file cache, the very pages dropped when idle.
+    Memory grows only with the pages read, up to 256 MiB a connection; a write by any connection makes the others
+    start their caches again (SQLite's WAL rule)."""
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from ..errors import BadRequest
 from ..metadata import BY_LOGICAL_NAME, Attribute, Table
 from ..odata.filter import case_insensitive
+from ..odata.lru import LRU
 from ..odata.options import QueryPlan
 from .database import Database
 
@@ -126,10 +127,8 @@ def count_rows(conn, db: Database, plan: QueryPlan) -> tuple[int, bool]:
     return min(total, COUNT_LIMIT), total > COUNT_LIMIT
 
 
-def run(db: Database, plan: QueryPlan, page_size: int) -> Page:
-    table = plan.table
-    base = db.tables[table.logical_name]
-    keys = sort_keys(db, plan)
+def _statement(db: Database, plan: QueryPlan, keys: list[SortKey], limit: int) -> sa.Select:
+    base = db.tables[plan.table.logical_name]
     columns = [base.c[a.logical_name] for a in plan.columns()]
     for attr in plan.columns():
         if attr.is_polymorphic:
@@ -138,6 +137,19 @@ def run(db: Database, plan: QueryPlan, page_size: int) -> Page:
         columns.append(base.c.versionnumber)
     columns += [k.expr.label(k.label) for k in keys]
     where = [plan.where] if plan.where is not None else []
+    statement = sa.select(*columns).where(*where)
+    if plan.cookie is not None:
+        statement = statement.where(seek(keys, _cookie_values(plan, keys)))
+    return statement.order_by(*(_order_clause(k, db.is_sqlite) for k in keys)).limit(limit + 1)
+
+
+# First pages' SELECTs by shape. Reusing the Select object spares building it and, since SQLAlchemy memoises a
+# statement's cache key, walking it for that key (~0.1 ms).
+_FIRST_PAGES: LRU[sa.Select] = LRU(128)
+
+
+def run(db: Database, plan: QueryPlan, page_size: int) -> Page:
+    keys = sort_keys(db, plan)
 
     # $top caps the whole result; the page takes what remains of it.
     limit = page_size
@@ -145,10 +157,15 @@ def run(db: Database, plan: QueryPlan, page_size: int) -> Page:
         served = (plan.cookie.page * page_size) if plan.cookie else 0
         limit = max(0, min(page_size, plan.top - served))
 
-    statement = sa.select(*columns).where(*where)
-    if plan.cookie is not None:
-        statement = statement.where(seek(keys, _cookie_values(plan, keys)))
-    statement = statement.order_by(*(_order_clause(k, db.is_sqlite) for k in keys)).limit(limit + 1)
+    if plan.cookie is not None or (plan.where is not None and plan.where_key is None):  # seek values differ
+        statement = _statement(db, plan, keys, limit)  # on every page; a long filter's clause is not worth holding
+    else:
+        shape = (db.tables[plan.table.logical_name], plan.where_key, tuple(a.logical_name for a in plan.columns()),
+                 tuple((t.attr.logical_name, t.descending) for t in plan.order), limit)
+        statement = _FIRST_PAGES.get(shape)
+        if statement is None:
+            statement = _statement(db, plan, keys, limit)
+            _FIRST_PAGES.put(shape, statement)
 
     with db.engine.connect() as conn:
         rows = conn.execute(statement).all() if limit > 0 else []  # one fetchall, not a fetchone per row

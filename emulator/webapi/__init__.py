@@ -33,7 +33,7 @@ def create_app(emulator: server.Emulator) -> Flask:
             raise ResourceNotFound(version)
         auth.check(emulator.settings.auth)
         method = "GET" if request.method == "HEAD" else request.method  # HEAD is GET without the body
-        return dispatch(path, method, request.url)
+        return dispatch(path, method)
 
     @app.errorhandler(DataverseError)
     def dataverse_error(error: DataverseError):

@@ -98,14 +98,13 @@ def _children(node) -> list:
     return out
 
 
-def check_filter(tree: ast._Node, text: str) -> None:
-    """Called by the $filter compiler before its recursive walk. SQLite itself refuses expression trees deeper
-    than 1000, which a chain of that many conditions becomes."""
+def check_filter(depth: int, conditions: int, text: str) -> None:
+    """Called by the $filter compiler with the tree's `measure` before its recursive walk. SQLite itself refuses
+    expression trees deeper than 1000, which a chain of that many conditions becomes."""
     if has_app_context():
         max_depth, max_conditions = _settings().max_filter_depth, _settings().max_filter_conditions
     else:
         max_depth, max_conditions = DEFAULT_MAX_FILTER_DEPTH, DEFAULT_MAX_FILTER_CONDITIONS
-    depth, conditions = measure(tree)
     if depth > max_depth:
         raise BadRequest(f"The recursion limit has been exceeded: the $filter expression nests {depth} levels "
                          f"deep and the limit is {max_depth}.")

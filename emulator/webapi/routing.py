@@ -8,7 +8,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Callable
 
-from flask import Response
+from flask import Response, request
 
 from ..errors import BadRequest, DataverseError, MethodNotAllowed, NotSupported, ResourceNotFound
 from ..metadata import BY_ENTITY_SET, Table
@@ -86,7 +86,7 @@ def resolve(path: str) -> Resource:
     return Resource("property", table, key, property=rest, path=path, raw_key=raw_key)
 
 
-def dispatch(path: str, method: str, url: str) -> Response:
+def dispatch(path: str, method: str) -> Response:
     resource = resolve(path)
     handler = HANDLERS.get((resource.kind, method))
     if handler is not None:
@@ -95,7 +95,7 @@ def dispatch(path: str, method: str, url: str) -> Response:
         if resource.kind in ("collection", "entity", "property", "count"):
             raise MethodNotAllowed(f"The requested resource does not support http method '{method}'.")
         # Dataverse's answer to a wrong verb on a function such as WhoAmI
-        raise DataverseError(f"No HTTP resource was found that matches the request URI '{url}'.", code="",
+        raise DataverseError(f"No HTTP resource was found that matches the request URI '{request.url}'.", code="",
                              status=404)
     raise NotSupported(f"The emulator does not implement {method} on '{resource.kind}' resources "
                        f"({path}) yet.")
