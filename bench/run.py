@@ -63,7 +63,7 @@ class Store:
             self._drop()
             with self.admin.begin() as conn:
                 conn.execute(sa.text(f'CREATE SCHEMA "{PG_SCHEMA}"'))  # a constant of ours, not input
-            self.url = f"{postgres}{'&' if '?' in postgres else '?'}options={quote(f'-csearch_path={PG_SCHEMA}')}"
+            self.url = f"{postgres}{'&' if '?' in postgres else '?'}options={quote(f'-csearch_path={PG_SCHEMA},public')}"
 
     def _drop(self) -> None:
         with self.admin.begin() as conn:

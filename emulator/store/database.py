@@ -58,11 +58,23 @@ class Database:
         try:
             with self.engine.begin() as conn:
                 if self.engine.dialect.name == "postgresql":
-                    conn.execute(sa.text("CREATE EXTENSION IF NOT EXISTS citext"))
+                    self._ensure_citext(conn)
                 self.metadata.create_all(conn)
-        except sa.exc.OperationalError as e:
+        except (sa.exc.OperationalError, sa.exc.ProgrammingError) as e:
             reason = str(e.orig).strip().splitlines()[0] if e.orig else str(e)
             raise DatabaseUnavailable(f"cannot use the database {self.describe()}: {reason}") from None
+
+    def _ensure_citext(self, conn) -> None:
+        """citext goes into `public`, once per database, not into the emulator's own schema: dropping one emulator's
+        schema (CASCADE) would otherwise drop the extension and every citext column of the emulators beside it."""
+        if conn.execute(sa.text("SELECT to_regtype('citext')")).scalar() is not None:
+            return
+        conn.execute(sa.text("CREATE EXTENSION IF NOT EXISTS citext SCHEMA public"))
+        if conn.execute(sa.text("SELECT to_regtype('citext')")).scalar() is None:
+            schema = conn.execute(sa.text("SELECT extnamespace::regnamespace::text FROM pg_extension "
+                                          "WHERE extname = 'citext'")).scalar()
+            raise DatabaseUnavailable(f"cannot use the database {self.describe()}: the citext extension is "
+                                      f"installed in schema {schema}, which is not on the connection's search_path")
 
     def drop_schema(self) -> None:
         self.metadata.drop_all(self.engine)
