@@ -59,6 +59,18 @@ def timed(action, count: int) -> list[float]:
     return samples
 
 
+def timed_pair(first, second, count: int) -> tuple[list[float], list[float]]:
+    """`timed` for two actions in alternation, so that drift on a noisy machine weighs on both alike."""
+    samples: tuple[list[float], list[float]] = ([], [])
+    for i in range(min(20, count) + count):
+        for action, out in ((first, samples[0]), (second, samples[1])):
+            started = time.perf_counter()
+            action()
+            if i >= min(20, count):  # the first rounds warm connections and caches
+                out.append((time.perf_counter() - started) * 1000)
+    return samples
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

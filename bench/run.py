@@ -23,7 +23,7 @@ import requests
 import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from harness import AUTH, CLI, NOW, ROOT, Server, has_wrk, machine, summary, timed, wrk  # noqa: E402
+from harness import AUTH, CLI, NOW, ROOT, Server, has_wrk, machine, summary, timed, timed_pair, wrk  # noqa: E402
 from peers import Datasette  # noqa: E402
 from reset_bench import run as reset_costs  # noqa: E402
 
@@ -138,10 +138,10 @@ def measure(store: Store, args, *, largest: bool) -> dict:
         url = client.conversations_url(build(request))
         record_url = f"{server.url}/api/data/v9.2/msdyn_ocliveworkitems({record_id})"
         result["matching"] = len(client.get_conversations(request))
-        result["reference_client"] = summary(timed(lambda: client.get_conversations(request), args.requests))
         session = requests.Session()
-        result["bare_get"] = summary(timed(lambda: session.get(url, headers=AUTH, timeout=30).content,
-                                           args.requests))
+        reference, bare = timed_pair(lambda: client.get_conversations(request),
+                                     lambda: session.get(url, headers=AUTH, timeout=30).content, args.requests)
+        result["reference_client"], result["bare_get"] = summary(reference), summary(bare)
         if has_wrk():
             result["throughput"] = {
                 "getConversations": [wrk(url, connections=c, seconds=args.seconds, headers=AUTH)

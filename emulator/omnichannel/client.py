@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Union
 
+import orjson
 import requests
 
 from . import columns, request
@@ -62,8 +63,8 @@ class Omnichannel:
             raise OmnichannelError(f"The server at {self.org_url} could not be reached.", NETWORK_ERROR,
                                    None) from e
         try:
-            body = response.json()
-        except ValueError:
+            body = orjson.loads(response.content)  # a third of requests' .json() time for a 35 KB page
+        except ValueError:  # orjson.JSONDecodeError is one
             body = None
         if not response.ok:
             error = body.get("error") if isinstance(body, dict) else None
