@@ -175,11 +175,12 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server_process(database: str, log) -> tuple[subprocess.Popen, str]:
-    """`serve` as a real process (no auth, fixed clock) on a free port; returns once /_emulator/health answers."""
+def start_server_process(database: str, log, *args: str) -> tuple[subprocess.Popen, str]:
+    """`serve` as a real process (no auth, fixed clock, then `args`) on a free port; returns once /_emulator/health
+    answers."""
     port = free_port()
     process = subprocess.Popen([sys.executable, "-m", "emulator.cli", "serve", "--port", str(port), "--database",
-                                database, "--auth", "none", "--now", "2026-01-15T12:00:00Z"],
+                                database, "--auth", "none", "--now", "2026-01-15T12:00:00Z", *args],
                                stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
     url = f"http://127.0.0.1:{port}"
     for _ in range(600):

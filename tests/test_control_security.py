@@ -6,7 +6,6 @@ import json
 import logging
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,7 +16,7 @@ import requests
 from emulator.settings import DEFAULT_TENANT
 from emulator.webapi import create_app
 
-from .conftest import API, AUTH, make_emulator
+from .conftest import API, AUTH, free_port, make_emulator
 
 ADMIN_KEY = "adm1n-key-Zq81"
 SECRET = "client-secret-Xv93~never-logged"
@@ -51,12 +50,6 @@ def test_beyond_loopback_the_admin_key_is_required(tmp_path, header, status):
     if status != 200:
         body = response.get_json()
         assert isinstance(body["error"]["code"], str) and ADMIN_KEY not in response.get_data(as_text=True)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_server_process_says_how_the_control_plane_is_guarded_and_logs_no_secret(tmp_path):

@@ -1,49 +1,25 @@
 """Persistence: a file database keeps all its data (and snapshots) across two server processes in a row."""
 import os
 import signal
-import socket
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import requests
 
-from .conftest import API, AUTH
-
-CLI = [sys.executable, "-c", "from emulator.cli import main; main()"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from .conftest import API, AUTH, start_server_process
 
 
 class ServerProcess:
     """`dataverse-emulator serve` in a child process, stopped with SIGTERM like a developer's Ctrl+C."""
 
-    def __init__(self, database: str, *args: str) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.process = subprocess.Popen([*CLI, "serve", "--port", str(self.port), "--database", database, *args],
-                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                        cwd=Path(__file__).resolve().parents[1])
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise AssertionError(f"server exited: {self.process.stdout.read()}")
-            try:
-                if requests.get(f"{self.url}/_emulator/health", timeout=1).status_code == 200:
-                    return
-            except requests.ConnectionError:
-                time.sleep(0.1)
-        raise AssertionError("server did not start")
+    def __init__(self, database: str, log_path, *args: str) -> None:
+        self.log_path = log_path
+        with open(log_path, "ab") as log:
+            self.process, self.url = start_server_process(database, log, *args)
 
     def stop(self) -> str:
+        """Stops the server; everything it printed."""
         self.process.send_signal(signal.SIGTERM if os.name != "nt" else signal.CTRL_C_EVENT)
-        output, _ = self.process.communicate(timeout=30)
-        return output
+        self.process.wait(timeout=30)
+        return self.log_path.read_text()
 
 
 def conversations(url):
@@ -55,7 +31,7 @@ def conversations(url):
 
 def test_data_and_snapshots_survive_a_restart(tmp_path):
     database = f"sqlite:///{tmp_path / 'kept.db'}"
-    first = ServerProcess(database, "--scenario", "minimal", "--now", "2026-01-15T12:00:00Z")
+    first = ServerProcess(database, tmp_path / "first.log", "--scenario", "minimal")
     try:
         assert requests.get(f"{first.url}/_emulator/health", timeout=10).json()["scenario"] == "minimal"
         requests.post(f"{first.url}/_emulator/snapshots", json={"name": "minimal-data"}, timeout=10)
@@ -68,7 +44,8 @@ def test_data_and_snapshots_survive_a_restart(tmp_path):
         first.stop()
     assert len(before) == 7
 
-    second = ServerProcess(database, "--scenario", "default")  # the file has data: it is served, not replaced
+    # The file has data: it is served, not replaced.
+    second = ServerProcess(database, tmp_path / "second.log", "--scenario", "default")
     try:
         health = requests.get(f"{second.url}/_emulator/health", timeout=10).json()
         assert health["counts"] == counts

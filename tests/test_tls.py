@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ipaddress
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -19,7 +18,7 @@ from werkzeug.serving import make_server
 from emulator.tls import ensure_certificate, server_context
 from emulator.webapi import create_app
 
-from .conftest import API, AUTH
+from .conftest import API, AUTH, free_port
 
 
 def test_certificate_has_sans_for_loopback_and_is_reused(tmp_path):
@@ -76,14 +75,8 @@ def test_https_is_refused_without_trusting_the_certificate(https_server):
         requests.get(f"https://127.0.0.1:{port}{API}/WhoAmI", headers=AUTH, timeout=10)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def test_serve_tls_command_creates_the_certificate_and_serves_https(tmp_path):
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "EMULATOR_DATABASE_URL": f"sqlite:///{tmp_path / 'emulator.db'}",
            "EMULATOR_NOW": "2026-01-15T12:00:00Z"}
     process = subprocess.Popen(
