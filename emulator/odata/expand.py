@@ -94,8 +94,13 @@ def parse_item(table: Table, raw: str) -> ExpandItem:
                              f"parentheses, as in nav($select=col1,col2).")
         name, options = name.strip(), rest[:-1]
     if "/" in name:
-        raise NotSupported(f"The $expand item '{name}' is not supported by the emulator: expand a navigation "
-                           f"property by name ($ref and type casts are not implemented).")
+        head, _, tail = name.partition("/")
+        resolve_navigation(table, head.strip())  # an unknown first segment is Dataverse's 400, not a 501
+        if tail == "$ref" or "." in tail:
+            raise NotSupported(f"The $expand item '{name}' is not supported by the emulator: expand a navigation "
+                               f"property by name ($ref and type casts are not implemented).")
+        raise BadRequest(f"The $expand item '{name}' is not valid: an expand path is one navigation property, "
+                         f"optionally followed by $ref or a type cast.")
     attr, targets = resolve_navigation(table, name)
     select_text: str | None = None
     for option in split_top_level(options, ";") if options.strip() else []:
