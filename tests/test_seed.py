@@ -12,7 +12,7 @@ from emulator.store.database import Database
 from emulator.store.schema import format_instant
 from emulator.store.seed import ADMIN_USER_ID, DOC_AGENT_ID, Instants, Seeder, seed
 
-from .conftest import NOW
+from .conftest import BACKENDS, NOW, drop_database, make_emulator
 
 
 def dump(db: Database) -> dict[str, list[tuple]]:
@@ -27,6 +27,18 @@ def test_same_seed_same_rows_and_other_seed_other_rows(tmp_path):
     first, second, other = (dump(db) for db in dbs)
     assert first == second
     assert first["msdyn_ocliveworkitem"] != other["msdyn_ocliveworkitem"]
+
+
+@pytest.mark.skipif("postgresql" not in BACKENDS, reason="needs PostgreSQL (EMULATOR_TEST_DATABASE_URL)")
+def test_postgresql_holds_the_same_rows_as_sqlite(tmp_path):
+    """PostgreSQL loads with COPY, SQLite with executemany: the same seed reads back as the same values."""
+    lite = make_emulator(tmp_path / "lite.db", conversations=300, agents=6, seed_value=7)
+    postgres = make_emulator(tmp_path / "pg.db", conversations=300, agents=6, seed_value=7, backend="postgresql")
+    try:
+        assert dump(postgres.db) == dump(lite.db)
+    finally:
+        drop_database(postgres)
+        lite.db.dispose()
 
 
 def test_seed_refuses_to_mix_and_reset_replaces(tmp_path):

@@ -102,6 +102,15 @@ def _weighted(pairs: Iterable[tuple[object, int]]) -> list:
     return [value for value, weight in pairs for _ in range(weight)]
 
 
+def _copy_statement(logical_name: str):
+    """`COPY table (columns) FROM STDIN`, identifiers quoted by psycopg (text format: PostgreSQL parses each value
+    as its column's type, so 0/1 fill Boolean columns as they do on SQLite)."""
+    from psycopg import sql
+
+    return sql.SQL("COPY {} ({}) FROM STDIN").format(
+        sql.Identifier(logical_name), sql.SQL(", ").join(map(sql.Identifier, COLUMNS[logical_name])))
+
+
 class Instants:
     """Epoch seconds (UTC) -> `YYYY-MM-DDTHH:MM:SSZ`, as two list lookups: the day's strings for `days` days up to
     `now`, and the 86,400 times of day. Call it, or index `day`/`time` directly on hot paths."""
@@ -139,10 +148,15 @@ class Seeder:
         return (*self.audit(created), ADMIN_USER_ID, "systemuser", state, 1 if state == 0 else 2)
 
     def _insert(self, conn, logical_name: str, rows: Iterable[tuple]) -> None:
-        """On SQLite the tuples go straight to the DB-API cursor; values are already in stored form, so no bind
-        processing is lost. Elsewhere in batches through SQLAlchemy."""
+        """The tuples go straight to the DB-API cursor: executemany on SQLite, COPY on PostgreSQL (psycopg); values
+        are already in stored form, so no bind processing is lost. Other drivers: batches through SQLAlchemy."""
         if self.db.is_sqlite:
             conn.connection.cursor().executemany(self._sqlite_insert(logical_name), rows)
+            return
+        if conn.dialect.driver == "psycopg":
+            with conn.connection.cursor().copy(_copy_statement(logical_name)) as copy:
+                for row in rows:
+                    copy.write_row(row)
             return
         table, columns, rows = self.db.tables[logical_name], COLUMNS[logical_name], iter(rows)
         while batch := [dict(zip(columns, row)) for row in islice(rows, BATCH)]:
