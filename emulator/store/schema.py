@@ -92,4 +92,6 @@ def build_metadata() -> tuple[sa.MetaData, dict[str, sa.Table]]:
     # getConversations' shape: one agent's conversations, by status, newest first.
     sa.Index("ix_msdyn_ocliveworkitem_agent_status_created", conv.c.msdyn_activeagentid, conv.c.statuscode,
              conv.c.createdon.desc(), conv.c.activityid)
+    # It serves a filter on the agent alone as well, so the agent's own lookup index would only cost writes.
+    conv.indexes.discard(next(i for i in conv.indexes if i.name == "ix_msdyn_ocliveworkitem_msdyn_activeagentid"))
     return metadata, tables
