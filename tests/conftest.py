@@ -3,6 +3,7 @@ client (real HTTP handling in-process) or through a live server on a free port."
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -10,6 +11,7 @@ import threading
 import time
 import uuid
 from datetime import datetime, timezone
+from pathlib import Path
 from urllib.parse import quote
 
 import pytest
@@ -175,12 +177,11 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server_process(database: str, log, *args: str) -> tuple[subprocess.Popen, str]:
-    """`serve` as a real process (no auth, fixed clock, then `args`) on a free port; returns once /_emulator/health
-    answers."""
+def start_server_process(database: str, log, *args: str, auth: str = "none") -> tuple[subprocess.Popen, str]:
+    """`serve` as a real process (fixed clock, then `args`) on a free port; returns once /_emulator/health answers."""
     port = free_port()
     process = subprocess.Popen([sys.executable, "-m", "emulator.cli", "serve", "--port", str(port), "--database",
-                                database, "--auth", "none", "--now", "2026-01-15T12:00:00Z", *args],
+                                database, "--auth", auth, "--now", "2026-01-15T12:00:00Z", *args],
                                stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
     url = f"http://127.0.0.1:{port}"
     for _ in range(600):
@@ -193,3 +194,19 @@ def start_server_process(database: str, log, *args: str) -> tuple[subprocess.Pop
             time.sleep(0.05)
     process.kill()
     raise AssertionError("the server did not come up")
+
+
+class ServerProcess:
+    """`dataverse-emulator serve` (bearer auth, as by default) in a child process that logs to `log_path`, stopped
+    with SIGTERM like a developer's Ctrl+C."""
+
+    def __init__(self, database: str, log_path: Path, *args: str) -> None:
+        self.log_path = log_path
+        with open(log_path, "ab") as log:
+            self.process, self.url = start_server_process(database, log, *args, auth="bearer")
+
+    def stop(self) -> str:
+        """Stops the server; everything it printed."""
+        self.process.send_signal(signal.SIGTERM if os.name != "nt" else signal.CTRL_C_EVENT)
+        self.process.wait(timeout=30)
+        return self.log_path.read_text()

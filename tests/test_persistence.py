@@ -1,25 +1,7 @@
 """Persistence: a file database keeps all its data (and snapshots) across two server processes in a row."""
-import os
-import signal
-
 import requests
 
-from .conftest import API, AUTH, start_server_process
-
-
-class ServerProcess:
-    """`dataverse-emulator serve` in a child process, stopped with SIGTERM like a developer's Ctrl+C."""
-
-    def __init__(self, database: str, log_path, *args: str) -> None:
-        self.log_path = log_path
-        with open(log_path, "ab") as log:
-            self.process, self.url = start_server_process(database, log, *args)
-
-    def stop(self) -> str:
-        """Stops the server; everything it printed."""
-        self.process.send_signal(signal.SIGTERM if os.name != "nt" else signal.CTRL_C_EVENT)
-        self.process.wait(timeout=30)
-        return self.log_path.read_text()
+from .conftest import API, AUTH, ServerProcess
 
 
 def conversations(url):

@@ -9,8 +9,7 @@ import requests
 
 from emulator.omnichannel import Omnichannel
 
-from .conftest import API, AUTH
-from .test_persistence import ServerProcess
+from .conftest import API, AUTH, ServerProcess
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="gunicorn runs on POSIX systems only")
 
@@ -21,8 +20,8 @@ EXAMPLE = (f"{API}/msdyn_ocliveworkitems?$select=msdyn_title,msdyn_channel&$filt
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    database = f"sqlite:///{tmp_path_factory.mktemp('workers') / 'workers.db'}"
-    process = ServerProcess(database, "--workers", "2", "--now", "2026-01-15T12:00:00Z")
+    directory = tmp_path_factory.mktemp("workers")
+    process = ServerProcess(f"sqlite:///{directory / 'workers.db'}", directory / "server.log", "--workers", "2")
     yield process
     output = process.stop()
     assert "Traceback" not in output, output
