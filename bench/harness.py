@@ -37,7 +37,7 @@ def machine() -> dict:
     return {"nproc": os.cpu_count(), "cpu": cpu, "platform": platform.platform(),
             "python": platform.python_version(), "sqlite": sqlite3.sqlite_version, "wrk": wrk,
             **{name: installed(name) for name in ("sqlalchemy", "flask", "gunicorn", "orjson", "psycopg",
-                                                  "datasette", "uvicorn")}}
+                                                  "datasette")}}
 
 
 def summary(samples_ms: list[float]) -> dict:

@@ -158,7 +158,6 @@ def measure(store: Store, args, *, largest: bool) -> dict:
                                         **wrk(url, connections=1, seconds=args.seconds, headers=AUTH)}
     result["raw_sql"], result["sql"], params = floor(store, url[len(server.url):], args.requests)
     result["client_over_bare"] = round(result["reference_client"]["p50_ms"] / result["bare_get"]["p50_ms"], 2)
-    result["bare_over_sql"] = round(result["bare_get"]["p50_ms"] / result["raw_sql"]["p50_ms"], 1)
     if store.backend == "sqlite" and has_wrk():
         result["datasette"] = datasette(store, result, params, args)
     return result
