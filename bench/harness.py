@@ -42,7 +42,7 @@ def machine() -> dict:
 
 def summary(samples_ms: list[float]) -> dict:
     ordered = sorted(samples_ms)
-    q1, _, q3 = statistics.quantiles(ordered, n=4)
+    q1, _, q3 = statistics.quantiles(ordered, n=4) if len(ordered) > 1 else ordered * 3  # --cold-runs 1
     return {"n": len(ordered), "p50_ms": round(statistics.median(ordered), 3),
             "p99_ms": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))], 3),
             "iqr_ms": round(q3 - q1, 3), "min_ms": round(ordered[0], 3)}
