@@ -13,12 +13,15 @@ import sqlalchemy as sa
 from odata_query import ast, exceptions as oq
 from odata_query.grammar import ODataLexer, ODataParser
 
+from ..clock import format_instant
 from ..errors import BadRequest, PropertyNotFound
 from ..metadata import BY_LOGICAL_NAME, Attribute, Table
 from ..metadata import model as m
-from ..store.schema import format_instant
 from . import syntax
+from .functions import call_dataverse_function
+from .limits import FilterLimits, measure
 from .lru import LRU
+from .operand import NUMERIC_EDM, Operand
 
 OPERATOR_KINDS = {ast.Eq: "Equal", ast.NotEq: "NotEqual", ast.Gt: "GreaterThan", ast.GtE: "GreaterThanOrEqual",
                   ast.Lt: "LessThan", ast.LtE: "LessThanOrEqual", ast.In: "In"}
@@ -30,7 +33,6 @@ LITERAL_EDM = {ast.Integer: "Edm.Int32", ast.Float: "Edm.Double", ast.Boolean: "
                ast.String: "Edm.String", ast.GUID: "Edm.Guid", ast.DateTime: "Edm.DateTimeOffset",
                ast.Date: "Edm.Date", ast.Time: "Edm.TimeOfDay", ast.Duration: "Edm.Duration",
                ast.Geography: "Edm.Geography"}
-NUMERIC_EDM = {"Edm.Int32", "Edm.Int64", "Edm.Decimal", "Edm.Double"}
 GUID_RE = re.compile(r"^\{?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\}?$")
 
 _local = threading.local()  # sly's lexer and parser keep state while they run: one pair per thread
@@ -69,20 +71,6 @@ def normalize_guid(text: str) -> str | None:
     return str(uuid.UUID(text.strip("{}")))
 
 
-@dataclass
-class Operand:
-    """A visited node: a SQL expression plus what is known of its type."""
-
-    expr: Any
-    edm: str | None = None  # None for null
-    attr: Attribute | None = None
-    node: ast._Node | None = None
-
-    @property
-    def is_literal(self) -> bool:
-        return self.attr is None
-
-
 @dataclass(frozen=True)
 class Compiled:
     """What one $filter text gave: its tree (odata-query's nodes are frozen dataclasses, and nothing here changes
@@ -104,9 +92,10 @@ _COMPILED: LRU[Compiled] = LRU(256)
 class FilterCompiler:
     """Compiles one $filter for one table. `now` and `user_id` feed the Dataverse query functions."""
 
-    def __init__(self, table: Table, sql_tables: dict[str, sa.Table], *, now: datetime, user_id: str | None = None,
-                 dialect: str = "sqlite") -> None:
+    def __init__(self, table: Table, sql_tables: dict[str, sa.Table], *, now: datetime, limits: FilterLimits,
+                 user_id: str | None = None, dialect: str = "sqlite") -> None:
         self.table = table
+        self.limits = limits
         self.sql_tables = sql_tables
         self.sql = sql_tables[table.logical_name]
         self.dialect = dialect
@@ -128,15 +117,13 @@ class FilterCompiler:
         """The clause for `text`, and a key standing for it (equal keys, equivalent clauses) or None when the text is
         too long to cache. The clause is reused from an earlier request when it was built from the same text for the
         same table and the clock and caller values it read (if any) are still the current ones."""
-        from ..webapi.limits import check_filter, measure
-
         aliases = aliases or {}
         key = (self.sql, self.dialect, text, tuple(sorted(aliases.items())))
         compiled = _COMPILED.get(key)
         if compiled is None:
             tree = parse(syntax.rewrite(text, aliases))
             compiled = Compiled(tree, measure(tree))
-        check_filter(*compiled.size, text)  # before the recursive walk: the limits are settings of each app
+        self.limits.check(*compiled.size, text)  # before the recursive walk: the limits are settings of each app
         if compiled.where is not None and all(self._context[name] == value for name, value in compiled.context):
             return compiled.where, (key, compiled.context)
         where = self._clause(compiled.tree, text)
@@ -349,8 +336,6 @@ class FilterCompiler:
     # -- functions -------------------------------------------------------------------------------------------
     def visit_Call(self, node: ast.Call):
         if node.func.namespace:
-            from .functions import call_dataverse_function
-
             return call_dataverse_function(self, node)
         name = node.func.name.lower()
         if name in ("contains", "startswith", "endswith"):

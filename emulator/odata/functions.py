@@ -3,16 +3,16 @@ emulator clock as Dataverse does for a user whose time zone is UTC. Boundary rul
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta, timezone
-from typing import TYPE_CHECKING, Callable
+from typing import Callable
 
 import sqlalchemy as sa
 from dateutil.relativedelta import relativedelta
 from odata_query import ast
 
+from ..clock import format_instant, parse_instant
 from ..errors import BadRequest
-
-if TYPE_CHECKING:
-    from .filter import FilterCompiler, Operand
+from ..metadata import model as m
+from .operand import NUMERIC_EDM, Compiler, Operand
 
 NAMESPACE = ("Microsoft", "Dynamics", "CRM")
 INT64_MAX = 2**63 - 1
@@ -35,12 +35,6 @@ def function(name: str, params: tuple[str, ...] = PROPERTY) -> Callable[[Handler
     return register
 
 
-def instant_text(value: datetime) -> str:
-    """The stored form `YYYY-MM-DDTHH:MM:SSZ`, zero-padded for years before 1000 so text order stays time order."""
-    value = value.astimezone(timezone.utc)
-    return f"{value.year:04d}-{value:%m-%dT%H:%M:%S}Z"
-
-
 def shift(instant: datetime, **units: int) -> datetime:
     """`instant` moved by calendar units (months and years via relativedelta), clamped to years 1..9999."""
     try:
@@ -57,7 +51,7 @@ def week_start(day: datetime) -> datetime:
 class FunctionCall:
     """One call's named parameters, with helpers that validate them and name what is wrong."""
 
-    def __init__(self, compiler: "FilterCompiler", name: str, params: dict[str, ast._Node]) -> None:
+    def __init__(self, compiler: Compiler, name: str, params: dict[str, ast._Node]) -> None:
         self.compiler, self.name, self.params = compiler, name, params
 
     def _param(self, key: str) -> ast._Node:
@@ -66,13 +60,13 @@ class FunctionCall:
             raise BadRequest(f"The function '{self.name}' requires the parameter '{key}'.")
         return node
 
-    def column(self) -> "Operand":
+    def column(self) -> Operand:
         node = self._param("PropertyName")
         if not isinstance(node, ast.String):
             raise BadRequest(f"PropertyName of '{self.name}' must be a string such as 'createdon'.")
         return self.compiler.column(node.py_val)
 
-    def typed_property(self, allowed: set[str], what: str) -> "Operand":
+    def typed_property(self, allowed: set[str], what: str) -> Operand:
         operand = self.column()
         if operand.attr is None or operand.edm not in allowed:
             raise BadRequest(f"The function '{self.name}' applies to {what}; PropertyName "
@@ -103,8 +97,6 @@ class FunctionCall:
 
     def day(self, key: str = "PropertyValue") -> datetime:
         """A date parameter ('2026-01-15', 2026-01-15 or a date-time) as 00:00 UTC of that day."""
-        from ..clock import parse_instant
-
         node = self._param(key)
         try:
             if isinstance(node, ast.String):
@@ -130,7 +122,7 @@ class FunctionCall:
             raise BadRequest(f"{key} of '{self.name}' must hold exactly {count} values, not {len(items)}.")
         return items
 
-    def coerced_values(self, operand: "Operand", key: str = "PropertyValues", count: int | None = None) -> list:
+    def coerced_values(self, operand: Operand, key: str = "PropertyValues", count: int | None = None) -> list:
         """Array items are strings in Dataverse (['3']); convert each to the column's type."""
         out = []
         for item in self.values(key, count):
@@ -141,9 +133,7 @@ class FunctionCall:
             out.append(self.compiler.coerce(operand, self.literal_for(operand, item, key), self.name).expr)
         return out
 
-    def literal_for(self, operand: "Operand", item: ast._Node, key: str = "PropertyValues") -> "Operand":
-        from .filter import NUMERIC_EDM, Operand
-
+    def literal_for(self, operand: Operand, item: ast._Node, key: str = "PropertyValues") -> Operand:
         if isinstance(item, ast.String) and operand.edm in NUMERIC_EDM:
             try:
                 number = float(item.py_val) if operand.edm in ("Edm.Decimal", "Edm.Double") else int(item.py_val)
@@ -157,9 +147,8 @@ class FunctionCall:
                                  f"{operand.edm} for '{operand.attr.property_name}'.") from None
             return Operand(sa.literal(number), operand.edm, node=item)
         if isinstance(item, ast.String) and operand.edm == "Edm.DateTimeOffset":
-            from ..clock import parse_instant
             try:
-                return Operand(sa.literal(instant_text(parse_instant(item.py_val))), operand.edm, node=item)
+                return Operand(sa.literal(format_instant(parse_instant(item.py_val))), operand.edm, node=item)
             except (ValueError, OverflowError):
                 raise BadRequest(f"The value '{item.py_val}' in {key} of '{self.name}' is not a valid "
                                  f"date.") from None
@@ -182,13 +171,13 @@ class FunctionCall:
         column = self.date_property()
         parts = []
         if start is not None:
-            parts.append(column >= instant_text(start))
+            parts.append(column >= format_instant(start))
         if end is not None:
-            parts.append(column <= instant_text(end) if end_inclusive else column < instant_text(end))
+            parts.append(column <= format_instant(end) if end_inclusive else column < format_instant(end))
         return sa.and_(*parts)
 
 
-def call_dataverse_function(compiler: "FilterCompiler", node: ast.Call) -> sa.ColumnElement:
+def call_dataverse_function(compiler: Compiler, node: ast.Call) -> sa.ColumnElement:
     full_name = ".".join((*node.func.namespace, node.func.name))
     entry = REGISTRY.get(node.func.name.lower()) if tuple(node.func.namespace) == NAMESPACE else None
     if entry is None or entry[0] != node.func.name:  # function names are case-sensitive
@@ -240,10 +229,8 @@ def not_between(call: FunctionCall) -> sa.ColumnElement:
     return sa.or_(operand.expr < low, operand.expr > high)
 
 
-def _choice_values(call: FunctionCall) -> tuple["Operand", list[sa.ColumnElement]]:
+def _choice_values(call: FunctionCall) -> tuple[Operand, list[sa.ColumnElement]]:
     """The multi-select column and one whole-value match per requested option value."""
-    from ..metadata import model as m
-
     operand = call.column()
     if operand.attr is None or operand.attr.type != m.MULTISELECT:
         raise BadRequest(f"The function '{call.name}' applies to choices (multi-select) columns; PropertyName "

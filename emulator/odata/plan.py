@@ -1,0 +1,87 @@
+"""The query plan every query language compiles into (OData options today; FetchXML, $apply, saved queries next):
+plain data over SQLAlchemy Core expressions, no engine and no connection. store/query.py runs any plan as one
+SELECT, so a new query language is a new compiler, never a new SQL path."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Hashable
+
+import sqlalchemy as sa
+
+from ..metadata import Attribute, Table
+
+AGGREGATES = ("count", "countcolumn", "countdistinct", "sum", "avg", "min", "max")
+
+
+@dataclass(frozen=True)
+class Join:
+    """A related table joined through a lookup, in either direction: `lookup` is the parent's, pointing at `table`
+    (many-to-one), or, with `to_many`, `table`'s own, pointing at the parent (one-to-many). `source` is the joined
+    table under an alias of its own, which `where` and the plan's other expressions refer to; `where` goes into the
+    ON clause, so an outer join still keeps the parent rows it matches nothing for. Its `columns` come back labelled
+    `<alias>.<column>` (FetchXML's link-entity naming)."""
+
+    source: sa.FromClause
+    table: Table
+    lookup: Attribute
+    parent: sa.FromClause
+    to_many: bool = False
+    outer: bool = False
+    where: sa.ColumnElement | None = None
+    columns: tuple[Attribute, ...] = ()
+
+
+@dataclass(frozen=True)
+class Aggregate:
+    """`function` (one of AGGREGATES) over `attr` of `source` (the root table when None), labelled `alias`;
+    `count` counts rows and needs no column."""
+
+    function: str
+    alias: str
+    attr: Attribute | None = None
+    source: sa.FromClause | None = None
+
+
+@dataclass(frozen=True)
+class Group:
+    """A group-by column, returned labelled `alias`."""
+
+    attr: Attribute
+    alias: str
+    source: sa.FromClause | None = None
+
+
+@dataclass(frozen=True)
+class Order:
+    """A sort key: a column (`attr` of `source`, the root table when None; a lookup sorts by the related row's
+    primary name first, as Dataverse does), or a group or aggregate by its `alias`."""
+
+    attr: Attribute | None = None
+    descending: bool = False
+    source: sa.FromClause | None = None
+    alias: str | None = None
+
+
+@dataclass
+class Plan:
+    """One SELECT: the root table's `columns` (with the key, the ETag's version and polymorphic lookups' target
+    columns that a record needs), `joins`, `where`, grouping with aggregates (then the result has only the groups
+    and aggregates), `order`, at most `limit` rows, and keyset paging: `after` holds the sort keys' values of the
+    last row already served (as the paging cookie carries them) and the page starts strictly after it. `count`
+    also counts the matching rows (up to Dataverse's 5000)."""
+
+    table: Table
+    columns: list[Attribute] = field(default_factory=list)
+    joins: list[Join] = field(default_factory=list)
+    where: sa.ColumnElement | None = None
+    where_key: Hashable | None = None  # stands for `where` (equal keys, equivalent clauses); None: do not cache
+    groups: list[Group] = field(default_factory=list)
+    aggregates: list[Aggregate] = field(default_factory=list)
+    order: list[Order] = field(default_factory=list)
+    limit: int | None = None
+    after: list[tuple[str, str | None]] | None = None
+    count: bool = False
+
+    @property
+    def grouped(self) -> bool:
+        return bool(self.groups or self.aggregates)
