@@ -10,7 +10,8 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Hashable
 
 import sqlalchemy as sa
-from odata_query import ast, exceptions as oq
+from odata_query import ast
+from odata_query import exceptions as oq
 from odata_query.grammar import ODataLexer, ODataParser
 
 from ..clock import format_instant

@@ -11,7 +11,7 @@ from ..errors import BadRequest
 from ..metadata import BY_LOGICAL_NAME, Attribute, Table
 from ..odata.filter import case_insensitive
 from ..odata.lru import LRU
-from ..odata.plan import Aggregate, Join, Order, Plan
+from ..odata.plan import Aggregate, Join, Plan
 from .database import Database
 from .rows import record_columns
 
