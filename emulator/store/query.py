@@ -195,7 +195,9 @@ def _statement(db: Database, plan: Plan, keys: list[SortKey]) -> sa.Select:
     if plan.grouped:
         columns = [expr.label(alias) for alias, expr in _selected(db, plan).items()]
     else:
-        columns = record_columns(_root(db, plan), plan.columns)
+        key = plan.table.key
+        attrs = plan.columns if any(a.logical_name == key.logical_name for a in plan.columns) else [*plan.columns, key]
+        columns = record_columns(_root(db, plan), attrs)
         for join in plan.joins:
             columns += [join.source.c[a.logical_name].label(f"{join.source.name}.{a.logical_name}")
                         for a in join.columns]
