@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Hashable
 
 import sqlalchemy as sa
+from sqlalchemy.sql.selectable import NamedFromClause
 
 from ..metadata import Attribute, Table
 
@@ -21,10 +22,10 @@ class Join:
     ON clause, so an outer join still keeps the parent rows it matches nothing for. Its `columns` come back labelled
     `<alias>.<column>` (FetchXML's link-entity naming)."""
 
-    source: sa.FromClause
+    source: NamedFromClause
     table: Table
     lookup: Attribute
-    parent: sa.FromClause
+    parent: NamedFromClause
     to_many: bool = False
     outer: bool = False
     where: sa.ColumnElement | None = None
@@ -39,7 +40,7 @@ class Aggregate:
     function: str
     alias: str
     attr: Attribute | None = None
-    source: sa.FromClause | None = None
+    source: NamedFromClause | None = None
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,7 @@ class Group:
 
     attr: Attribute
     alias: str
-    source: sa.FromClause | None = None
+    source: NamedFromClause | None = None
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,7 @@ class Order:
 
     attr: Attribute | None = None
     descending: bool = False
-    source: sa.FromClause | None = None
+    source: NamedFromClause | None = None
     alias: str | None = None
 
 

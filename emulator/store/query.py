@@ -4,6 +4,7 @@ paging that seeks strictly after the paging cookie's sort values; plus the match
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Sequence
 
 import sqlalchemy as sa
 
@@ -28,7 +29,7 @@ class SortKey:
 
 @dataclass
 class Page:
-    rows: list[sa.Row]
+    rows: Sequence[sa.Row]
     more: bool
     last_keys: list[tuple[str, object]]
     count: int | None = None
@@ -52,8 +53,8 @@ def lookup_name(db: Database, source: sa.FromClause, attr: Attribute) -> sa.Colu
 
 def _selected(db: Database, plan: Plan) -> dict[str, sa.ColumnElement]:
     """A grouped plan's result columns by alias: its groups, then its aggregates."""
-    out = {g.alias: (g.source if g.source is not None else _root(db, plan)).c[g.attr.logical_name]
-           for g in plan.groups}
+    out: dict[str, sa.ColumnElement] = {
+        g.alias: (g.source if g.source is not None else _root(db, plan)).c[g.attr.logical_name] for g in plan.groups}
     out.update((a.alias, _aggregate(db, plan, a)) for a in plan.aggregates)
     return out
 
@@ -80,10 +81,11 @@ def _root(db: Database, plan: Plan) -> sa.Table:
 def sort_keys(db: Database, plan: Plan) -> list[SortKey]:
     if plan.grouped:
         selected = _selected(db, plan)
-        for term in plan.order:
-            if term.alias not in selected:
-                raise ValueError("a grouped plan is ordered by the aliases of its groups and aggregates")
-        return [SortKey(t.alias, selected[t.alias], t.descending, None) for t in plan.order]
+        aliases = [t.alias for t in plan.order]
+        if not all(alias in selected for alias in aliases):
+            raise ValueError("a grouped plan is ordered by the aliases of its groups and aggregates")
+        return [SortKey(alias, selected[alias], t.descending, None)
+                for alias, t in zip(aliases, plan.order) if alias is not None]
     root = _root(db, plan)
     keys: list[SortKey] = []
     for i, term in enumerate(plan.order):
@@ -112,6 +114,8 @@ def seek(keys: list[SortKey], values: list[object]) -> sa.ColumnElement:
     """Rows strictly after `values` in the sort order (null = lowest value)."""
     alternatives = []
     equal_so_far: list[sa.ColumnElement] = []
+    after: sa.ColumnElement
+    equal: sa.ColumnElement
     for key, value in zip(keys, values):
         if value is None:
             after = key.expr.is_not(None) if not key.descending else sa.false()
@@ -155,7 +159,7 @@ def _after_values(after: list[tuple[str, str | None]], keys: list[SortKey]) -> l
     return values
 
 
-def _join_condition(plan: Plan, join: Join, tables: dict[sa.FromClause, Table]) -> sa.ColumnElement:
+def _join_condition(join: Join, tables: dict[sa.FromClause, Table]) -> sa.ColumnElement:
     """ON: the lookup's value equals the key of the table it points at (and, for a polymorphic lookup, its target
     column names that table), and the join's own conditions."""
     if join.to_many:
@@ -175,7 +179,7 @@ def _from(db: Database, plan: Plan) -> sa.FromClause:
     tables: dict[sa.FromClause, Table] = {root: plan.table}
     clause: sa.FromClause = root
     for join in plan.joins:
-        clause = clause.join(join.source, _join_condition(plan, join, tables), isouter=join.outer)
+        clause = clause.join(join.source, _join_condition(join, tables), isouter=join.outer)
         tables[join.source] = join.table
     return clause
 
@@ -192,6 +196,7 @@ def _filtered(db: Database, plan: Plan, columns: list) -> sa.Select:
 
 
 def _statement(db: Database, plan: Plan, keys: list[SortKey]) -> sa.Select:
+    columns: list[Any]
     if plan.grouped:
         columns = [expr.label(alias) for alias, expr in _selected(db, plan).items()]
     else:
