@@ -1,4 +1,4 @@
-"""The query plan (odata/plan.py) run by the store's one executor (store/query.py): joins in both directions, inner
+"""The query plan (emulator/plan.py) run by the store's one executor (store/query.py): joins in both directions, inner
 and outer, with their own conditions and columns; grouping and aggregates; order, limit and keyset paging; counts.
 Each plan is built directly and compared with hand-written SQLAlchemy on the same seeded rows, on every backend."""
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from emulator.metadata import BY_LOGICAL_NAME
-from emulator.odata.plan import Aggregate, Group, Join, Order, Plan
+from emulator.plan import Aggregate, Group, Join, Order, Plan
 from emulator.store import query
 
 CONVERSATION, USER = BY_LOGICAL_NAME["msdyn_ocliveworkitem"], BY_LOGICAL_NAME["systemuser"]

@@ -16,12 +16,12 @@ from odata_query.grammar import ODataLexer, ODataParser
 
 from ..clock import format_instant
 from ..errors import BadRequest, PropertyNotFound
+from ..lru import LRU
 from ..metadata import BY_LOGICAL_NAME, Attribute, Table
-from ..metadata import model as m
+from ..plan import case_insensitive
 from . import syntax
 from .functions import call_dataverse_function
 from .limits import FilterLimits, measure
-from .lru import LRU
 from .operand import NUMERIC_EDM, Operand
 
 OPERATOR_KINDS = {ast.Eq: "Equal", ast.NotEq: "NotEqual", ast.Gt: "GreaterThan", ast.GtE: "GreaterThanOrEqual",
@@ -56,13 +56,6 @@ def parse(text: str) -> ast._Node:
         raise BadRequest(f"Syntax error at position {position} in '{text}'.") from None
     except (oq.ODataException, AttributeError, ValueError, TypeError) as e:
         raise BadRequest(f"The query expression '{text}' is not valid: {e}") from None
-
-
-def case_insensitive(expr, attr: Attribute, dialect: str):
-    """SQLite applies a column's NOCASE collation to the column only, not to a subquery over it."""
-    if dialect == "sqlite" and attr.type in m.STRING_TYPES:
-        return sa.collate(expr, "NOCASE")
-    return expr
 
 
 def normalize_guid(text: str) -> str | None:

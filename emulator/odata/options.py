@@ -11,11 +11,11 @@ import sqlalchemy as sa
 
 from ..errors import BadRequest, PropertyNotFound
 from ..metadata import Attribute, Table
+from ..plan import Order, Plan
 from . import paging, syntax
 from .expand import ExpandItem, parse_expand
 from .filter import FilterCompiler
 from .limits import FilterLimits
-from .plan import Order, Plan
 from .select import parse_select
 
 SUPPORTED = {"$select", "$filter", "$orderby", "$top", "$count", "$expand", "$skiptoken", "$apply"}

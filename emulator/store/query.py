@@ -1,4 +1,4 @@
-"""The one executor of query plans (odata/plan.py): any plan as one SELECT with its joins, filter, grouping and
+"""The one executor of query plans (emulator/plan.py): any plan as one SELECT with its joins, filter, grouping and
 aggregates, Dataverse ordering (primary key last, nulls lowest, lookups by the related row's primary name) and keyset
 paging that seeks strictly after the paging cookie's sort values; plus the matching rows' count and one record."""
 from __future__ import annotations
@@ -9,10 +9,9 @@ from typing import Any, Sequence
 import sqlalchemy as sa
 
 from ..errors import BadRequest
+from ..lru import LRU
 from ..metadata import BY_LOGICAL_NAME, Attribute, Table
-from ..odata.filter import case_insensitive
-from ..odata.lru import LRU
-from ..odata.plan import Aggregate, Join, Plan
+from ..plan import Aggregate, Join, Plan, case_insensitive
 from .database import Database
 from .rows import record_columns
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from ..metadata import BY_LOGICAL_NAME, Attribute, Table
-from ..odata.plan import Join, Plan
+from ..plan import Join, Plan
 from . import query
 from .database import Database
 

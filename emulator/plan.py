@@ -1,6 +1,7 @@
-"""The query plan every query language compiles into (OData options today; FetchXML, $apply, saved queries next):
-plain data over SQLAlchemy Core expressions, no engine and no connection. store/query.py runs any plan as one
-SELECT, so a new query language is a new compiler, never a new SQL path."""
+"""The query plan every query language compiles into (odata/: OData options today; FetchXML, $apply, saved queries
+next): plain data over SQLAlchemy Core expressions, no engine and no connection. store/query.py runs any plan as one
+SELECT, so a new query language is a new compiler, never a new SQL path. It sits below both layers (odata/ and
+store/ never import each other), with the one rule of SQL text comparison both apply to subqueries."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -9,9 +10,17 @@ from typing import Hashable
 import sqlalchemy as sa
 from sqlalchemy.sql.selectable import NamedFromClause
 
-from ..metadata import Attribute, Table
+from .metadata import Attribute, Table
+from .metadata import model as m
 
 AGGREGATES = ("count", "countcolumn", "countdistinct", "sum", "avg", "min", "max")
+
+
+def case_insensitive(expr: sa.ColumnElement, attr: Attribute, dialect: str) -> sa.ColumnElement:
+    """SQLite applies a column's NOCASE collation to the column only, not to a subquery over it."""
+    if dialect == "sqlite" and attr.type in m.STRING_TYPES:
+        return sa.collate(expr, "NOCASE")
+    return expr
 
 
 @dataclass(frozen=True)
