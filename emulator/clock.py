@@ -3,15 +3,15 @@ place instants are parsed from and formatted to text."""
 from __future__ import annotations
 
 import threading
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 
 def parse_instant(text: str) -> datetime:
     """ISO 8601 with a zone (`Z` or offset) or naive (taken as UTC) -> aware UTC datetime."""
     value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc)
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
 
 
 def format_instant(value: datetime | date, timespec: str = "seconds", sep: str = "T") -> str:
@@ -21,7 +21,7 @@ def format_instant(value: datetime | date, timespec: str = "seconds", sep: str =
     if not isinstance(value, datetime):
         return f"{value.isoformat()}{sep}00:00:00Z"
     if value.tzinfo is not None:
-        value = value.astimezone(timezone.utc).replace(tzinfo=None)
+        value = value.astimezone(UTC).replace(tzinfo=None)
     return value.isoformat(sep, timespec) + "Z"
 
 
@@ -37,7 +37,7 @@ class Clock:
 
     @staticmethod
     def _real() -> datetime:
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
 
     def now(self) -> datetime:
         with self._lock:
@@ -50,7 +50,7 @@ class Clock:
         return self._fixed is not None
 
     def set(self, now: datetime, frozen: bool = True) -> None:
-        now = now.astimezone(timezone.utc)
+        now = now.astimezone(UTC)
         with self._lock:
             if frozen:
                 self._fixed, self._offset = now, timedelta(0)

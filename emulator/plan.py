@@ -4,8 +4,8 @@ SELECT, so a new query language is a new compiler, never a new SQL path. It sits
 store/ never import each other), with the one rule of SQL text comparison both apply to subqueries."""
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass, field
-from typing import Hashable
 
 import sqlalchemy as sa
 from sqlalchemy.sql.selectable import NamedFromClause
@@ -16,9 +16,9 @@ from .metadata import model as m
 AGGREGATES = ("count", "countcolumn", "countdistinct", "sum", "avg", "min", "max")
 
 
-def case_insensitive(expr: sa.ColumnElement, attr: Attribute, dialect: str) -> sa.ColumnElement:
+def case_insensitive(expr: sa.ColumnElement, attr: Attribute | None, dialect: str) -> sa.ColumnElement:
     """SQLite applies a column's NOCASE collation to the column only, not to a subquery over it."""
-    if dialect == "sqlite" and attr.type in m.STRING_TYPES:
+    if dialect == "sqlite" and attr is not None and attr.type in m.STRING_TYPES:
         return sa.collate(expr, "NOCASE")
     return expr
 

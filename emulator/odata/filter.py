@@ -5,14 +5,16 @@ from __future__ import annotations
 import re
 import threading
 import uuid
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
-from typing import Any, Callable, Hashable
+from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from odata_query import ast
 from odata_query import exceptions as oq
 from odata_query.grammar import ODataLexer, ODataParser
+from sqlalchemy.sql.selectable import NamedFromClause
 
 from ..clock import format_instant
 from ..errors import BadRequest, PropertyNotFound
@@ -94,7 +96,7 @@ class FilterCompiler:
         self.sql = sql_tables[table.logical_name]
         self.dialect = dialect
         # The query functions work to the second, so a clause built from `now` serves a live clock's whole second.
-        self._context = {"now": now.astimezone(timezone.utc).replace(microsecond=0), "user_id": user_id}
+        self._context: dict[str, Any] = {"now": now.astimezone(UTC).replace(microsecond=0), "user_id": user_id}
         self._read: set[str] = set()  # the context values the clause being built depends on
 
     @property
@@ -147,7 +149,7 @@ class FilterCompiler:
         return method(node)
 
     # -- names -----------------------------------------------------------------------------------------------
-    def column(self, name: str, table: Table | None = None, sql: sa.Table | None = None) -> Operand:
+    def column(self, name: str, table: Table | None = None, sql: NamedFromClause | None = None) -> Operand:
         table = table or self.table
         attr = table.by_property(name)
         if attr is None:
@@ -227,7 +229,8 @@ class FilterCompiler:
     # -- operators -------------------------------------------------------------------------------------------
     def visit_BoolOp(self, node: ast.BoolOp):
         # A chain `a or b or c ...` parses left-deep; walk it as a loop so long chains do not exhaust the stack.
-        chain, operands = node, []
+        chain: ast._Node = node
+        operands: list[ast._Node] = []
         while isinstance(chain, ast.BoolOp) and type(chain.op) is type(node.op):
             operands.append(chain.right)
             chain = chain.left

@@ -2,8 +2,8 @@
 emulator clock as Dataverse does for a user whose time zone is UTC. Boundary rules: docs/query-functions.md."""
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta, timezone
-from typing import Callable
+from collections.abc import Callable
+from datetime import UTC, datetime, time, timedelta
 
 import sqlalchemy as sa
 from dateutil.relativedelta import relativedelta
@@ -16,8 +16,8 @@ from .operand import NUMERIC_EDM, Compiler, Operand
 
 NAMESPACE = ("Microsoft", "Dynamics", "CRM")
 INT64_MAX = 2**63 - 1
-EARLIEST = datetime(1, 1, 1, tzinfo=timezone.utc)
-LATEST = datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone.utc)
+EARLIEST = datetime(1, 1, 1, tzinfo=UTC)
+LATEST = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
 INTEGER_RANGES = {"Edm.Int32": (-2**31, 2**31 - 1), "Edm.Int64": (-2**63, 2**63 - 1)}
 PROPERTY = ("PropertyName",)
 VALUE = ("PropertyName", "PropertyValue")
@@ -70,7 +70,7 @@ class FunctionCall:
         operand = self.column()
         if operand.attr is None or operand.edm not in allowed:
             raise BadRequest(f"The function '{self.name}' applies to {what}; PropertyName "
-                             f"'{operand.attr.property_name}' is {operand.edm}.")
+                             f"'{operand.name}' is {operand.edm}.")
         return operand
 
     def date_property(self) -> sa.ColumnElement:
@@ -102,22 +102,22 @@ class FunctionCall:
             if isinstance(node, ast.String):
                 value = parse_instant(node.py_val)
             elif isinstance(node, ast.Date):
-                value = datetime.combine(node.py_val, time(0), tzinfo=timezone.utc)
+                value = datetime.combine(node.py_val, time(0), tzinfo=UTC)
             elif isinstance(node, ast.DateTime):
                 value = node.py_val
-                value = (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
+                value = (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC)
             else:
                 raise ValueError
         except (ValueError, OverflowError):
             text = getattr(node, "val", "null" if isinstance(node, ast.Null) else type(node).__name__)
             raise BadRequest(f"{key} of '{self.name}' must be a date such as '2026-01-15', not '{text}'.") from None
-        return datetime.combine(value.date(), time(0), tzinfo=timezone.utc)
+        return datetime.combine(value.date(), time(0), tzinfo=UTC)
 
     def values(self, key: str = "PropertyValues", count: int | None = None) -> list[ast._Node]:
         node = self._param(key)
         if not isinstance(node, ast.List):
             raise BadRequest(f"{key} of '{self.name}' must be an array such as [\"1\",\"2\"].")
-        items = list(node.val)
+        items: list[ast._Node] = list(node.val)
         if count is not None and len(items) != count:
             raise BadRequest(f"{key} of '{self.name}' must hold exactly {count} values, not {len(items)}.")
         return items
@@ -144,7 +144,7 @@ class FunctionCall:
                     raise ValueError
             except ValueError:
                 raise BadRequest(f"The value '{item.py_val}' in {key} of '{self.name}' is not a valid "
-                                 f"{operand.edm} for '{operand.attr.property_name}'.") from None
+                                 f"{operand.edm} for '{operand.name}'.") from None
             return Operand(sa.literal(number), operand.edm, node=item)
         if isinstance(item, ast.String) and operand.edm == "Edm.DateTimeOffset":
             try:
@@ -163,7 +163,7 @@ class FunctionCall:
     @property
     def today(self) -> datetime:
         """00:00 UTC today."""
-        return datetime.combine(self.now.date(), time(0), tzinfo=timezone.utc)
+        return datetime.combine(self.now.date(), time(0), tzinfo=UTC)
 
     def between(self, start: datetime | None, end: datetime | None, *, end_inclusive: bool = False
                 ) -> sa.ColumnElement:
@@ -234,18 +234,18 @@ def _choice_values(call: FunctionCall) -> tuple[Operand, list[sa.ColumnElement]]
     operand = call.column()
     if operand.attr is None or operand.attr.type != m.MULTISELECT:
         raise BadRequest(f"The function '{call.name}' applies to choices (multi-select) columns; PropertyName "
-                         f"'{operand.attr.property_name}' is not one.")
+                         f"'{operand.name}' is not one.")
     # ',' || value || ',' LIKE '%,<option>,%' matches whole option values, never a substring of another one.
     padded = sa.literal(",", sa.String) + sa.func.replace(operand.expr, " ", "", type_=sa.String) + \
         sa.literal(",", sa.String)
-    matches = []
+    matches: list[sa.ColumnElement] = []
     for item in call.values():
         text = item.py_val if isinstance(item, ast.String) else getattr(item, "val", None)
         try:
             option = int(str(text).strip())
         except (TypeError, ValueError):
             raise BadRequest(f"The value '{text}' in PropertyValues of '{call.name}' is not a valid option value "
-                             f"for '{operand.attr.property_name}'.") from None
+                             f"for '{operand.name}'.") from None
         matches.append(padded.like(f"%,{option},%"))
     return operand, matches
 

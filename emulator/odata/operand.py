@@ -20,11 +20,16 @@ class Operand:
     expr: Any
     edm: str | None = None  # None for null
     attr: Attribute | None = None
-    node: ast._Node | None = None
+    node: Any = None  # the literal's odata-query node (its `py_val`, `val`)
 
     @property
     def is_literal(self) -> bool:
         return self.attr is None
+
+    @property
+    def name(self) -> str:
+        """The column's property name, for messages (the type for a literal)."""
+        return self.attr.property_name if self.attr is not None else str(self.edm)
 
 
 class Compiler(Protocol):

@@ -3,9 +3,9 @@ the table metadata, and the query plan (plan.py) of each page they ask for."""
 from __future__ import annotations
 
 import re
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Hashable, Mapping
 
 import sqlalchemy as sa
 

@@ -3,8 +3,9 @@ aggregates, Dataverse ordering (primary key last, nulls lowest, lookups by the r
 paging that seeks strictly after the paging cookie's sort values; plus the matching rows' count and one record."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -41,12 +42,12 @@ def lookup_name(db: Database, source: sa.FromClause, attr: Attribute) -> sa.Colu
     for target_name in attr.targets:
         target = BY_LOGICAL_NAME[target_name]
         target_sql = db.tables[target_name].alias()
-        subquery = (sa.select(target_sql.c[target.primary_name])
-                    .where(target_sql.c[target.primary_id] == source.c[attr.logical_name]).scalar_subquery())
-        subquery = case_insensitive(subquery, target.attribute(target.primary_name), db.engine.dialect.name)
+        name = case_insensitive(sa.select(target_sql.c[target.primary_name])
+                                .where(target_sql.c[target.primary_id] == source.c[attr.logical_name])
+                                .scalar_subquery(), target.attribute(target.primary_name), db.engine.dialect.name)
         if not attr.is_polymorphic:
-            return subquery
-        cases.append((source.c[attr.target_column] == target_name, subquery))
+            return name
+        cases.append((source.c[attr.target_column] == target_name, name))
     return sa.case(*cases)
 
 
@@ -84,7 +85,7 @@ def sort_keys(db: Database, plan: Plan) -> list[SortKey]:
         if not all(alias in selected for alias in aliases):
             raise ValueError("a grouped plan is ordered by the aliases of its groups and aggregates")
         return [SortKey(alias, selected[alias], t.descending, None)
-                for alias, t in zip(aliases, plan.order) if alias is not None]
+                for alias, t in zip(aliases, plan.order, strict=True) if alias is not None]
     root = _root(db, plan)
     keys: list[SortKey] = []
     for i, term in enumerate(plan.order):
@@ -115,7 +116,7 @@ def seek(keys: list[SortKey], values: list[object]) -> sa.ColumnElement:
     equal_so_far: list[sa.ColumnElement] = []
     after: sa.ColumnElement
     equal: sa.ColumnElement
-    for key, value in zip(keys, values):
+    for key, value in zip(keys, values, strict=True):
         if value is None:
             after = key.expr.is_not(None) if not key.descending else sa.false()
             equal = key.expr.is_(None)
@@ -138,7 +139,7 @@ def _after_values(after: list[tuple[str, str | None]], keys: list[SortKey]) -> l
         raise BadRequest("The $skiptoken does not belong to this query: its sort keys "
                          f"{[n for n, _ in after]} differ from the query's {names}.")
     values: list[object] = []
-    for key, (_, raw) in zip(keys, after):
+    for key, (_, raw) in zip(keys, after, strict=True):
         if raw is None:
             values.append(None)
             continue

@@ -35,10 +35,11 @@ def primary_names(db: Database, wanted: dict[str, set[str]]) -> dict[tuple[str, 
     names: dict[tuple[str, str], str] = {}
     for target_name, ids in wanted.items():
         target = BY_LOGICAL_NAME[target_name]
-        key, name = db.tables[target_name].c[target.primary_id], target.attribute(target.primary_name)
+        key = db.tables[target_name].c[target.primary_id]
+        columns = [a for a in target.attributes if a.logical_name == target.primary_name]
         ordered = sorted(ids)
         for start in range(0, len(ordered), ID_CHUNK):
-            plan = Plan(target, [name], where=key.in_(ordered[start:start + ID_CHUNK]))
+            plan = Plan(target, columns, where=key.in_(ordered[start:start + ID_CHUNK]))
             for row in query.run(db, plan).rows:
                 value = row._mapping[target.primary_name]
                 if value is not None:

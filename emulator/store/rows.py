@@ -2,7 +2,7 @@
 and the row version (for the ETag). Names are compared, not Column objects: `==` on a Column builds SQL."""
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 import sqlalchemy as sa
 

@@ -2,7 +2,8 @@
 associatednavigationproperty). Without the header, records carry none. Formats: docs/decisions.md, Annotations."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Iterable
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from ..clock import parse_instant
 from ..metadata import BY_LOGICAL_NAME, Attribute
@@ -61,7 +62,8 @@ def formatted_value(attr: Attribute, value, row, names: dict[tuple[str, str], st
     if t == m.BOOLEAN:
         return attr.true_label if value else attr.false_label
     if attr.is_lookup:
-        return names.get((lookup_target(attr, row), value))
+        target = lookup_target(attr, row)
+        return names.get((target, value)) if target is not None else None
     if t == m.DATETIME:
         return format_datetime(value)
     if t in (m.INTEGER, m.BIGINT):
@@ -74,7 +76,7 @@ def formatted_value(attr: Attribute, value, row, names: dict[tuple[str, str], st
     return None
 
 
-def annotator(emulator: "Emulator", prefs: Preferences, rows: Iterable = (),
+def annotator(emulator: Emulator, prefs: Preferences, rows: Iterable = (),
               attrs: list[Attribute] | None = None) -> Annotator | None:
     """The annotator for a page of `rows` serialised with `attrs`; lookup names are fetched here, in bulk."""
     if not prefs.annotations:

@@ -55,9 +55,9 @@ def _expansions(emulator, prefs: prefer.Preferences, options: QueryOptions, rows
             related.update(related_rows(emulator.db, table, item.lookup, target,
                                         attrs_by_target[target.logical_name], keys))
         expansion = serialize.Expansion(item.name, table.primary_id, related, attrs_by_target)
-        for target, attrs in attrs_by_target.items():
-            rows_of_target = [row for name, row in related.values() if name == target]
-            expansion.annotate[target] = instance_annotations.annotator(emulator, prefs, rows_of_target, attrs)
+        for target_name, attrs in attrs_by_target.items():
+            rows_of_target = [row for name, row in related.values() if name == target_name]
+            expansion.annotate[target_name] = instance_annotations.annotator(emulator, prefs, rows_of_target, attrs)
         expansions.append(expansion)
     return expansions
 
