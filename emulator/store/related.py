@@ -2,6 +2,8 @@
 FormattedValue annotations of lookups show. One plan (one query) per target table for a whole page."""
 from __future__ import annotations
 
+from functools import lru_cache
+
 import sqlalchemy as sa
 
 from ..metadata import BY_LOGICAL_NAME, Attribute, Table
@@ -17,7 +19,7 @@ def related_rows(db: Database, table: Table, lookup: Attribute, target: Table, a
                  keys: list[str]) -> dict[str, tuple[str, sa.Row]]:
     """Referencing row's key -> (target logical name, the `target` row its `lookup` points at), for the rows of
     `table` with `keys`: a plan on the target table joined back to the referencing rows."""
-    referencing = db.tables[table.logical_name].alias(_REFERENCING)
+    referencing = _referencing(db.tables[table.logical_name])
     parent_key = f"{_REFERENCING}.{table.primary_id}"
     found: dict[str, tuple[str, sa.Row]] = {}
     for start in range(0, len(keys), ID_CHUNK):
@@ -28,6 +30,12 @@ def related_rows(db: Database, table: Table, lookup: Attribute, target: Table, a
         for row in query.run(db, plan).rows:
             found[row._mapping[parent_key]] = (target.logical_name, row)
     return found
+
+
+@lru_cache(maxsize=64)
+def _referencing(sql_table: sa.Table) -> sa.Alias:
+    """The referencing table's alias, made once: an alias builds a proxy of every column on first use (~1 ms)."""
+    return sql_table.alias(_REFERENCING)
 
 
 def primary_names(db: Database, wanted: dict[str, set[str]]) -> dict[tuple[str, str], str]:
