@@ -134,6 +134,6 @@ def retrieve_property(resource: Resource):
 @handles("count", "GET")
 def count(resource: Resource):
     emulator = server.current()
-    total, _ = query.count(emulator.db, _options(resource).plan(0))
+    total, _ = query.count(emulator.db, _options(resource).plan(page_size=0))  # counts what the filter matches
     return text_response(str(total))
 
