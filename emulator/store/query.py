@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from ..errors import BadRequest
 from ..lru import LRU
 from ..metadata import BY_LOGICAL_NAME, Attribute, Table
-from ..plan import Aggregate, Join, Plan, case_insensitive
+from ..plan import AGGREGATES, Aggregate, Join, Plan, case_insensitive
 from .database import Database
 from .rows import record_columns
 
@@ -69,7 +69,7 @@ def _aggregate(db: Database, plan: Plan, aggregate: Aggregate) -> sa.ColumnEleme
         return sa.func.count(column)
     if aggregate.function == "countdistinct":
         return sa.func.count(sa.distinct(column))
-    if aggregate.function in ("sum", "avg", "min", "max"):
+    if aggregate.function in AGGREGATES:  # sum, avg, min, max: SQL's functions of those names
         return getattr(sa.func, aggregate.function)(column)
     raise ValueError(f"unknown aggregate function {aggregate.function}")
 
