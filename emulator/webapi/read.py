@@ -7,7 +7,7 @@ from flask import request
 
 from .. import server
 from ..errors import PropertyNotFound, RecordNotFound
-from ..odata import paging, serialize
+from ..odata import apply, paging, serialize
 from ..odata.limits import FilterLimits
 from ..odata.options import QueryOptions, parse_options
 from ..store import query
@@ -67,6 +67,8 @@ def retrieve_multiple(resource: Resource):
     emulator = server.current()
     prefs = prefer.parse(request.headers.get("Prefer"))
     options = _options(resource)
+    if options.apply is not None and options.apply.grouped:
+        return _retrieve_groups(emulator, prefs, options)
     if prefs.max_page_size is not None and options.top is not None:
         options.top = None  # documented: with odata.maxpagesize, $top is ignored
     page = query.run(emulator.db, options.plan(prefs.page_size))
@@ -87,6 +89,20 @@ def retrieve_multiple(resource: Resource):
     if options.more(prefs.page_size, len(page.rows), page.more):
         page_number = options.cookie.page + 1 if options.cookie else 1
         body["@odata.nextLink"] = next_link(paging.encode(page_number, page.last_keys))
+    return json_response(body, headers=prefs.header())
+
+
+def _retrieve_groups(emulator, prefs: prefer.Preferences, options: QueryOptions):
+    """A grouping $apply: every group in one response (at most 50,000 rows enter the grouping), so
+    odata.maxpagesize is not applied and Preference-Applied leaves it out."""
+    page = query.run(emulator.db, options.plan(prefs.page_size))
+    attrs = [output.attr for output in options.apply.outputs]
+    annotate = instance_annotations.annotator(emulator, prefs, page.rows, attrs)
+    body: dict = {"@odata.context": serialize.context_url(service_root(), options.table, None)}
+    if options.count:
+        body["@odata.count"] = page.count
+    body["value"] = apply.records(options.apply.outputs, page.rows, annotate)
+    prefs.applied = [p for p in prefs.applied if not p.startswith("odata.maxpagesize")]
     return json_response(body, headers=prefs.header())
 
 
