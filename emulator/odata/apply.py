@@ -136,11 +136,12 @@ class Compiler:
             self.group(raw.strip())
         if len(parts) == 2:
             inner = transformations(parts[1])
-            if [name for name, _ in inner] != ["aggregate"]:
-                for name, _ in inner:
-                    if name != "aggregate":
-                        unknown(name, "inside groupby")
-                raise BadRequest(f"groupby takes one aggregate(...) after its properties, not '{parts[1].strip()}'.")
+            for name, _ in inner:
+                if name != "aggregate":
+                    unknown(name, "inside groupby")
+            if len(inner) > 1:
+                raise NotSupported("The emulator does not implement more than one transformation inside $apply "
+                                   "groupby; it implements groupby((...),aggregate(...)).")
             self.aggregate(inner[0][1])
 
     def group(self, path: str) -> None:
@@ -263,7 +264,7 @@ def served_aggregate(attr: Attribute, method: str, alias: str) -> Attribute:
 
 def unknown(name: str, where: str = "") -> None:
     place = f" {where}" if where else ""
-    if name in OASIS_TRANSFORMATIONS:
+    if name in OASIS_TRANSFORMATIONS or name in ("filter", "groupby"):
         raise NotSupported(f"The emulator does not implement the $apply transformation '{name}'{place}; it "
                            f"implements filter, groupby and aggregate, as Dataverse documents.")
     raise BadRequest(f"'{name}' is not a valid $apply transformation{place}.")
