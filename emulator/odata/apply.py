@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.sql.selectable import NamedFromClause
 
 from ..errors import BadRequest, NotSupported, PropertyNotFound
 from ..metadata import BY_LOGICAL_NAME, Attribute, Table
@@ -208,7 +209,7 @@ class Compiler:
         if label in taken or key in taken:
             raise BadRequest(f"The name '{key}' is used more than once in the $apply result.")
 
-    def resolve(self, path: str) -> tuple[Attribute, sa.FromClause | None, Table | None]:
+    def resolve(self, path: str) -> tuple[Attribute, NamedFromClause | None, Table | None]:
         """A property path: an own column (None source), or `<navigation>/<column>` of the related table through a
         left outer join (so rows with an empty lookup still count, their group value null)."""
         segments = path.split("/")

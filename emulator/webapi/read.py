@@ -68,7 +68,7 @@ def retrieve_multiple(resource: Resource):
     prefs = prefer.parse(request.headers.get("Prefer"))
     options = _options(resource)
     if options.apply is not None and options.apply.grouped:
-        return _retrieve_groups(emulator, prefs, options)
+        return _retrieve_groups(emulator, prefs, options, options.apply)
     if prefs.max_page_size is not None and options.top is not None:
         options.top = None  # documented: with odata.maxpagesize, $top is ignored
     page = query.run(emulator.db, options.plan(prefs.page_size))
@@ -92,16 +92,16 @@ def retrieve_multiple(resource: Resource):
     return json_response(body, headers=prefs.header())
 
 
-def _retrieve_groups(emulator, prefs: prefer.Preferences, options: QueryOptions):
+def _retrieve_groups(emulator, prefs: prefer.Preferences, options: QueryOptions, grouping: apply.Apply):
     """A grouping $apply: every group in one response (at most 50,000 rows enter the grouping), so
     odata.maxpagesize is not applied and Preference-Applied leaves it out."""
     page = query.run(emulator.db, options.plan(prefs.page_size))
-    attrs = [output.attr for output in options.apply.outputs]
+    attrs = [output.attr for output in grouping.outputs]
     annotate = instance_annotations.annotator(emulator, prefs, page.rows, attrs)
     body: dict = {"@odata.context": serialize.context_url(service_root(), options.table, None)}
     if options.count:
         body["@odata.count"] = page.count
-    body["value"] = apply.records(options.apply.outputs, page.rows, annotate)
+    body["value"] = apply.records(grouping.outputs, page.rows, annotate)
     prefs.applied = [p for p in prefs.applied if not p.startswith("odata.maxpagesize")]
     return json_response(body, headers=prefs.header())
 
