@@ -312,6 +312,7 @@ DATAVERSE_REFUSES = [
     ("aggregate(msdyn_transfercount with sum as statuscode)", "", "0x80060888", "alias 'statuscode'"),
     ("aggregate(msdyn_transfercount with sum as n,msdyn_transfercount with max as n)", "", "0x80060888",
      "'n' is used more than once"),
+    ("groupby((_ownerid_value),aggregate($count as ownerid__target))", "", "0x80060888", "more than once"),
     ("aggregate(msdyn_transfercount with sum as 1x)", "", "0x80060888", "not a valid alias"),
     ("aggregate(msdyn_transfercount)", "", "0x80060888", "Syntax error"),
     ("groupby(statuscode)", "", "0x80060888", "in parentheses"),

@@ -33,7 +33,6 @@ _TRANSFORMATION = re.compile(r"\s*([A-Za-z_$][\w.$]*)\s*\(", re.DOTALL)
 _WITH = re.compile(r"\s*(\S+)\s+with\s+(\S+)\s+as\s+(\S+)\s*", re.DOTALL)
 _COUNT = re.compile(r"\s*\$count\s+as\s+(\S+)\s*", re.DOTALL)
 _ALIAS = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_ORDER_TERM = re.compile(r"\s*(\S+?)(?:\s+(asc|desc))?\s*", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -78,7 +77,7 @@ class Apply:
             return []
         terms = []
         for raw in syntax.rewrite(text, aliases, "$orderby").split(","):
-            match = _ORDER_TERM.fullmatch(raw)
+            match = syntax.ORDER_TERM.match(raw)
             if not match:
                 raise BadRequest(f"Syntax error in the $orderby query option '{text}'.")
             label = self.paths.get(match.group(1))
@@ -102,8 +101,6 @@ class Compiler:
 
     def compile(self, text: str) -> Apply:
         steps = transformations(text)
-        if not steps:
-            raise BadRequest("The $apply query option is empty.")
         keys: list[Hashable | None] = []
         clauses: list[sa.ColumnElement] = []
         for name, argument in steps:
@@ -172,7 +169,7 @@ class Compiler:
             if count:
                 alias = self.alias(count.group(1))
                 self.result.aggregates.append(Aggregate("count", alias))
-                self.result.outputs.append(Output(m_attribute(alias, m.INTEGER), "$count"))
+                self.result.outputs.append(Output(number_column(alias, m.INTEGER), "$count"))
                 continue
             match = _WITH.fullmatch(raw)
             if not match:
@@ -204,8 +201,9 @@ class Compiler:
         return name
 
     def check_label(self, label: str, key: str) -> None:
-        taken = {o.attr.logical_name for o in self.result.outputs} | {o.attr.property_name
-                                                                       for o in self.result.outputs}
+        """Each SQL label (the hidden target columns' too) and each JSON key is used once."""
+        taken = {*(g.alias for g in self.result.groups), *(a.alias for a in self.result.aggregates),
+                 *(o.attr.property_name for o in self.result.outputs)}
         if label in taken or key in taken:
             raise BadRequest(f"The name '{key}' is used more than once in the $apply result.")
 
@@ -249,7 +247,8 @@ class Compiler:
         raise PropertyNotFound(name, self.table.type_name)
 
 
-def m_attribute(name: str, type_: str) -> Attribute:
+def number_column(name: str, type_: str) -> Attribute:
+    """A computed number column (a count, an average of whole numbers), formatted with two decimals if decimal."""
     return Attribute(name, type_, name, precision=2)
 
 
@@ -257,9 +256,9 @@ def served_aggregate(attr: Attribute, method: str, alias: str) -> Attribute:
     """How an aggregate's value is served and formatted: a count as a whole number, an average as a decimal, the
     others as the column they aggregate."""
     if method == "countdistinct":
-        return m_attribute(alias, m.INTEGER)
+        return number_column(alias, m.INTEGER)
     if method == "average" and attr.type in (m.INTEGER, m.BIGINT):
-        return m_attribute(alias, m.DECIMAL)
+        return number_column(alias, m.DECIMAL)
     return replace(attr, logical_name=alias)
 
 

@@ -36,7 +36,6 @@ SYSTEM_NAMES = {"filter", "select", "orderby", "top", "skip", "expand", "count",
                 "format", "levels", "deltatoken"}
 # Beside a grouping $apply these would act on the grouped result (OASIS), which the emulator does not emulate.
 AFTER_GROUPING = ("$filter", "$select", "$expand")
-_ORDER_TERM = re.compile(r"^\s*(\S+?)(?:\s+(asc|desc))?\s*$", re.IGNORECASE)
 
 
 @dataclass
@@ -109,7 +108,7 @@ def parse_orderby(table: Table, text: str | None, aliases: Mapping[str, str]) ->
     text = syntax.rewrite(text, aliases, "$orderby")
     terms: list[Order] = []
     for raw in text.split(","):
-        match = _ORDER_TERM.match(raw)
+        match = syntax.ORDER_TERM.match(raw)
         if not match:
             raise BadRequest(f"Syntax error in the $orderby query option '{text}'.")
         name, direction = match.group(1), (match.group(2) or "asc").lower()
