@@ -355,3 +355,69 @@ PIECES = ["filter(", "groupby(", "aggregate(", "(", ")", "((", "))", ",", "/", "
 @given(st.lists(st.sampled_from(PIECES), min_size=1, max_size=12).map("".join))
 def test_any_apply_text_is_answered_never_a_500(client, text):
     assert get(client, text).status_code in (200, 400, 501)
+
+
+# -- differential: random groupings and aggregates against Python ---------------------------------------------
+
+GROUPS = {  # group path -> (JSON key, the value of a row)
+    "statuscode": ("statuscode", lambda r, names: r["statuscode"]),
+    "prioritycode": ("prioritycode", lambda r, names: r["prioritycode"]),
+    "msdyn_transfercount": ("msdyn_transfercount", lambda r, names: r["msdyn_transfercount"]),
+    "msdyn_customersentimentlabel": ("msdyn_customersentimentlabel",
+                                     lambda r, names: r["msdyn_customersentimentlabel"]),
+    "_msdyn_activeagentid_value": ("_msdyn_activeagentid_value", lambda r, names: r["msdyn_activeagentid"]),
+    f"{AGENT}/fullname": ("systemuser_fullname", lambda r, names: names.get(r["msdyn_activeagentid"])),
+}
+MEASURES = [HANDLE, RESPONSE, "msdyn_conversationtalktimeinseconds", "msdyn_transfercount"]
+FILTERS = {  # filter() text -> the same condition in Python
+    "statecode eq 1": lambda r: r["statecode"] == 1,
+    "prioritycode ne 0 and msdyn_transfercount gt 0": lambda r: r["prioritycode"] != 0 and
+    r["msdyn_transfercount"] > 0,
+    f"{HANDLE} ge 1000 or statuscode eq 2": lambda r: (r[HANDLE] is not None and r[HANDLE] >= 1000) or
+    r["statuscode"] == 2,
+}
+
+
+def aggregate_of(method: str, numbers: list):
+    numbers = [n for n in numbers if n is not None]
+    if method == "countdistinct":
+        return len(set(numbers))
+    if not numbers:
+        return None
+    return {"sum": sum, "min": min, "max": max, "average": lambda v: sum(v) / len(v)}[method](numbers)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(groups=st.lists(st.sampled_from(sorted(GROUPS)), max_size=2, unique=True),
+       measures=st.lists(st.tuples(st.sampled_from(MEASURES),
+                                   st.sampled_from(["sum", "average", "min", "max", "countdistinct"])),
+                         min_size=0, max_size=3, unique=True),
+       condition=st.one_of(st.none(), st.sampled_from(sorted(FILTERS))))
+def test_random_groupings_agree_with_python(client, rows, agents, groups, measures, condition):
+    aggregates = [f"{column} with {method} as a{i}" for i, (column, method) in enumerate(measures)]
+    if not aggregates and not groups:
+        aggregates = ["$count as a0"]
+    parts = [f"groupby(({','.join(groups)}){',aggregate(' + ','.join(aggregates) + ')' if aggregates else ''})"
+             if groups else f"aggregate({','.join(aggregates)})"]
+    if condition:
+        parts.insert(0, f"filter({condition})")
+    served = values(client, "/".join(parts))
+    chosen = [r for r in rows if condition is None or FILTERS[condition](r)]
+    buckets: dict[tuple, list[dict]] = defaultdict(list)
+    for r in chosen:
+        buckets[tuple(GROUPS[g][1](r, agents) for g in groups)].append(r)
+    if not groups:
+        buckets.setdefault((), [])
+    expected = []
+    for key in sorted(buckets, key=lambda k: [(v is not None, v) for v in k]):  # nulls first, as served
+        row = {GROUPS[g][0]: v for g, v in zip(groups, key, strict=True) if v is not None}
+        for i, (column, method) in enumerate(measures):
+            row[f"a{i}"] = aggregate_of(method, [r[column] for r in buckets[key]])
+        if not measures and not groups:
+            row["a0"] = len(buckets[key])
+        expected.append(row)
+    assert len(served) == len(expected)
+    for got, want in zip(served, expected, strict=True):
+        assert got.keys() == want.keys()
+        for name, value in want.items():
+            assert got[name] == (pytest.approx(value, abs=0.01) if isinstance(value, float) else value), name
