@@ -16,6 +16,7 @@ from emulator.metadata import BY_LOGICAL_NAME
 from emulator.webapi import create_app
 
 from .conftest import Client
+from .test_batch import batch_body, request_part, responses, send
 
 CONV = "msdyn_ocliveworkitems"
 TABLE = BY_LOGICAL_NAME["msdyn_ocliveworkitem"]
@@ -238,6 +239,15 @@ def test_count_path_counts_the_groups(client, rows):
 def test_parameter_aliases_in_filter(client, rows):
     [row] = values(client, "filter(statuscode eq @s)/aggregate($count as n)", "&@s=4")
     assert row["n"] == sum(r["statuscode"] == 4 for r in rows)
+
+
+def test_inside_a_batch(client, rows):
+    apply = quote("groupby((statecode),aggregate($count as n))")
+    answered = responses(send(client, batch_body(request_part("GET", f"/api/data/v9.2/{CONV}?$apply={apply}"))))
+    [(status, text)] = answered
+    counts = Counter(r["statecode"] for r in rows)
+    assert status == 200
+    assert all(f'{{"statecode":{state},"n":{n}}}' in text for state, n in counts.items())
 
 
 # -- the 50,000-row aggregate limit -----------------------------------------------------------------------------
