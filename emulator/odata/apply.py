@@ -12,11 +12,11 @@ import sqlalchemy as sa
 from sqlalchemy.sql.selectable import NamedFromClause
 
 from ..errors import BadRequest, NotSupported, PropertyNotFound
-from ..metadata import BY_LOGICAL_NAME, Attribute, Table
+from ..metadata import Attribute, Table
 from ..metadata import model as m
 from ..plan import AGGREGATE_LIMIT, Aggregate, Group, Join, Order, Plan
 from . import syntax
-from .expand import is_collection_navigation, split_top_level
+from .expand import is_collection_navigation, single_navigation, split_top_level
 from .filter import FilterCompiler
 from .serialize import Annotator
 
@@ -237,10 +237,9 @@ class Compiler:
         return attr, join.source, target
 
     def navigation(self, name: str) -> tuple[Attribute, tuple[Table, ...]]:
-        for attr in self.table.lookups:
-            targets = tuple(BY_LOGICAL_NAME[t] for t, nav in attr.navigation if nav == name)
-            if targets:
-                return attr, targets
+        found = single_navigation(self.table, name)
+        if found is not None:
+            return found
         if is_collection_navigation(self.table, name):
             raise NotSupported(f"The emulator does not implement $apply on the collection-valued navigation "
                                f"property '{name}'.")

@@ -65,11 +65,19 @@ def is_collection_navigation(table: Table, name: str) -> bool:
                for other in ALL_TABLES for attr in other.lookups)
 
 
-def resolve_navigation(table: Table, name: str) -> tuple[Attribute, tuple[Table, ...]]:
+def single_navigation(table: Table, name: str) -> tuple[Attribute, tuple[Table, ...]] | None:
+    """The lookup behind single-valued navigation property `name` and the table(s) it points to, if it is one."""
     for attr in table.lookups:
         targets = tuple(BY_LOGICAL_NAME[t] for t, nav in attr.navigation if nav == name)
         if targets:
             return attr, targets
+    return None
+
+
+def resolve_navigation(table: Table, name: str) -> tuple[Attribute, tuple[Table, ...]]:
+    found = single_navigation(table, name)
+    if found is not None:
+        return found
     if is_collection_navigation(table, name):
         raise BadRequest(f"The navigation property '{name}' is collection-valued; the emulator supports $expand "
                          f"on single-valued navigation properties (lookups) only.")
