@@ -157,6 +157,14 @@ def test_several_groups_are_the_distinct_combinations_with_nulls_left_out(client
     assert all(HANDLE not in g for g in grouped if g.get(HANDLE) is None)
 
 
+def test_a_polymorphic_lookups_navigation_reaches_its_own_table_only(client, rows):
+    """`msdyn_customer` holds accounts and contacts: through its account navigation, a contact is no account."""
+    grouped = values(client, "groupby((msdyn_customer_msdyn_ocliveworkitem_account/name),aggregate($count as n))")
+    accounts = [r for r in rows if r["msdyn_customer__target"] == "account"]
+    assert grouped[0] == {"n": len(rows) - len(accounts)}
+    assert sum(g["n"] for g in grouped[1:]) == len(accounts) and all("account_name" in g for g in grouped[1:])
+
+
 def test_grouping_by_a_related_choice_formats_its_label(client, seeded, rows):
     streams = seeded.db.tables["msdyn_liveworkstream"]
     with seeded.db.engine.connect() as conn:
