@@ -19,6 +19,8 @@ NOW = "2026-01-15T12:00:00Z"
 CLI = [sys.executable, "-c", "from emulator.cli import main; main()"]
 AUTH = {"Authorization": "Bearer bench"}
 WRK_REPORT = Path(__file__).with_name("wrk_report.lua")
+SERVICE_DOCUMENT = "/api/data/v9.2/"
+BARE_PATH = "/_bench/bare"  # bench/bare_route.py; outside /api/, so only the app-wide request hooks run there
 
 
 def machine() -> dict:
@@ -111,12 +113,14 @@ class Process:
 
 
 class Server(Process):
-    """`dataverse-emulator serve`; `workers` None is the development server."""
+    """`dataverse-emulator serve`; `workers` None is the development server. `bare`: with the bare route of
+    bench/bare_route.py (gunicorn only)."""
 
-    def __init__(self, database: str, *args: str, workers: int | None = 2) -> None:
+    def __init__(self, database: str, *args: str, workers: int | None = 2, bare: bool = False) -> None:
         port = free_port()
         extra = ["--workers", str(workers)] if workers else []
-        super().__init__([*CLI, "serve", "--port", str(port), "--database", database, *extra, *args], port)
+        command = [sys.executable, str(Path(__file__).with_name("bare_route.py"))] if bare else CLI
+        super().__init__([*command, "serve", "--port", str(port), "--database", database, *extra, *args], port)
 
     def wait(self, path: str = "/_emulator/health") -> float:
         return super().wait(path)

@@ -1,16 +1,21 @@
 """Benchmarks (not tests): seeding, getConversations end to end, throughput under concurrent clients against
-datasette on the same file, cold start, reset, on SQLite and PostgreSQL. `make bench`.
+datasette on the same file, the web framework's floor, cold start, reset, on SQLite and PostgreSQL. `make bench`.
 
-    .venv/bin/python bench/run.py [--sizes 10000 100000] [--requests 300] [--postgres URL] [--idle 180]
-    (BENCH_MAX=1000000 adds a million conversations)
+    .venv/bin/python bench/run.py [--sizes 10000 100000] [--max 1000000] [--requests 300] [--postgres URL]
+                                  [--idle 180] [--only floor getconversations]
+    (BENCH_MAX=1000000 is --max 1000000)
 
 Writes bench/results/<UTC time>.json (machine, versions, every figure), bench/results/latency-vs-size.png and the
-summary tables in BENCHMARKS.md. Machines are noisy: read medians and ratios, not single figures."""
+summary tables in BENCHMARKS.md. `--only` measures just the figures named (the floor at --floor-at conversations;
+getConversations server-side and raw SQL at every size), writes bench/results/<UTC time>-only.json and prints their
+table, leaving BENCHMARKS.md alone: a before/after comparison in minutes rather than the whole run. Machines are
+noisy: read medians and ratios, not single figures."""
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -23,7 +28,8 @@ import requests
 import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from harness import AUTH, CLI, NOW, ROOT, Server, has_wrk, machine, summary, timed, timed_pair, wrk  # noqa: E402
+from harness import (AUTH, BARE_PATH, CLI, NOW, ROOT, SERVICE_DOCUMENT, Server, has_wrk, machine,  # noqa: E402
+                     summary, timed, timed_pair, wrk)
 from peers import Datasette  # noqa: E402
 from reset_bench import run as reset_costs  # noqa: E402
 
@@ -33,6 +39,7 @@ from emulator.omnichannel.request import build  # noqa: E402
 STATUSES = [2, 3, 4]  # active, waiting, wrap-up: about half of an agent's conversations
 DAYS = 90  # createdBeforeDays
 PG_SCHEMA = "emulator_bench"  # generated here, dropped before and after
+ONLY = ("floor", "getconversations")  # the figures --only can single out
 
 
 def seed(database: str, conversations: int) -> dict:
@@ -127,28 +134,56 @@ def floor(store: Store, url_path: str, count: int) -> tuple[dict, str, tuple]:
     return summary(samples), statement, params
 
 
+def wanted(args, figure: str) -> bool:
+    return args.only is None or figure in args.only
+
+
+def framework_floor(server_url: str, record_id: str, args) -> dict:
+    """p50 server-side (wrk, 1 connection) of the service document, one record with $select of one column, the
+    full record and the bare route, and each over the bare route's. `--rounds` rounds, each in a rotated order so
+    that drift on a noisy machine weighs on all alike; a figure's p50 is the median of its rounds' p50s."""
+    record = f"{server_url}{SERVICE_DOCUMENT}msdyn_ocliveworkitems({record_id})"
+    urls = {"bare route": server_url + BARE_PATH, "service document": server_url + SERVICE_DOCUMENT,
+            "record, $select of one column": f"{record}?$select=msdyn_title", "full record": record}
+    names = list(urls)
+    rounds: dict[str, list[dict]] = {name: [] for name in names}
+    for i in range(args.rounds):
+        for name in names[i % len(names):] + names[:i % len(names)]:
+            rounds[name].append(wrk(urls[name], connections=1, seconds=args.floor_seconds, headers=AUTH))
+    p50 = {name: round(statistics.median(r["p50_ms"] for r in runs), 3) for name, runs in rounds.items()}
+    return {name: {"p50_ms": p50[name], "over_bare": round(p50[name] / p50["bare route"], 2),
+                   "rounds": rounds[name]} for name in names}
+
+
 def measure(store: Store, args, *, largest: bool) -> dict:
     agent, agent_rows, record_id = store.busiest_agent()
     request = {"agentId": agent, "status": STATUSES, "createdBeforeDays": DAYS,
                "orderBy": [{"attributeName": "createdon", "descending": True}]}
     result: dict = {"agent_conversations": agent_rows}
-    with Server(store.url, "--no-baseline", "--now", NOW) as server:
-        server.wait()
+    full = args.only is None
+    with Server(store.url, "--no-baseline", "--now", NOW, bare=True) as server:
+        server.wait(BARE_PATH)
+        if wanted(args, "floor") and store.size == args.floor_at and has_wrk():
+            result["floor"] = framework_floor(server.url, record_id, args)
+        if not wanted(args, "getconversations"):
+            return result
         client = Omnichannel(server.url, "bench")
         url = client.conversations_url(build(request))
-        record_url = f"{server.url}/api/data/v9.2/msdyn_ocliveworkitems({record_id})"
+        record_url = f"{server.url}{SERVICE_DOCUMENT}msdyn_ocliveworkitems({record_id})"
         result["matching"] = len(client.get_conversations(request))
         session = requests.Session()
-        reference, bare = timed_pair(lambda: client.get_conversations(request),
-                                     lambda: session.get(url, headers=AUTH, timeout=30).content, args.requests)
-        result["reference_client"], result["bare_get"] = summary(reference), summary(bare)
+        if full:
+            reference, bare = timed_pair(lambda: client.get_conversations(request),
+                                         lambda: session.get(url, headers=AUTH, timeout=30).content, args.requests)
+            result["reference_client"], result["bare_get"] = summary(reference), summary(bare)
         if has_wrk():
-            result["throughput"] = {
-                "getConversations": [wrk(url, connections=c, seconds=args.seconds, headers=AUTH)
-                                     for c in args.connections],
-                "single record": [wrk(record_url, connections=c, seconds=args.seconds, headers=AUTH)
-                                  for c in args.connections]}
-            if largest and args.idle:
+            connections = args.connections if full else [1]  # one connection: the server-side figure
+            result["throughput"] = {"getConversations": [wrk(url, connections=c, seconds=args.seconds, headers=AUTH)
+                                                         for c in connections]}
+            if full:
+                result["throughput"]["single record"] = [
+                    wrk(record_url, connections=c, seconds=args.seconds, headers=AUTH) for c in connections]
+            if full and largest and args.idle:
                 print(f"idle for {args.idle} s", file=sys.stderr)
                 time.sleep(args.idle)
                 started = time.perf_counter()
@@ -157,6 +192,8 @@ def measure(store: Store, args, *, largest: bool) -> dict:
                                         "first_ms": round((time.perf_counter() - started) * 1000, 3),
                                         **wrk(url, connections=1, seconds=args.seconds, headers=AUTH)}
     result["raw_sql"], result["sql"], params = floor(store, url[len(server.url):], args.requests)
+    if not full:
+        return result
     result["client_over_bare"] = round(result["reference_client"]["p50_ms"] / result["bare_get"]["p50_ms"], 2)
     if store.backend == "sqlite" and has_wrk():
         result["datasette"] = datasette(store, result, params, args)
@@ -196,6 +233,14 @@ def cold_start(directory: Path, runs: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10000, 100000])
+    parser.add_argument("--max", type=int, default=int(os.environ.get("BENCH_MAX") or 0) or None,
+                        help="one more, larger size, e.g. 1000000 (env BENCH_MAX)")
+    parser.add_argument("--only", nargs="+", choices=ONLY, default=None,
+                        help="measure only these figures; BENCHMARKS.md is left alone")
+    parser.add_argument("--floor-at", type=int, default=100000,
+                        help="conversations in the database the framework floor is measured on")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of the framework floor's wrk runs")
+    parser.add_argument("--floor-seconds", type=float, default=5, help="length of each of the floor's wrk runs")
     parser.add_argument("--requests", type=int, default=300, help="requests per latency measurement")
     parser.add_argument("--seconds", type=float, default=10, help="length of each wrk run")
     parser.add_argument("--connections", type=int, nargs="+", default=[1, 8], help="wrk connection counts")
@@ -205,12 +250,20 @@ def main() -> None:
     parser.add_argument("--postgres", default=os.environ.get("BENCH_POSTGRES_URL"),
                         help="a PostgreSQL URL: the same benchmarks there too (env BENCH_POSTGRES_URL)")
     args = parser.parse_args()
-    sizes = sorted(set(args.sizes + ([int(os.environ["BENCH_MAX"])] if os.environ.get("BENCH_MAX") else [])))
+    sizes = set(args.sizes + ([args.max] if args.max else []))
+    if args.only == ["floor"]:
+        sizes = {args.floor_at}
+    elif args.only and "floor" in args.only:
+        sizes.add(args.floor_at)
+    sizes = sorted(sizes)
     if not has_wrk():
-        print("wrk is not installed: throughput and datasette are skipped (apt-get install wrk)", file=sys.stderr)
+        print("wrk is not installed: throughput, datasette and the floor are skipped (apt-get install wrk)",
+              file=sys.stderr)
     results: dict = {"when": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), "machine": machine(),
                      "settings": {"requests": args.requests, "statuses": STATUSES, "createdBeforeDays": DAYS,
-                                  "wrk_seconds": args.seconds, "connections": args.connections},
+                                  "wrk_seconds": args.seconds, "connections": args.connections,
+                                  "floor_rounds": args.rounds, "floor_seconds": args.floor_seconds,
+                                  "only": args.only},
                      "backends": {}}
     backends = ["sqlite"] + (["postgresql"] if args.postgres else [])
     with tempfile.TemporaryDirectory(prefix="emulator-bench-") as tmp:
@@ -226,17 +279,31 @@ def main() -> None:
                     print(f"{backend} seeded {seeded}", file=sys.stderr)
                     g = figures["get_conversations"][str(size)] = measure(
                         store, args, largest=backend == "sqlite" and size == sizes[-1])
-                    print(f"{backend} getConversations {size}: client {g['reference_client']['p50_ms']} ms, bare "
-                          f"{g['bare_get']['p50_ms']} ms, sql {g['raw_sql']['p50_ms']} ms", file=sys.stderr)
+                    print(f"{backend} {size}: " + ", ".join(f"{k} {v}" for k, v in progress(g).items()),
+                          file=sys.stderr)
                 finally:
                     store.close()
-        results["cold_start"] = cold_start(directory, args.cold_runs)
-        results["reset"] = reset_costs(1000, 15, directory)
-    out = ROOT / "bench" / "results" / f"{results['when'].replace(':', '')}.json"
+        if args.only is None:
+            results["cold_start"] = cold_start(directory, args.cold_runs)
+            results["reset"] = reset_costs(1000, 15, directory)
+    stem = results["when"].replace(":", "") + ("-only" if args.only else "")
+    out = ROOT / "bench" / "results" / f"{stem}.json"
     out.write_text(json.dumps(results, indent=2) + "\n")
-    from report import plot, write_benchmarks_md
+    from report import layers_table, plot, write_benchmarks_md
+    if args.only:
+        print(f"Figures: bench/results/{out.name}\n\n{layers_table(results)}")
+        return
     plot(results, ROOT / "bench" / "results" / "latency-vs-size.png")
     print(write_benchmarks_md(results, out, ROOT / "BENCHMARKS.md"))
+
+
+def progress(g: dict) -> dict:
+    """A size's headline p50s in ms, for the log."""
+    out = {name: f["p50_ms"] for name, f in g.get("floor", {}).items()}
+    for name, key in (("client", "reference_client"), ("bare GET", "bare_get"), ("raw SQL", "raw_sql")):
+        if key in g:
+            out[name] = g[key]["p50_ms"]
+    return out
 
 
 if __name__ == "__main__":

@@ -1,0 +1,82 @@
+"""Where a full-record GET spends its time: cProfile of `--requests` GETs of one conversation through the Flask test
+client, on an app built by `dataverse-emulator serve` itself over a seeded SQLite file.
+
+    .venv/bin/python bench/profile_get.py [--conversations 100000] [--requests 1000] [--top 25]
+                                          [--under store/query.py:get_one] [--database URL]
+
+Prints the wall time of the same GETs without the profiler, the profile's top functions by cumulative time, its
+total, and the cumulative time under each `--under` function (path suffix:name)."""
+from __future__ import annotations
+
+import argparse
+import cProfile
+import pstats
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bare_route import app_from_cli  # noqa: E402
+from harness import AUTH, CLI, NOW, ROOT, SERVICE_DOCUMENT  # noqa: E402
+
+
+def seeded(directory: Path, conversations: int) -> str:
+    url = f"sqlite:///{directory / f'profile{conversations}.db'}"
+    subprocess.run([*CLI, "seed", "--database", url, "--conversations", str(conversations), "--agents",
+                    str(max(1, conversations // 100)), "--now", NOW], check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
+    return url
+
+
+def under(stats: pstats.Stats, where: str) -> float:
+    """Cumulative seconds in the function `path suffix:name` (summed if several match)."""
+    path, name = where.rsplit(":", 1)
+    return sum(ct for (filename, _, function), (_, _, _, ct, _) in stats.stats.items()  # type: ignore[attr-defined]
+               if function == name and filename.endswith(path))
+
+
+def profile(database: str, args) -> None:
+    app = app_from_cli("--database", database, "--no-baseline", "--now", NOW)
+    client = app.test_client()
+    first = client.get(f"{SERVICE_DOCUMENT}msdyn_ocliveworkitems?$select=activityid&$top=1", headers=AUTH)
+    url = f"{SERVICE_DOCUMENT}msdyn_ocliveworkitems({first.get_json()['value'][0]['activityid']})"
+
+    def gets() -> None:
+        for _ in range(args.requests):
+            response = client.get(url, headers=AUTH)
+            assert response.status_code == 200, response.data
+
+    gets()  # warm-up: caches, connections, the file's pages
+    started = time.perf_counter()
+    gets()
+    wall = time.perf_counter() - started
+    profiler = cProfile.Profile()
+    profiler.runcall(gets)
+    stats = pstats.Stats(profiler)
+    print(f"{args.requests} full-record GETs of {url}: {wall:.3f} s without the profiler "
+          f"({wall / args.requests * 1000:.3f} ms each)\n")
+    stats.sort_stats("cumulative").print_stats(args.top)
+    print(f"profiled total: {stats.total_tt:.3f} s")  # type: ignore[attr-defined]
+    for where in args.under:
+        print(f"under {where}: {under(stats, where):.3f} s")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--conversations", type=int, default=100000, help="seeded into a temporary SQLite file")
+    parser.add_argument("--database", help="profile on this database instead (seeded already)")
+    parser.add_argument("--requests", type=int, default=1000)
+    parser.add_argument("--top", type=int, default=25, help="functions listed, by cumulative time")
+    parser.add_argument("--under", nargs="+", default=["store/query.py:get_one"],
+                        help="functions (path suffix:name) whose cumulative time is printed")
+    args = parser.parse_args()
+    if args.database:
+        profile(args.database, args)
+        return
+    with tempfile.TemporaryDirectory(prefix="emulator-profile-") as directory:
+        profile(seeded(Path(directory), args.conversations), args)
+
+
+if __name__ == "__main__":
+    main()
