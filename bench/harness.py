@@ -36,7 +36,7 @@ def machine() -> dict:
 
     wrk = subprocess.run(["wrk", "--version"], capture_output=True, text=True).stdout.split(" [")[0].strip() \
         if has_wrk() else None
-    return {"nproc": os.cpu_count(), "cpu": cpu, "platform": platform.platform(),
+    return {"nproc": os.cpu_count(), "cpu": cpu, "platform": platform.platform(), "load_average": os.getloadavg(),
             "python": platform.python_version(), "sqlite": sqlite3.sqlite_version, "wrk": wrk,
             **{name: installed(name) for name in ("sqlalchemy", "flask", "gunicorn", "orjson", "psycopg",
                                                   "datasette")}}
@@ -50,19 +50,21 @@ def summary(samples_ms: list[float]) -> dict:
             "iqr_ms": round(q3 - q1, 3), "min_ms": round(ordered[0], 3)}
 
 
-def timed(action, count: int) -> list[float]:
+def timed_cpu(action, count: int) -> tuple[list[float], float]:
+    """`count` wall times in ms after a warm-up, and the CPU ms per action (this process's, user + system)."""
     for _ in range(min(20, count)):  # warm-up: connections, caches
         action()
     samples = []
+    cpu = time.process_time()
     for _ in range(count):
         started = time.perf_counter()
         action()
         samples.append((time.perf_counter() - started) * 1000)
-    return samples
+    return samples, (time.process_time() - cpu) * 1000 / count
 
 
 def timed_pair(first, second, count: int) -> tuple[list[float], list[float]]:
-    """`timed` for two actions in alternation, so that drift on a noisy machine weighs on both alike."""
+    """Wall times in ms of two actions in alternation, so that drift on a noisy machine weighs on both alike."""
     samples: tuple[list[float], list[float]] = ([], [])
     for i in range(min(20, count) + count):
         for action, out in ((first, samples[0]), (second, samples[1])):
@@ -100,6 +102,16 @@ class Process:
             except requests.ConnectionError:
                 time.sleep(0.005)
         raise SystemExit("server did not start")
+
+    def children_cpu_seconds(self) -> float:
+        """CPU seconds (user + system) the process's children have used: gunicorn's workers. On a loaded machine
+        CPU per request stays close to the idle machine's figure while latency does not."""
+        total = 0
+        for task in Path(f"/proc/{self.process.pid}/task").iterdir():
+            for child in (task / "children").read_text().split():
+                fields = Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()
+                total += int(fields[11]) + int(fields[12])  # utime and stime, in clock ticks
+        return total / os.sysconf("SC_CLK_TCK")
 
     def stop(self) -> None:
         self.process.terminate()

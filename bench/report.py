@@ -61,21 +61,23 @@ def tables(results: dict) -> str:
 
 
 def layers_table(results: dict) -> str:
-    """Issue 15's figures: the framework floor's ratios and getConversations over raw SQL (p50, server-side)."""
-    out = ["| backend | conversations | figure | p50 ms (wrk, 1 connection) | ratio | target |",
-           "|---|---:|---|---:|---:|---|"]
+    """Issue 15's figures: the framework floor's ratios and getConversations over raw SQL, server-side p50 (wrk,
+    1 connection) and CPU per request (the workers'; the raw SQL's in the bench process)."""
+    out = ["| backend | conversations | figure | p50 ms | p50 ratio | CPU ms per request | CPU ratio | target (p50) |",
+           "|---|---:|---|---:|---:|---:|---:|---|"]
     for backend, figures in results["backends"].items():
         for size, g in sorted(figures["get_conversations"].items(), key=lambda item: int(item[0])):
             for name, f in g.get("floor", {}).items():
                 target = f"at most {FLOOR_TARGETS[name]}x" if name in FLOOR_TARGETS else "(the floor)"
-                out.append(f"| {backend} | {_size(size)} | {name} | {f['p50_ms']} | {f['over_bare']}x bare | "
-                           f"{target} |")
-            server = _server_side(g)
-            if server and "raw_sql" in g:
+                out.append(f"| {backend} | {_size(size)} | {name} | {f['p50_ms']} | {f['over_bare']}x | "
+                           f"{f['cpu_ms']} | {f['cpu_over_bare']}x | {target} |")
+            server, sql = _server_side(g), g.get("raw_sql")
+            if server and sql:
                 target = f"at most {SQL_TARGET:g}x" if int(size) == TARGET_SIZE else ""
+                cpu = (f"{server['cpu_ms']} / {sql['cpu_ms']} | {round(server['cpu_ms'] / sql['cpu_ms'], 1)}x"
+                       if "cpu_ms" in server and "cpu_ms" in sql else "n/a | n/a")
                 out.append(f"| {backend} | {_size(size)} | getConversations / raw SQL | {server['p50_ms']} / "
-                           f"{g['raw_sql']['p50_ms']} | {round(server['p50_ms'] / g['raw_sql']['p50_ms'], 1)}x "
-                           f"| {target} |")
+                           f"{sql['p50_ms']} | {round(server['p50_ms'] / sql['p50_ms'], 1)}x | {cpu} | {target} |")
     return "\n".join(out)
 
 

@@ -29,7 +29,7 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from harness import (AUTH, BARE_PATH, CLI, NOW, ROOT, SERVICE_DOCUMENT, Server, has_wrk, machine,  # noqa: E402
-                     summary, timed, timed_pair, wrk)
+                     summary, timed_cpu, timed_pair, wrk)
 from peers import Datasette  # noqa: E402
 from reset_bench import run as reset_costs  # noqa: E402
 
@@ -126,33 +126,44 @@ def floor(store: Store, url_path: str, count: int) -> tuple[dict, str, tuple]:
     raw = emulator.db.engine.raw_connection()
     try:
         cursor = raw.cursor()
-        samples = timed(lambda: (cursor.execute(statement, params), cursor.fetchall()), count)
+        samples, cpu_ms = timed_cpu(lambda: (cursor.execute(statement, params), cursor.fetchall()), count)
         raw.rollback()
     finally:
         raw.close()
         emulator.db.dispose()
-    return summary(samples), statement, params
+    return {**summary(samples), "cpu_ms": round(cpu_ms, 3)}, statement, params
 
 
 def wanted(args, figure: str) -> bool:
     return args.only is None or figure in args.only
 
 
-def framework_floor(server_url: str, record_id: str, args) -> dict:
-    """p50 server-side (wrk, 1 connection) of the service document, one record with $select of one column, the
-    full record and the bare route, and each over the bare route's. `--rounds` rounds, each in a rotated order so
-    that drift on a noisy machine weighs on all alike; a figure's p50 is the median of its rounds' p50s."""
-    record = f"{server_url}{SERVICE_DOCUMENT}msdyn_ocliveworkitems({record_id})"
-    urls = {"bare route": server_url + BARE_PATH, "service document": server_url + SERVICE_DOCUMENT,
+def wrk_cpu(server: Server, url: str, connections: int, seconds: float) -> dict:
+    """`wrk` against the server, plus its workers' CPU ms per request over the run."""
+    cpu = server.children_cpu_seconds()
+    run = wrk(url, connections=connections, seconds=seconds, headers=AUTH)
+    return {**run, "cpu_ms": round((server.children_cpu_seconds() - cpu) * 1000 / run["requests"], 3)}
+
+
+def framework_floor(server: Server, record_id: str, args) -> dict:
+    """p50 server-side (wrk, 1 connection) and the workers' CPU per request for the service document, one record
+    with $select of one column, the full record and the bare route, and each over the bare route's. `--rounds`
+    rounds, each in a rotated order so that drift on a noisy machine weighs on all alike; a figure is the median of
+    its rounds'."""
+    record = f"{server.url}{SERVICE_DOCUMENT}msdyn_ocliveworkitems({record_id})"
+    urls = {"bare route": server.url + BARE_PATH, "service document": server.url + SERVICE_DOCUMENT,
             "record, $select of one column": f"{record}?$select=msdyn_title", "full record": record}
     names = list(urls)
     rounds: dict[str, list[dict]] = {name: [] for name in names}
     for i in range(args.rounds):
         for name in names[i % len(names):] + names[:i % len(names)]:
-            rounds[name].append(wrk(urls[name], connections=1, seconds=args.floor_seconds, headers=AUTH))
-    p50 = {name: round(statistics.median(r["p50_ms"] for r in runs), 3) for name, runs in rounds.items()}
-    return {name: {"p50_ms": p50[name], "over_bare": round(p50[name] / p50["bare route"], 2),
-                   "rounds": rounds[name]} for name in names}
+            rounds[name].append(wrk_cpu(server, urls[name], 1, args.floor_seconds))
+    medians = {name: {key: round(statistics.median(r[key] for r in runs), 3) for key in ("p50_ms", "cpu_ms")}
+               for name, runs in rounds.items()}
+    bare = medians["bare route"]
+    return {name: {**m, "over_bare": round(m["p50_ms"] / bare["p50_ms"], 2),
+                   "cpu_over_bare": round(m["cpu_ms"] / bare["cpu_ms"], 2), "rounds": rounds[name]}
+            for name, m in medians.items()}
 
 
 def measure(store: Store, args, *, largest: bool) -> dict:
@@ -164,7 +175,7 @@ def measure(store: Store, args, *, largest: bool) -> dict:
     with Server(store.url, "--no-baseline", "--now", NOW, bare=True) as server:
         server.wait(BARE_PATH)
         if wanted(args, "floor") and store.size == args.floor_at and has_wrk():
-            result["floor"] = framework_floor(server.url, record_id, args)
+            result["floor"] = framework_floor(server, record_id, args)
         if not wanted(args, "getconversations"):
             return result
         client = Omnichannel(server.url, "bench")
@@ -178,8 +189,7 @@ def measure(store: Store, args, *, largest: bool) -> dict:
             result["reference_client"], result["bare_get"] = summary(reference), summary(bare)
         if has_wrk():
             connections = args.connections if full else [1]  # one connection: the server-side figure
-            result["throughput"] = {"getConversations": [wrk(url, connections=c, seconds=args.seconds, headers=AUTH)
-                                                         for c in connections]}
+            result["throughput"] = {"getConversations": [wrk_cpu(server, url, c, args.seconds) for c in connections]}
             if full:
                 result["throughput"]["single record"] = [
                     wrk(record_url, connections=c, seconds=args.seconds, headers=AUTH) for c in connections]
