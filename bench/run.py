@@ -28,6 +28,7 @@ import requests
 import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bare_route import app_from_cli  # noqa: E402
 from harness import (AUTH, BARE_PATH, CLI, NOW, ROOT, SERVICE_DOCUMENT, Server, has_wrk, machine,  # noqa: E402
                      summary, timed_cpu, timed_pair, wrk)
 from peers import Datasette  # noqa: E402
@@ -109,28 +110,31 @@ class Store:
 
 def floor(store: Store, url_path: str, count: int) -> tuple[dict, str, tuple]:
     """The SELECT the emulator's own engine runs for `url_path` (captured with a SQLAlchemy event, Flask test
-    client), then that statement run `count` times on a raw DB-API cursor of the same engine (same pragmas)."""
-    from emulator.server import Emulator
-    from emulator.settings import Settings
-    from emulator.webapi import create_app
+    client on the app `serve` builds), then that statement run `count` times on a raw DB-API cursor of the same
+    engine (same pragmas)."""
+    seen: list[tuple[sa.engine.Connection, str, tuple]] = []
 
-    emulator = Emulator.from_settings(Settings(database_url=store.url, now=NOW))
-    emulator.baseline = False
-    seen: list[tuple[str, tuple]] = []
-    sa.event.listen(emulator.db.engine, "before_cursor_execute",
-                    lambda conn, cursor, statement, params, context, many: seen.append((statement, params)))
-    response = create_app(emulator).test_client().get(url_path, headers=AUTH)
+    def capture(conn, cursor, statement, params, context, many) -> None:
+        seen.append((conn, statement, params))
+
+    sa.event.listen(sa.engine.Engine, "before_cursor_execute", capture)
+    try:
+        app = app_from_cli("--database", store.url, "--no-baseline", "--now", NOW)
+        response = app.test_client().get(url_path, headers=AUTH)
+    finally:
+        sa.event.remove(sa.engine.Engine, "before_cursor_execute", capture)
     assert response.status_code == 200, response.data
-    statement, params = [s for s in seen if s[0].lstrip().upper().startswith("SELECT")
-                         and "msdyn_ocliveworkitem" in s[0]][-1]
-    raw = emulator.db.engine.raw_connection()
+    conn, statement, params = [s for s in seen if s[1].lstrip().upper().startswith("SELECT")
+                               and "msdyn_ocliveworkitem" in s[1]][-1]
+    engine = conn.engine
+    raw = engine.raw_connection()
     try:
         cursor = raw.cursor()
         samples, cpu_ms = timed_cpu(lambda: (cursor.execute(statement, params), cursor.fetchall()), count)
         raw.rollback()
     finally:
         raw.close()
-        emulator.db.dispose()
+        engine.dispose()
     return {**summary(samples), "cpu_ms": round(cpu_ms, 3)}, statement, params
 
 
