@@ -10,8 +10,8 @@ hands it to emulator/wsgi.py's `serve`; the bare route is added there, before gu
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from flask import Flask, Response
 

@@ -117,7 +117,7 @@ class Process:
         self.process.terminate()
         self.process.wait(30)
 
-    def __enter__(self) -> "Process":
+    def __enter__(self) -> Process:
         return self
 
     def __exit__(self, *_) -> None:

@@ -23,7 +23,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bare_route import app_from_cli  # noqa: E402
 from harness import AUTH, CLI, NOW, ROOT, SERVICE_DOCUMENT  # noqa: E402
 
-
 UNDER = ("store/query.py:get_one",  # the record's SELECT, built and run
          "sqlalchemy/sql/operators.py:__eq__",  # a Column == Column builds an expression (issue 15: `not in`)
          "sqlalchemy/sql/cache_key.py:_generate_cache_key")  # paid when a statement is rebuilt per request

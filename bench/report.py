@@ -25,7 +25,8 @@ def tables(results: dict) -> str:
                        f"{s['peak_rss_mb']} MB | {s['stored_mb']} MB |")
     out += ["", "### getConversations latency, p50 / p99 ms (gunicorn, 2 sync workers, loopback)", "",
             "| backend | conversations | rows | reference client | bare GET | server-side (wrk, 1 connection) | "
-            "raw SQL (the floor) | client / bare | server-side / SQL |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+            "raw SQL (the floor) | client / bare | server-side / SQL |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for backend, figures in results["backends"].items():
         for size, g in figures["get_conversations"].items():
             wrk1 = _server_side(g)
@@ -47,7 +48,7 @@ def tables(results: dict) -> str:
                 d = g["datasette"]
                 ratios = ", ".join(f"{c} connection(s): {x}x requests/s, {y}x p50" for c, x, y in zip(
                     results["settings"]["connections"], d["emulator_over_datasette_rps"],
-                    d["emulator_over_datasette_p50"]))
+                    d["emulator_over_datasette_p50"], strict=True))
                 out.append(f"| {backend} | {_size(size)} | emulator / datasette | | | {ratios} | |")
     c = results["cold_start"]
     out += ["", "### Cold start and reset", "", "| measurement | figure |", "|---|---:|",
@@ -120,7 +121,8 @@ def targets(results: dict) -> str:
     worst = max(g["client_over_bare"] for f in results["backends"].values() for g in f["get_conversations"].values())
     rows.append(f"| reference client at most 30% over a bare GET | {met(worst <= 1.3)}: at most {worst}x |")
     if "datasette" in large:  # throughput is judged under concurrent clients; one connection is latency
-        pairs = list(zip(results["settings"]["connections"], large["datasette"]["emulator_over_datasette_rps"]))
+        pairs = list(zip(results["settings"]["connections"], large["datasette"]["emulator_over_datasette_rps"],
+                         strict=True))
         concurrent = [x for c, x in pairs if c > 1]
         rows.append(f"| throughput at least 3x datasette's (concurrent clients) | "
                     f"{met(bool(concurrent) and min(concurrent) >= 3) if concurrent else 'not measured'}: "
@@ -165,7 +167,7 @@ def plot(results: dict, path: Path) -> None:
 
     figure, axes = pyplot.subplots(figsize=(8, 5), dpi=110)
     colours = dict(zip(("reference client", "bare GET", "server-side (wrk, 1 connection)", "raw SQL",
-                        "datasette (wrk, 1 connection)"), ("C0", "C1", "C2", "C3", "C4")))
+                        "datasette (wrk, 1 connection)"), ("C0", "C1", "C2", "C3", "C4"), strict=True))
     for backend, figures in results["backends"].items():
         style = "-" if backend == "sqlite" else "--"
         data = sorted(figures["get_conversations"].items(), key=lambda item: int(item[0]))

@@ -20,7 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote
 
@@ -29,8 +29,21 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bare_route import app_from_cli  # noqa: E402
-from harness import (AUTH, BARE_PATH, CLI, NOW, ROOT, SERVICE_DOCUMENT, Server, has_wrk, machine,  # noqa: E402
-                     summary, timed_cpu, timed_pair, wrk)
+from harness import (  # noqa: E402
+    AUTH,
+    BARE_PATH,
+    CLI,
+    NOW,
+    ROOT,
+    SERVICE_DOCUMENT,
+    Server,
+    has_wrk,
+    machine,
+    summary,
+    timed_cpu,
+    timed_pair,
+    wrk,
+)
 from peers import Datasette  # noqa: E402
 from reset_bench import run as reset_costs  # noqa: E402
 
@@ -71,7 +84,8 @@ class Store:
             self._drop()
             with self.admin.begin() as conn:
                 conn.execute(sa.text(f'CREATE SCHEMA "{PG_SCHEMA}"'))  # a constant of ours, not input
-            self.url = f"{postgres}{'&' if '?' in postgres else '?'}options={quote(f'-csearch_path={PG_SCHEMA},public')}"
+            options = quote(f"-csearch_path={PG_SCHEMA},public")
+            self.url = f"{postgres}{'&' if '?' in postgres else '?'}options={options}"
 
     def _drop(self) -> None:
         with self.admin.begin() as conn:
@@ -222,9 +236,10 @@ def datasette(store: Store, result: dict, params: tuple, args) -> dict:
         assert rows == result["matching"], f"datasette returned {rows} rows, the emulator {result['matching']}"
         runs = [wrk(url, connections=c, seconds=args.seconds) for c in args.connections]
     ours = result["throughput"]["getConversations"]
+    pairs = list(zip(ours, runs, strict=True))
     return {"rows": rows, "throughput": runs,
-            "emulator_over_datasette_rps": [round(o["rps"] / d["rps"], 2) for o, d in zip(ours, runs)],
-            "emulator_over_datasette_p50": [round(o["p50_ms"] / d["p50_ms"], 2) for o, d in zip(ours, runs)]}
+            "emulator_over_datasette_rps": [round(o["rps"] / d["rps"], 2) for o, d in pairs],
+            "emulator_over_datasette_p50": [round(o["p50_ms"] / d["p50_ms"], 2) for o, d in pairs]}
 
 
 def cold_start(directory: Path, runs: int) -> dict:
@@ -273,7 +288,7 @@ def main() -> None:
     if not has_wrk():
         print("wrk is not installed: throughput, datasette and the floor are skipped (apt-get install wrk)",
               file=sys.stderr)
-    results: dict = {"when": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), "machine": machine(),
+    results: dict = {"when": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "machine": machine(),
                      "settings": {"requests": args.requests, "statuses": STATUSES, "createdBeforeDays": DAYS,
                                   "wrk_seconds": args.seconds, "connections": args.connections,
                                   "floor_rounds": args.rounds, "floor_seconds": args.floor_seconds,
