@@ -9,6 +9,8 @@ hands it to emulator/wsgi.py's `serve`; the bare route is added there, before gu
 `app_from_cli` uses the same hand-over to give bench/profile_get.py the served app in-process."""
 from __future__ import annotations
 
+import contextlib
+import io
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -52,12 +54,16 @@ def app_from_cli(*serve_args: str) -> Flask:
     def take(factory: Callable[[], Flask], _options: dict) -> None:
         raise _Built(factory())
 
-    serve = wsgi.serve
+    serve, said = wsgi.serve, io.StringIO()
     _hand_over(take)
     try:
-        cli(["serve", "--workers", "1", *serve_args], standalone_mode=False)
+        with contextlib.redirect_stderr(said):  # the CLI's start-up lines; shown only if it fails
+            cli(["serve", "--workers", "1", *serve_args], standalone_mode=False)
     except _Built as built:
         return built.app
+    except Exception:
+        sys.stderr.write(said.getvalue())
+        raise
     finally:
         wsgi.serve = serve
     raise SystemExit("the CLI did not hand an app to emulator.wsgi.serve")

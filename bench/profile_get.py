@@ -36,10 +36,14 @@ def seeded(directory: Path, conversations: int) -> str:
 
 
 def under(stats: pstats.Stats, where: str) -> float:
-    """Cumulative seconds in the function `path suffix:name` (summed if several match)."""
+    """Cumulative seconds in the functions named `path suffix:name`; when several match (SQLAlchemy has nested
+    functions of one name), time one of them spends in another counts once."""
     path, name = where.rsplit(":", 1)
-    return sum(ct for (filename, _, function), (_, _, _, ct, _) in stats.stats.items()  # type: ignore[attr-defined]
-               if function == name and filename.endswith(path))
+    entries = stats.stats  # type: ignore[attr-defined]
+    matches = {key for key in entries if key[2] == name and key[0].endswith(path)}
+    return sum(entries[key][3] - sum(edge[3] for caller, edge in entries[key][4].items()
+                                     if caller in matches and caller != key)
+               for key in matches)
 
 
 def profile(database: str, args) -> None:

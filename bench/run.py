@@ -7,7 +7,7 @@ datasette on the same file, the web framework's floor, cold start, reset, on SQL
 
 Writes bench/results/<UTC time>.json (machine, versions, every figure), bench/results/latency-vs-size.png and the
 summary tables in BENCHMARKS.md. `--only` measures just the figures named (the floor at --floor-at conversations;
-getConversations server-side and raw SQL at every size), writes bench/results/<UTC time>-only.json and prints their
+getConversations server-side over raw SQL at every size), writes bench/results/<UTC time>-only.json and prints their
 table, leaving BENCHMARKS.md alone: a before/after comparison in minutes rather than the whole run. Machines are
 noisy: read medians and ratios, not single figures."""
 from __future__ import annotations
@@ -122,10 +122,9 @@ class Store:
             self.admin.dispose()
 
 
-def floor(store: Store, url_path: str, count: int) -> tuple[dict, str, tuple]:
+def captured(store: Store, url_path: str) -> tuple[sa.Engine, str, tuple]:
     """The SELECT the emulator's own engine runs for `url_path` (captured with a SQLAlchemy event, Flask test
-    client on the app `serve` builds), then that statement run `count` times on a raw DB-API cursor of the same
-    engine (same pragmas)."""
+    client on the app `serve` builds), and that engine (same pragmas): the caller disposes of it."""
     seen: list[tuple[sa.engine.Connection, str, tuple]] = []
 
     def capture(conn, cursor, statement, params, context, many) -> None:
@@ -140,7 +139,11 @@ def floor(store: Store, url_path: str, count: int) -> tuple[dict, str, tuple]:
     assert response.status_code == 200, response.data
     conn, statement, params = [s for s in seen if s[1].lstrip().upper().startswith("SELECT")
                                and "msdyn_ocliveworkitem" in s[1]][-1]
-    engine = conn.engine
+    return conn.engine, statement, params
+
+
+def raw_sql(engine: sa.Engine, statement: str, params: tuple, count: int) -> dict:
+    """The statement run `count` times on a raw DB-API cursor: wall-time summary and CPU ms per run."""
     raw = engine.raw_connection()
     try:
         cursor = raw.cursor()
@@ -148,8 +151,20 @@ def floor(store: Store, url_path: str, count: int) -> tuple[dict, str, tuple]:
         raw.rollback()
     finally:
         raw.close()
-        engine.dispose()
-    return {**summary(samples), "cpu_ms": round(cpu_ms, 3)}, statement, params
+    return {**summary(samples), "cpu_ms": round(cpu_ms, 3)}
+
+
+def over_sql(server: Server, url: str, engine: sa.Engine, statement: str, params: tuple, args) -> dict:
+    """getConversations server-side (wrk, 1 connection) over its raw SQL, in `--rounds` rounds that alternate the
+    two so that drift weighs on both alike; p50 and CPU per request, each the median of its rounds'."""
+    rounds: dict[str, list[dict]] = {"server": [], "raw_sql": []}
+    for _ in range(args.rounds):
+        rounds["server"].append(wrk_cpu(server, url, 1, args.round_seconds))
+        rounds["raw_sql"].append(raw_sql(engine, statement, params, args.requests))
+    m = {side: {key: round(statistics.median(r[key] for r in runs), 3) for key in ("p50_ms", "cpu_ms")}
+         for side, runs in rounds.items()}
+    return {**m, "ratio": round(m["server"]["p50_ms"] / m["raw_sql"]["p50_ms"], 1),
+            "cpu_ratio": round(m["server"]["cpu_ms"] / m["raw_sql"]["cpu_ms"], 1), "rounds": rounds}
 
 
 def wanted(args, figure: str) -> bool:
@@ -175,7 +190,7 @@ def framework_floor(server: Server, record_id: str, args) -> dict:
     rounds: dict[str, list[dict]] = {name: [] for name in names}
     for i in range(args.rounds):
         for name in names[i % len(names):] + names[:i % len(names)]:
-            rounds[name].append(wrk_cpu(server, urls[name], 1, args.floor_seconds))
+            rounds[name].append(wrk_cpu(server, urls[name], 1, args.round_seconds))
     medians = {name: {key: round(statistics.median(r[key] for r in runs), 3) for key in ("p50_ms", "cpu_ms")}
                for name, runs in rounds.items()}
     bare = medians["bare route"]
@@ -200,18 +215,26 @@ def measure(store: Store, args, *, largest: bool) -> dict:
         url = client.conversations_url(build(request))
         record_url = f"{server.url}{SERVICE_DOCUMENT}msdyn_ocliveworkitems({record_id})"
         result["matching"] = len(client.get_conversations(request))
+        engine, result["sql"], params = captured(store, url[len(server.url):])
+        try:
+            result["raw_sql"] = raw_sql(engine, result["sql"], params, args.requests)
+            if has_wrk():
+                result["over_sql"] = over_sql(server, url, engine, result["sql"], params, args)
+        finally:
+            engine.dispose()
+        if not full:
+            return result
         session = requests.Session()
-        if full:
-            reference, bare = timed_pair(lambda: client.get_conversations(request),
-                                         lambda: session.get(url, headers=AUTH, timeout=30).content, args.requests)
-            result["reference_client"], result["bare_get"] = summary(reference), summary(bare)
+        reference, bare = timed_pair(lambda: client.get_conversations(request),
+                                     lambda: session.get(url, headers=AUTH, timeout=30).content, args.requests)
+        result["reference_client"], result["bare_get"] = summary(reference), summary(bare)
         if has_wrk():
-            connections = args.connections if full else [1]  # one connection: the server-side figure
-            result["throughput"] = {"getConversations": [wrk_cpu(server, url, c, args.seconds) for c in connections]}
-            if full:
-                result["throughput"]["single record"] = [
-                    wrk(record_url, connections=c, seconds=args.seconds, headers=AUTH) for c in connections]
-            if full and largest and args.idle:
+            result["throughput"] = {
+                "getConversations": [wrk(url, connections=c, seconds=args.seconds, headers=AUTH)
+                                     for c in args.connections],
+                "single record": [wrk(record_url, connections=c, seconds=args.seconds, headers=AUTH)
+                                  for c in args.connections]}
+            if largest and args.idle:
                 print(f"idle for {args.idle} s", file=sys.stderr)
                 time.sleep(args.idle)
                 started = time.perf_counter()
@@ -219,9 +242,6 @@ def measure(store: Store, args, *, largest: bool) -> dict:
                 result["after_idle"] = {"idle_seconds": args.idle,
                                         "first_ms": round((time.perf_counter() - started) * 1000, 3),
                                         **wrk(url, connections=1, seconds=args.seconds, headers=AUTH)}
-    result["raw_sql"], result["sql"], params = floor(store, url[len(server.url):], args.requests)
-    if not full:
-        return result
     result["client_over_bare"] = round(result["reference_client"]["p50_ms"] / result["bare_get"]["p50_ms"], 2)
     if store.backend == "sqlite" and has_wrk():
         result["datasette"] = datasette(store, result, params, args)
@@ -268,8 +288,9 @@ def main() -> None:
                         help="measure only these figures; BENCHMARKS.md is left alone")
     parser.add_argument("--floor-at", type=int, default=100000,
                         help="conversations in the database the framework floor is measured on")
-    parser.add_argument("--rounds", type=int, default=3, help="rounds of the framework floor's wrk runs")
-    parser.add_argument("--floor-seconds", type=float, default=5, help="length of each of the floor's wrk runs")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="rounds of the floor's and of getConversations-over-raw-SQL's measurements")
+    parser.add_argument("--round-seconds", type=float, default=5, help="length of each wrk run in those rounds")
     parser.add_argument("--requests", type=int, default=300, help="requests per latency measurement")
     parser.add_argument("--seconds", type=float, default=10, help="length of each wrk run")
     parser.add_argument("--connections", type=int, nargs="+", default=[1, 8], help="wrk connection counts")
@@ -279,19 +300,17 @@ def main() -> None:
     parser.add_argument("--postgres", default=os.environ.get("BENCH_POSTGRES_URL"),
                         help="a PostgreSQL URL: the same benchmarks there too (env BENCH_POSTGRES_URL)")
     args = parser.parse_args()
-    sizes = set(args.sizes + ([args.max] if args.max else []))
-    if args.only == ["floor"]:
-        sizes = {args.floor_at}
-    elif args.only and "floor" in args.only:
-        sizes.add(args.floor_at)
-    sizes = sorted(sizes)
+    needed = {args.floor_at} if args.only == ["floor"] else set(args.sizes + ([args.max] if args.max else []))
+    if args.only and "floor" in args.only:
+        needed.add(args.floor_at)
+    sizes = sorted(needed)
     if not has_wrk():
         print("wrk is not installed: throughput, datasette and the floor are skipped (apt-get install wrk)",
               file=sys.stderr)
     results: dict = {"when": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "machine": machine(),
                      "settings": {"requests": args.requests, "statuses": STATUSES, "createdBeforeDays": DAYS,
                                   "wrk_seconds": args.seconds, "connections": args.connections,
-                                  "floor_rounds": args.rounds, "floor_seconds": args.floor_seconds,
+                                  "rounds": args.rounds, "round_seconds": args.round_seconds,
                                   "only": args.only},
                      "backends": {}}
     backends = ["sqlite"] + (["postgresql"] if args.postgres else [])
