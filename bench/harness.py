@@ -105,7 +105,7 @@ class Process:
 
     def children_cpu_seconds(self) -> float:
         """CPU seconds (user + system) the process's children have used: gunicorn's workers. On a loaded machine
-        CPU per request stays close to the idle machine's figure while latency does not."""
+        CPU per request moves much less than latency, which also counts the waits for a core."""
         total = 0
         for task in Path(f"/proc/{self.process.pid}/task").iterdir():
             for child in (task / "children").read_text().split():
