@@ -14,6 +14,7 @@ from ..errors import BadRequest, PropertyNotFound
 from . import syntax
 from .expand import split_top_level
 from .filter import parse
+from .limits import FilterLimits, measure
 
 OPTIONS = ("$select", "$filter", "$expand")
 SINGLE_VALUED_OPTIONS = ("$select",)  # inside $expand of a single-valued navigation property
@@ -21,7 +22,6 @@ SINGLE_VALUED_OPTIONS = ("$select",)  # inside $expand of a single-valued naviga
 # no enum literals. String literals are matched too, so that text inside them stays as it is.
 _ENUM_OR_STRING = re.compile(r"'(?:[^']|'')*'|\bMicrosoft\.Dynamics\.CRM\.\w+'(\w*)'")
 _NAME = re.compile(r"\w+")
-MAX_DEPTH = 100  # nesting levels of a $filter: beyond any real query, well within Python's stack
 _OPERATORS: dict[type[ast._Comparator], Callable[[Any, Any], Any]] = {
     ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.Lt: operator.lt, ast.LtE: operator.le, ast.Gt: operator.gt,
     ast.GtE: operator.ge,
@@ -73,11 +73,13 @@ def query_options(pairs: Iterable[tuple[str, str]], allowed: tuple[str, ...] = O
     return options
 
 
-def parse_query(options: Mapping[str, str], kind: ObjectType, aliases: Mapping[str, str]) -> ObjectQuery:
-    """Parse `$select`, `$filter` and `$expand` (values of `options`) against `kind`; `@` aliases feed $filter."""
+def parse_query(options: Mapping[str, str], kind: ObjectType, aliases: Mapping[str, str],
+                limits: FilterLimits) -> ObjectQuery:
+    """Parse `$select`, `$filter` and `$expand` (values of `options`) against `kind`; `@` aliases feed $filter,
+    whose size `limits` bounds as on tables."""
     return ObjectQuery(kind.key, parse_select(options.get("$select"), kind),
-                       parse_filter(options.get("$filter"), kind, aliases),
-                       parse_expand(options.get("$expand"), kind, aliases))
+                       parse_filter(options.get("$filter"), kind, aliases, limits),
+                       parse_expand(options.get("$expand"), kind, aliases, limits))
 
 
 def parse_select(text: str | None, kind: ObjectType) -> tuple[str, ...] | None:
@@ -92,7 +94,8 @@ def parse_select(text: str | None, kind: ObjectType) -> tuple[str, ...] | None:
     return names
 
 
-def parse_expand(text: str | None, kind: ObjectType, aliases: Mapping[str, str]) -> dict[str, ObjectQuery]:
+def parse_expand(text: str | None, kind: ObjectType, aliases: Mapping[str, str],
+                 limits: FilterLimits) -> dict[str, ObjectQuery]:
     """`nav` or `nav(<options separated by ;>)` items separated by commas, quoted text left alone."""
     if text is None or not text.strip():
         return {}
@@ -119,16 +122,19 @@ def parse_expand(text: str | None, kind: ObjectType, aliases: Mapping[str, str])
                 raise BadRequest(f"The query option '{option}' is not allowed inside $expand on the single-valued "
                                  f"navigation property '{name}'; only $select is.")
             pairs.append((option, value.strip()))
-        expand[name] = parse_query(query_options(pairs, allowed), target, aliases)
+        expand[name] = parse_query(query_options(pairs, allowed), target, aliases, limits)
     return expand
 
 
-def parse_filter(text: str | None, kind: ObjectType, aliases: Mapping[str, str]) -> Predicate | None:
+def parse_filter(text: str | None, kind: ObjectType, aliases: Mapping[str, str],
+                 limits: FilterLimits) -> Predicate | None:
     if text is None or not text.strip():
         return None
     rewritten = _ENUM_OR_STRING.sub(lambda m: m.group(0) if m.group(1) is None else f"'{m.group(1)}'",
                                     syntax.rewrite(text, aliases))
-    return _FilterCompiler(kind).predicate(parse(rewritten), 1)
+    tree = parse(rewritten)
+    limits.check(*measure(tree), text)  # before the compiler's recursive walk
+    return _FilterCompiler(kind).predicate(tree)
 
 
 def _fold(value: Any) -> Any:
@@ -159,9 +165,7 @@ class _FilterCompiler:
     def __init__(self, kind: ObjectType) -> None:
         self.kind = kind
 
-    def predicate(self, node: ast._Node, depth: int) -> Predicate:
-        if depth > MAX_DEPTH:
-            raise BadRequest(f"The $filter expression nests more than {MAX_DEPTH} levels deep.")
+    def predicate(self, node: ast._Node) -> Predicate:
         if isinstance(node, ast.BoolOp):
             # a chain `a or b or c ...` parses left-deep: walk it as a loop, as the SQL compiler does
             chain: ast._Node = node
@@ -169,16 +173,16 @@ class _FilterCompiler:
             while isinstance(chain, ast.BoolOp) and type(chain.op) is type(node.op):
                 operands.append(chain.right)
                 chain = chain.left
-            predicates = [self.predicate(item, depth + 1) for item in reversed([*operands, chain])]
+            predicates = [self.predicate(item) for item in reversed([*operands, chain])]
             if isinstance(node.op, ast.And):
                 return lambda item: all(p(item) for p in predicates)
             return lambda item: any(p(item) for p in predicates)
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
-            operand = self.predicate(node.operand, depth + 1)
+            operand = self.predicate(node.operand)
             return lambda item: not operand(item)
         if isinstance(node, ast.Compare):
-            return self.comparison(node, depth + 1)
-        value = self.value(node, depth + 1)
+            return self.comparison(node)
+        value = self.value(node)
 
         def boolean(item: Item) -> bool:
             result = value(item)
@@ -188,24 +192,22 @@ class _FilterCompiler:
 
         return boolean
 
-    def comparison(self, node: ast.Compare, depth: int) -> Predicate:
+    def comparison(self, node: ast.Compare) -> Predicate:
         kind = type(node.comparator)
-        left = self.value(node.left, depth)
+        left = self.value(node.left)
         if kind is ast.In:
             assert isinstance(node.right, ast.List)  # odata-query's grammar takes only a list after 'in'
-            values = [self.value(v, depth) for v in node.right.val]
+            values = [self.value(v) for v in node.right.val]
 
             def contained(item: Item) -> bool:
                 needle = _fold(left(item))
                 return any(_compare(ast.Eq, needle, _fold(v(item))) for v in values)
 
             return contained
-        right = self.value(node.right, depth)
+        right = self.value(node.right)
         return lambda item: _compare(kind, _fold(left(item)), _fold(right(item)))
 
-    def value(self, node: ast._Node, depth: int) -> Value:
-        if depth > MAX_DEPTH:
-            raise BadRequest(f"The $filter expression nests more than {MAX_DEPTH} levels deep.")
+    def value(self, node: ast._Node) -> Value:
         if isinstance(node, ast.Identifier):
             name = ".".join((*node.namespace, node.name))
             if name in self.kind.navigation:
@@ -215,7 +217,7 @@ class _FilterCompiler:
                 raise PropertyNotFound(name, self.kind.name)
             return lambda item: item.get(name)
         if isinstance(node, ast.Attribute):  # a property of a complex value: RequiredLevel/Value
-            owner, attr = self.value(node.owner, depth + 1), node.attr
+            owner, attr = self.value(node.owner), node.attr
             return lambda item: whole.get(attr) if isinstance(whole := owner(item), dict) else None
         if isinstance(node, ast.GUID):
             guid = str(node.py_val)

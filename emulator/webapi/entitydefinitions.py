@@ -8,11 +8,13 @@ from typing import Any
 
 from flask import request
 
+from .. import server
 from ..errors import BadRequest, DataverseError, ResourceNotFound
 from ..metadata import ALL_TABLES, BY_LOGICAL_NAME, Attribute, Option, Table
 from ..metadata import model as m
 from ..odata import syntax
 from ..odata.filter import normalize_guid
+from ..odata.limits import FilterLimits
 from ..odata.objects import ObjectQuery, ObjectType, parse_query, query_options
 from .discovery import NAMESPACE, metadata_id
 from .read import service_root
@@ -301,6 +303,8 @@ def entity_definitions(resource: Resource):
     if not match:
         raise ResourceNotFound(resource.path.split("/")[-1])
     options = query_options(request.args.items(multi=True))
+    settings = server.current().settings
+    limits = FilterLimits(settings.max_filter_depth, settings.max_filter_conditions)
     aliases = syntax.aliases_from(request.args)
     select = options.get("$select")
     base = f"{service_root()}$metadata#EntityDefinitions"
@@ -308,11 +312,11 @@ def entity_definitions(resource: Resource):
         if match.group("attributes"):
             raise ResourceNotFound("Attributes")
         return json_response({"@odata.context": base + _context(select),
-                              "value": _entities(list(ALL_TABLES), parse_query(options, ENTITY, aliases))})
+                              "value": _entities(list(ALL_TABLES), parse_query(options, ENTITY, aliases, limits))})
     table = _find_table(match.group("key"))
     if not match.group("attributes"):
         _refuse_filter(options, "EntityDefinitions", "entity")
-        [item] = _entities([table], parse_query(options, ENTITY, aliases))
+        [item] = _entities([table], parse_query(options, ENTITY, aliases, limits))
         return json_response({"@odata.context": base + _context(select, "/$entity"), **item})
     cast_name = match.group("cast")
     types = _cast_types(cast_name)
@@ -325,9 +329,9 @@ def entity_definitions(resource: Resource):
         if types is not None and attr.type not in types:
             raise ResourceNotFound(cast_name)
         _refuse_filter(options, "Attributes", "attribute")
-        [item] = _attributes(table, [attr], parse_query(options, kind, aliases), keep_type=not cast)
+        [item] = _attributes(table, [attr], parse_query(options, kind, aliases, limits), keep_type=not cast)
         return json_response({"@odata.context": f"{context}({match.group('attr_key')}){cast}"
                               f"{_context(select, '/$entity')}", **item})
     attrs = [a for a in table.attributes if types is None or a.type in types]
-    value = _attributes(table, attrs, parse_query(options, kind, aliases), keep_type=not cast)
+    value = _attributes(table, attrs, parse_query(options, kind, aliases, limits), keep_type=not cast)
     return json_response({"@odata.context": f"{context}{cast}{_context(select)}", "value": value})
