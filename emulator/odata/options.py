@@ -9,7 +9,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from ..errors import BadRequest, PropertyNotFound
+from ..errors import BadRequest, NotSupported, PropertyNotFound
 from ..metadata import Attribute, Table
 from ..plan import Order, Plan
 from . import paging, syntax
@@ -18,8 +18,21 @@ from .filter import FilterCompiler
 from .limits import FilterLimits
 from .select import parse_select
 
-SUPPORTED = {"$select", "$filter", "$orderby", "$top", "$count", "$expand", "$skiptoken", "$apply"}
-UNSUPPORTED = {"$skip", "$search", "$format"}
+SUPPORTED = {"$select", "$filter", "$orderby", "$top", "$count", "$expand", "$skiptoken"}
+UNSUPPORTED = {"$skip", "$search", "$format"}  # Dataverse itself refuses these
+# Nothing is silently ignored: what Dataverse honours and the emulator does not emulate yet is refused by name (501).
+NOT_EMULATED = {
+    "$apply": "the $apply query option (aggregation)",
+    "$deltatoken": "change tracking ($deltatoken)",
+    "fetchxml": "FetchXML queries (the fetchXml query parameter)",
+    "savedquery": "saved queries (the savedQuery query parameter)",
+    "userquery": "user queries (the userQuery query parameter)",
+    "sql": "SQL queries (the sql query parameter)",
+}
+# System query option names written without their `$`: Dataverse is an OData 4.0 service, where these are custom
+# options; ignoring them would answer unfiltered data, so they are refused (docs/decisions.md).
+SYSTEM_NAMES = {"filter", "select", "orderby", "top", "skip", "expand", "count", "apply", "search", "skiptoken",
+                "format", "levels", "deltatoken"}
 _ORDER_TERM = re.compile(r"^\s*(\S+?)(?:\s+(asc|desc))?\s*$", re.IGNORECASE)
 
 
@@ -68,12 +81,19 @@ class QueryOptions:
 
 def check_option_names(args: Mapping[str, str]) -> None:
     for name in args:
-        if not name.startswith("$"):
+        if name.startswith("@"):  # a parameter alias
             continue
-        if name in UNSUPPORTED:
-            raise BadRequest(f"The query parameter {name} is not supported")
-        if name not in SUPPORTED:
-            raise BadRequest(f"The query parameter '{name}' is not supported.")
+        missing = NOT_EMULATED.get(name if name.startswith("$") else name.lower())
+        if missing:
+            raise NotSupported(f"The emulator does not implement {missing} yet; the query was not run.")
+        if name.startswith("$"):
+            if name in UNSUPPORTED:
+                raise BadRequest(f"The query parameter {name} is not supported")
+            if name not in SUPPORTED:
+                raise BadRequest(f"The query parameter '{name}' is not supported.")
+        elif name.lower() in SYSTEM_NAMES:
+            raise BadRequest(f"The query parameter '{name}' is not supported: system query options start with '$' "
+                             f"(write '${name.lower()}').")
 
 
 def parse_orderby(table: Table, text: str | None, aliases: Mapping[str, str]) -> list[Order]:
