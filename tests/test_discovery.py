@@ -351,6 +351,7 @@ def test_a_cast_without_columns_of_its_type_is_empty(client):
     ("EntityDefinitions?$filter=not LogicalName eq 'account'", "'not' applied to a value"),
     ("EntityDefinitions?$filter=Attributes eq null", "Attributes"),
     ("EntityDefinitions?$expand=Attributes($top=1)", "$top"),
+    ("EntityDefinitions?filter=LogicalName eq 'account'", "'$filter'"),
     ("EntityDefinitions?$expand=Attributes($select=LogicalName;x=1)", "x=1"),
     ("EntityDefinitions?$expand=Attributes,Attributes", "more than once"),
     ("EntityDefinitions(LogicalName='account')/Attributes?$expand=OptionSet($filter=Name eq 'x')", "$filter"),

@@ -15,6 +15,7 @@ from . import syntax
 from .expand import split_top_level
 from .filter import parse
 from .limits import FilterLimits, measure
+from .options import SYSTEM_NAMES
 
 OPTIONS = ("$select", "$filter", "$expand")
 SINGLE_VALUED_OPTIONS = ("$select",)  # inside $expand of a single-valued navigation property
@@ -63,11 +64,15 @@ class ObjectQuery:
 
 
 def query_options(pairs: Iterable[tuple[str, str]], allowed: tuple[str, ...] = OPTIONS) -> dict[str, str]:
-    """The system query options among `pairs` (the last of a repeated one); any other `$` option is refused."""
+    """The system query options among `pairs` (the last of a repeated one); any other `$` option is refused, and
+    so is one written without its `$` (ignoring it would answer unfiltered data)."""
     options: dict[str, str] = {}
     for name, value in pairs:
         if name.startswith("$") and name not in allowed:
             raise BadRequest(f"The query parameter {name} is not supported for metadata queries.")
+        if name.lower() in SYSTEM_NAMES:
+            raise BadRequest(f"The query parameter '{name}' is not supported: system query options start with '$' "
+                             f"(write '${name.lower()}').")
         if name in allowed:
             options[name] = value
     return options
