@@ -14,7 +14,6 @@ from werkzeug.http import HTTP_STATUS_CODES
 
 from .. import server
 from ..errors import BadRequest
-from ..store import write as store
 from . import write
 from .routing import Resource, handles
 
@@ -222,7 +221,7 @@ def batch(resource: Resource) -> Response:
         else:
             outcomes, failure = [], None
             references: dict[str, str] = {}
-            with store.change_set(db) as change_set:
+            with db.change_set() as change_set:
                 for part in item.requests:
                     outcome = _execute(part, references)
                     if outcome.status >= 400:
