@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import re
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from flask import jsonify, request
+from sqlalchemy.sql.elements import quoted_name
 
 from ..errors import BadRequest, ResourceNotFound
 from ..store.database import Database
@@ -51,7 +52,7 @@ class SnapshotStore:
         name = f"_snap{snapshot_id}_{logical_name}"
         copy = live.to_metadata(sa.MetaData(), name=name)
         for index in copy.indexes:
-            index.name = f"_snap{snapshot_id}_{index.name}"
+            index.name = quoted_name(f"_snap{snapshot_id}_{index.name}", None)
         return copy
 
     @staticmethod
@@ -73,10 +74,12 @@ class SnapshotStore:
     def save(self, name: str, scenario: str | None = None) -> dict:
         started = time.perf_counter()
         self.delete(name)
-        created = datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        created = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
         with self.db.engine.begin() as conn:
-            snapshot_id = conn.execute(self.registry.insert().values(
-                name=name, scenario=scenario, created=created, tables=",".join(self.db.tables))).inserted_primary_key[0]
+            key = conn.execute(self.registry.insert().values(
+                name=name, scenario=scenario, created=created, tables=",".join(self.db.tables))).inserted_primary_key
+            assert key is not None  # a one-row insert has one
+            snapshot_id = key[0]
             for logical_name in self.db.tables:
                 copy = self._copy_table(snapshot_id, logical_name)
                 copy.create(conn)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import threading
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterable, Iterator
 
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
@@ -57,8 +57,8 @@ class Database:
             self.url = self.url.set(drivername="postgresql+psycopg")  # the driver the package installs
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
         kwargs: dict = {}
-        database = self.url.database
-        is_file = self.is_sqlite and bool(database) and database != ":memory:" and not database.startswith("file:")
+        database = self.url.database or ""
+        is_file = self.is_sqlite and database not in ("", ":memory:") and not database.startswith("file:")
         if self.is_sqlite:
             if is_file:
                 Path(database).parent.mkdir(parents=True, exist_ok=True)
@@ -154,7 +154,7 @@ class Database:
 
     # -- write tracking --------------------------------------------------------------------------------------------
     def _note_write(self, _conn, statement, *_args) -> None:
-        if isinstance(statement, UpdateBase):  # insert, update, delete: the statement names its table
+        if isinstance(statement, UpdateBase) and isinstance(statement.table, sa.TableClause):  # insert, update, delete
             self._written.add(statement.table.name)
 
     def mark_written(self, names: Iterable[str]) -> None:
