@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 import time
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 
 import sqlalchemy as sa
 from flask import jsonify, request
@@ -74,7 +74,7 @@ class SnapshotStore:
     def save(self, name: str, scenario: str | None = None) -> dict:
         started = time.perf_counter()
         self.delete(name)
-        created = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        created = datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
         with self.db.engine.begin() as conn:
             key = conn.execute(self.registry.insert().values(
                 name=name, scenario=scenario, created=created, tables=",".join(self.db.tables))).inserted_primary_key

@@ -59,24 +59,24 @@ class Database:
         kwargs: dict = {}
         database = self.url.database or ""
         is_file = self.is_sqlite and database not in ("", ":memory:") and not database.startswith("file:")
+        if is_file:
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
         if self.is_sqlite:
-            if is_file:
-                Path(database).parent.mkdir(parents=True, exist_ok=True)
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 10}
         self.engine = sa.create_engine(self.url, **kwargs)
-        self.write_engine = self.engine
+        self._write_engine = self.engine
         self._time_limit: QueryTimeLimit | None = None
         if self.is_sqlite:
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
             self._time_limit = QueryTimeLimit(self.engine)
         if is_file:  # its own engine, so that every write transaction starts with BEGIN IMMEDIATE
-            self.write_engine = sa.create_engine(self.url, **kwargs)
-            sa.event.listen(self.write_engine, "connect", _sqlite_write_connection)
-            sa.event.listen(self.write_engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+            self._write_engine = sa.create_engine(self.url, **kwargs)
+            sa.event.listen(self._write_engine, "connect", _sqlite_write_connection)
+            sa.event.listen(self._write_engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
         self.metadata, self.tables = build_metadata()
         self._written: set[str] = set()
         self._snapshot: str | None = None  # the snapshot the data equalled when `_written` was emptied
-        for engine in {self.engine, self.write_engine}:
+        for engine in {self.engine, self._write_engine}:
             sa.event.listen(engine, "after_execute", self._note_write)
         self._writer: Writer | None = None
         self._writer_lock = threading.Lock()
@@ -116,7 +116,7 @@ class Database:
 
     def dispose(self, close: bool = True) -> None:
         """Closes the pooled connections; `close=False` (in a forked child) only forgets the parent's."""
-        for engine in {self.engine, self.write_engine}:
+        for engine in {self.engine, self._write_engine}:
             engine.dispose(close=close)
 
     def describe(self) -> str:
@@ -128,7 +128,7 @@ class Database:
         """Made at the first write (it needs the schema): its row-version counter starts above the stored rows."""
         with self._writer_lock:
             if self._writer is None:
-                self._writer = Writer(self.write_engine, self.tables, serial=self.is_sqlite)
+                self._writer = Writer(self._write_engine, self.tables, serial=self.is_sqlite)
             return self._writer
 
     def transaction(self) -> contextlib.AbstractContextManager[sa.Connection]:
