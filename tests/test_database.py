@@ -95,7 +95,6 @@ def test_the_time_limit_stops_only_the_statements_of_the_thread_that_set_it(tmp_
         assert elsewhere == [expected]  # another thread (outside any request) has no limit
         with pytest.raises(QueryTimeout, match="limit of 1 ms and was stopped"):
             _scalar(db, pairs)
-        assert db.count("msdyn_ocsession") > 0  # the next statement runs normally
     finally:
         db.limit_queries(None)
     assert _scalar(db, pairs) == expected
