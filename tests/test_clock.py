@@ -8,7 +8,7 @@ import pytest
 import requests
 
 from emulator.store.schema import format_instant
-from emulator.webapi import create_app
+from emulator.app import create_app
 
 from .conftest import API, AUTH, NOW, LiveServer
 

@@ -17,7 +17,7 @@ import pytest
 import requests
 
 from emulator.omnichannel import Omnichannel, OmnichannelError
-from emulator.webapi import create_app
+from emulator.app import create_app
 
 from .conftest import LiveServer, make_emulator
 

@@ -16,7 +16,7 @@ import requests
 
 from emulator.simulation import for_app
 from emulator.store.seed import DOC_AGENT_ID, DOC_AGENT_NAME
-from emulator.webapi import create_app
+from emulator.app import create_app
 
 from .conftest import API, NOW, LiveServer, make_emulator
 

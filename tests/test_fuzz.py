@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from emulator.metadata import BY_ENTITY_SET
 from emulator.settings import DEFAULT_TENANT
-from emulator.webapi import create_app
+from emulator.app import create_app
 from emulator.webapi.routing import HANDLERS
 
 from .conftest import make_emulator

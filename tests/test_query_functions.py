@@ -12,7 +12,7 @@ import pytest
 
 from emulator.store.schema import format_instant
 from emulator.store.seed import ADMIN_USER_ID
-from emulator.webapi import create_app
+from emulator.app import create_app
 
 from .conftest import NOW, Client, make_emulator
 

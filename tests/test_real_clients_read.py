@@ -15,7 +15,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from emulator.tls import ensure_certificate, server_context
-from emulator.webapi import create_app
+from emulator.app import create_app
 
 JS = Path(__file__).parent / "js"
 TABLE = "msdyn_ocliveworkitem"

@@ -10,7 +10,7 @@ from emulator.cli import main
 from emulator.store import scenario as scenarios
 from emulator.store.database import Database
 from emulator.store.seed import ADMIN_USER_ID, DOC_AGENT_ID
-from emulator.webapi import create_app
+from emulator.app import create_app
 
 from .conftest import NOW, Client, make_emulator
 

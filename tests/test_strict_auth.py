@@ -20,7 +20,7 @@ from cryptography.x509.oid import NameOID
 from werkzeug.serving import make_server
 
 from emulator.settings import DEFAULT_TENANT
-from emulator.webapi import create_app
+from emulator.app import create_app
 
 from .conftest import API, make_emulator
 

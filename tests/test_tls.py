@@ -16,7 +16,7 @@ from cryptography import x509
 from werkzeug.serving import make_server
 
 from emulator.tls import ensure_certificate, server_context
-from emulator.webapi import create_app
+from emulator.app import create_app
 
 from .conftest import API, AUTH, free_port
 

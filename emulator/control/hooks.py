@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 
 from flask import Flask, g, request
 
-from . import faults
+from . import faults, state
 from .journal import caller
 
 
@@ -16,7 +16,7 @@ def _skipped() -> bool:
 
 
 def register(app: Flask) -> None:
-    control = app.extensions["control"]
+    control = state(app)
 
     @app.before_request
     def before():

@@ -12,9 +12,9 @@ from ..errors import BadRequest, DataverseError, PropertyNotFound, ResourceNotFo
 from ..metadata import ALL_TABLES, BY_LOGICAL_NAME, Attribute, Option, Table
 from ..metadata import model as m
 from ..odata.filter import normalize_guid, parse
+from ..responses import json_response
 from .discovery import NAMESPACE, metadata_id
 from .read import service_root
-from .responses import json_response
 from .routing import Resource, handles
 
 LANGUAGE = 1033

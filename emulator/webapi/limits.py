@@ -9,10 +9,11 @@ import time
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
-from flask import Flask, current_app, has_app_context, request
+from flask import Flask, has_app_context, request
 from odata_query import ast
 from werkzeug.serving import WSGIRequestHandler
 
+from .. import server
 from ..errors import BadRequest, DataverseError
 from ..settings import Settings
 
@@ -43,13 +44,9 @@ class QueryTimeout(DataverseError):
 _state = threading.local()  # per request thread: whether a deadline applies, and the current statement's
 
 
-def _settings() -> Settings:
-    return current_app.extensions["emulator"].settings
-
-
 def check_request() -> None:
     """Before every request: URL length, declared body size, $select width. Also arms the query time limit."""
-    settings = _settings()
+    settings = server.current().settings
     raw = request.environ.get("RAW_URI") or request.full_path
     if len(raw) > settings.max_url_length:
         raise UriTooLong(f"The request URL is {len(raw)} characters long; the limit is {settings.max_url_length} "
@@ -102,7 +99,8 @@ def check_filter(depth: int, conditions: int, text: str) -> None:
     """Called by the $filter compiler with the tree's `measure` before its recursive walk. SQLite itself refuses
     expression trees deeper than 1000, which a chain of that many conditions becomes."""
     if has_app_context():
-        max_depth, max_conditions = _settings().max_filter_depth, _settings().max_filter_conditions
+        settings = server.current().settings
+        max_depth, max_conditions = settings.max_filter_depth, settings.max_filter_conditions
     else:
         max_depth, max_conditions = DEFAULT_MAX_FILTER_DEPTH, DEFAULT_MAX_FILTER_CONDITIONS
     if depth > max_depth:

@@ -9,9 +9,9 @@ from .. import server
 from ..errors import PropertyNotFound, RecordNotFound
 from ..odata import expand, paging, serialize
 from ..odata.options import build_plan
+from ..responses import empty_response, json_response, text_response
 from ..store import query
 from . import instance_annotations, prefer
-from .responses import empty_response, json_response, text_response
 from .routing import Resource, handles
 
 _SAFE = "$,'()/:=@*;"
