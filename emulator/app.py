@@ -3,8 +3,10 @@ every error rendered in Dataverse's shape in one place."""
 from __future__ import annotations
 
 import logging
+from typing import cast
 
 from flask import Flask, Response, request
+from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import HTTPException
 
 from . import control, pages, server, webapi
@@ -15,13 +17,15 @@ log = logging.getLogger("emulator")
 
 
 def create_app(emulator: server.Emulator) -> Flask:
-    """The WSGI app serving `emulator` (made by server.prepare). Registering the control plane saves its reset
-    baseline when the settings ask for one."""
+    """The WSGI app serving `emulator` (made by server.prepare). The control plane saves its reset baseline here
+    when the settings ask for one."""
     app = Flask("emulator", static_folder=None)
     app.extensions[server.EXTENSION] = emulator
-    app.json.sort_keys = False
+    cast(DefaultJSONProvider, app.json).sort_keys = False
     app.url_map.merge_slashes = app.url_map.strict_slashes = False  # no HTML redirect pages: Dataverse has none
     _render_errors(app)
+    webapi.install(app)  # request limits run before the control plane's guard and hooks
+    control.install(app)
     for blueprint in (webapi.blueprint, control.blueprint, pages.blueprint):
         app.register_blueprint(blueprint)
     return app

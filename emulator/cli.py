@@ -100,9 +100,9 @@ def serve(host: str, port: int, database: str, auth: str, admin_key: str | None,
 
         for_app(app, rate=simulate_rate, seed=simulate_seed).start()
         click.echo(f"Simulating {simulate_rate:g} new conversations a minute (seed {simulate_seed}).", err=True)
-    if baseline:
-        click.echo(f"Baseline for POST /_emulator/reset saved in {control.state(app).baseline_ms / 1000:.1f} s.",
-                   err=True)
+    baseline_ms = control.state(app).baseline_ms
+    if baseline_ms is not None:
+        click.echo(f"Baseline for POST /_emulator/reset saved in {baseline_ms / 1000:.1f} s.", err=True)
     ssl_context = None
     if tls:
         from .tls import ensure_certificate, server_context

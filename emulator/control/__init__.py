@@ -1,10 +1,8 @@
 """The emulator's own control plane under /_emulator/: never mixed into the Dataverse routes, never journalled,
-faulted or throttled. Registering the blueprint also installs its guard off loopback and the request hooks the Web
-API runs through."""
+faulted or throttled. `install` adds its guard off loopback and the request hooks the Web API runs through."""
 from __future__ import annotations
 
 from flask import Blueprint, Flask, current_app
-from flask.blueprints import BlueprintSetupState
 
 from .. import server
 
@@ -61,18 +59,16 @@ def state(app: Flask | None = None) -> ControlState:
     return (app or current_app).extensions[EXTENSION]
 
 
-@blueprint.record_once
-def install(setup: BlueprintSetupState) -> None:
-    """Runs when create_app registers the blueprint: the guard, control state, and the hooks around the Web API."""
+def install(app: Flask) -> None:
+    """The app-wide parts of the control plane, before the blueprint: its guard, its state (the reset baseline is
+    saved here) and the hooks around the Web API."""
     from . import access, hooks
 
-    app = setup.app
     emulator = server.current(app)
     access.install(app, emulator.settings)
     app.extensions[EXTENSION] = ControlState(emulator)
     hooks.register(app)
 
 
-from . import data, faults, journal, snapshots, throttling  # noqa: E402,F401  (routes register)
-from . import health, simulation  # noqa: E402,F401  (routes register on the blueprint)
-from . import clock  # noqa: E402,F401
+# the modules register their routes on the blueprint
+from . import clock, data, faults, health, journal, simulation, snapshots, throttling  # noqa: E402,F401

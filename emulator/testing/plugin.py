@@ -13,7 +13,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Iterator
 
 import pytest
 
@@ -125,6 +125,7 @@ class EmulatorServer:
         from ..app import create_app
         from ..server import prepare
 
+        assert settings.scenario, "the plugin's emulator starts from a scenario"
         self.emulator = prepare(settings)
         self.requested: str | None = settings.scenario  # the scenario the baseline holds (None: one a test seeded)
         self.app = create_app(self.emulator)
@@ -326,7 +327,7 @@ def emulator_settings(config: pytest.Config, directory: Path) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def dataverse_emulator_server(request, tmp_path_factory) -> EmulatorServer:
+def dataverse_emulator_server(request, tmp_path_factory) -> Iterator[EmulatorServer]:
     """The session's emulator (one per xdist worker, each with its own database file)."""
     server = EmulatorServer(emulator_settings(request.config, tmp_path_factory.mktemp("dataverse-emulator")))
     yield server

@@ -2,8 +2,7 @@
 control plane and the pages. Its modules register their handlers in routing's URL table."""
 from __future__ import annotations
 
-from flask import Blueprint, request
-from flask.blueprints import BlueprintSetupState
+from flask import Blueprint, Flask, request
 
 from .. import server
 from ..errors import ResourceNotFound
@@ -16,12 +15,12 @@ METHODS = ["GET", "POST", "PATCH", "PUT", "DELETE"]
 blueprint = Blueprint("webapi", __name__)
 
 
-@blueprint.record_once
-def install(setup: BlueprintSetupState) -> None:
-    """App-wide parts of the Web API: request limits and, in strict auth, the token endpoints."""
-    emulator = server.current(setup.app)
-    limits.install(setup.app, emulator.db, emulator.settings)
-    tokens.install(setup.app, emulator.settings)
+def install(app: Flask) -> None:
+    """The app-wide parts of the Web API, before the blueprint: request limits and, in strict auth, the token
+    endpoints."""
+    emulator = server.current(app)
+    limits.install(app, emulator.db, emulator.settings)
+    tokens.install(app, emulator.settings)
 
 
 @blueprint.route("/api/data/<version>/", defaults={"path": ""}, methods=METHODS)
