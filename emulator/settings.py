@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal, get_args
 
 DEFAULT_DATABASE = ".emulator/emulator.db"
 API_VERSIONS = ("v9.0", "v9.1", "v9.2")
@@ -14,7 +15,8 @@ DEFAULT_TENANT = "72f988bf-0000-4000-8000-00000000e41a"  # the emulator's own te
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 # when server.prepare loads data: into an empty database and otherwise serve what is there (serve); into an empty
 # database and otherwise refuse (seed, import); in place of every row (seed --reset); never (schema only)
-LOAD_MODES = ("if-empty", "refuse", "replace", "never")
+Load = Literal["if-empty", "refuse", "replace", "never"]
+LOAD_MODES: tuple[Load, ...] = get_args(Load)
 
 
 def default_database_url() -> str:
@@ -42,7 +44,7 @@ class Settings:
     now: str | None = field(default_factory=lambda: os.environ.get("EMULATOR_NOW") or None)
     host: str = "127.0.0.1"  # the interface the server binds; the control plane is guarded off loopback
     # the data server.prepare loads: a scenario (seed_data name or JSON file), else the generated data set
-    load: str = "if-empty"
+    load: Load = "if-empty"
     scenario: str | None = None
     seed: int = 42
     conversations: int = 500
