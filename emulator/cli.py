@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -82,10 +82,10 @@ def serve(host: str, port: int, database: str, auth: str, admin_key: str | None,
     from .store.seed import SeedResult
     from .webapi import limits
 
-    settings = Settings(database_url=database, auth=auth, now=now, seed=seed_value, host=host, admin_key=admin_key,
+    emulator = _prepare(database_url=database, auth=auth, now=now, seed=seed_value, host=host, admin_key=admin_key,
                         query_timeout_ms=query_timeout_ms, scenario=scenario, baseline=baseline,
                         service_protection=service_protection)
-    emulator = _prepare(settings)
+    settings = emulator.settings
     loaded = emulator.loaded
     if isinstance(loaded, SeedResult):
         click.echo(f"Seeded {loaded.conversations} conversations for {loaded.agents} agents.", err=True)
@@ -145,26 +145,26 @@ def serve(host: str, port: int, database: str, auth: str, admin_key: str | None,
 def seed_command(database: str, conversations: int, agents: int, seed_value: int, reset: bool,
                  scenario: str | None, now: str | None) -> None:
     """Fill the database with deterministic demo data, or a scenario."""
-    _fill(Settings(database_url=database, now=now, scenario=scenario, conversations=conversations, agents=agents,
-                   seed=seed_value, load="replace" if reset else "refuse"))
+    _fill(database_url=database, now=now, scenario=scenario, conversations=conversations, agents=agents,
+          seed=seed_value, load="replace" if reset else "refuse")
 
 
-def _prepare(settings: Settings) -> "Emulator":
-    """server.prepare, its errors as the command's error message."""
+def _prepare(**options: Any) -> "Emulator":
+    """server.prepare with the Settings these options make; its errors as the command's error message."""
     from .server import prepare
     from .store.database import DatabaseUnavailable
 
     try:
-        return prepare(settings, note=lambda text: click.echo(text, err=True))
+        return prepare(Settings(**options), note=lambda text: click.echo(text, err=True))
     except (ValueError, DatabaseUnavailable) as e:  # ScenarioError is a ValueError
         raise click.ClickException(str(e)) from None
 
 
-def _fill(settings: Settings) -> None:
+def _fill(**options: Any) -> None:
     """`seed` and `import`: the data loaded by server.prepare, and a line saying what it was."""
     from .store.seed import SeedResult
 
-    emulator = _prepare(settings)
+    emulator = _prepare(**options)
     emulator.db.dispose()
     loaded, where = emulator.loaded, emulator.db.describe()
     if isinstance(loaded, SeedResult):
@@ -204,7 +204,7 @@ def export_command(file: str, database: str) -> None:
 @now_option
 def import_command(file: str, database: str, reset: bool, now: str | None) -> None:
     """Load a scenario file (for example one written by `export`) into the database."""
-    _fill(Settings(database_url=database, now=now, scenario=file, load="replace" if reset else "refuse"))
+    _fill(database_url=database, now=now, scenario=file, load="replace" if reset else "refuse")
 
 
 from .omnichannel.cli import get_conversations  # noqa: E402  (client side; imports nothing from the server)
