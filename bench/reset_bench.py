@@ -15,10 +15,10 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from emulator.app import create_app
 from emulator.server import prepare
 from emulator.settings import Settings
 from emulator.store.seed import seed
-from emulator.app import create_app
 
 NOW = datetime(2026, 1, 15, 12, tzinfo=timezone.utc)
 

@@ -103,9 +103,9 @@ class Store:
 def floor(store: Store, url_path: str, count: int) -> tuple[dict, str, tuple]:
     """The SELECT the emulator's own engine runs for `url_path` (captured with a SQLAlchemy event, Flask test
     client), then that statement run `count` times on a raw DB-API cursor of the same engine (same pragmas)."""
+    from emulator.app import create_app
     from emulator.server import prepare
     from emulator.settings import Settings
-    from emulator.app import create_app
 
     emulator = prepare(Settings(database_url=store.url, now=NOW, load="never", baseline=False))
     seen: list[tuple[str, tuple]] = []

@@ -7,8 +7,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import requests
 
-from emulator.store.schema import format_instant
 from emulator.app import create_app
+from emulator.store.schema import format_instant
 
 from .conftest import API, AUTH, NOW, LiveServer
 

@@ -4,9 +4,9 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from emulator.app import create_app
 from emulator.server import prepare
 from emulator.settings import Settings
-from emulator.app import create_app
 
 from .conftest import NOW, Client
 

@@ -5,9 +5,9 @@ import time
 import pytest
 import requests
 
+from emulator.app import create_app
 from emulator.server import prepare
 from emulator.settings import Settings
-from emulator.app import create_app
 
 from .conftest import API, AUTH, NOW
 

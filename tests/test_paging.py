@@ -13,8 +13,8 @@ import pytest
 import requests
 import sqlalchemy as sa
 
-from emulator.store.schema import format_instant
 from emulator.app import create_app
+from emulator.store.schema import format_instant
 
 from .conftest import API, AUTH, NOW, Client, LiveServer, make_emulator
 

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
-from emulator.tls import ensure_certificate, server_context
 from emulator.app import create_app
+from emulator.tls import ensure_certificate, server_context
 
 JS = Path(__file__).parent / "js"
 TABLE = "msdyn_ocliveworkitem"
