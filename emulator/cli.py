@@ -149,7 +149,7 @@ def seed_command(database: str, conversations: int, agents: int, seed_value: int
           seed=seed_value, load="replace" if reset else "refuse")
 
 
-def _prepare(**options: Any) -> "Emulator":
+def _prepare(**options: Any) -> Emulator:
     """server.prepare with the Settings these options make; its errors as the command's error message."""
     from .server import prepare
     from .store.database import DatabaseUnavailable

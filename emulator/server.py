@@ -2,8 +2,8 @@
 prepared from Settings; and the one accessor for it."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from flask import Flask, current_app, g, has_request_context
 

@@ -1,7 +1,7 @@
 """`serve --workers N`: the Flask app on gunicorn (Linux/macOS), through gunicorn's application API."""
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from gunicorn.app.base import BaseApplication
 

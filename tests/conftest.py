@@ -10,7 +10,7 @@ import sys
 import threading
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote
 
@@ -23,7 +23,7 @@ from emulator.app import create_app
 from emulator.server import Emulator, prepare
 from emulator.settings import Settings
 
-NOW = datetime(2026, 1, 15, 12, 0, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 1, 15, 12, 0, 0, tzinfo=UTC)
 API = "/api/data/v9.2"
 AUTH = {"Authorization": "Bearer test-token"}
 
