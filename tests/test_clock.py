@@ -8,7 +8,7 @@ import pytest
 import requests
 
 from emulator.app import create_app
-from emulator.store.schema import format_instant
+from emulator.clock import format_instant
 
 from .conftest import API, AUTH, NOW, LiveServer
 

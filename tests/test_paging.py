@@ -14,7 +14,7 @@ import requests
 import sqlalchemy as sa
 
 from emulator.app import create_app
-from emulator.store.schema import format_instant
+from emulator.clock import format_instant
 
 from .conftest import API, AUTH, NOW, Client, LiveServer, make_emulator
 

@@ -11,7 +11,7 @@ from urllib.parse import quote, urlencode
 import pytest
 
 from emulator.app import create_app
-from emulator.store.schema import format_instant
+from emulator.clock import format_instant
 from emulator.store.seed import ADMIN_USER_ID
 
 from .conftest import NOW, Client, make_emulator

@@ -12,10 +12,9 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from ..clock import Clock, parse_instant
+from ..clock import Clock, format_instant, parse_instant
 from ..store import write
 from ..store.database import Database
-from ..store.schema import format_instant
 from ..store.seed import ADMIN_USER_ID, TOPICS
 
 OPEN, ACTIVE, WAITING, CLOSED, WRAP_UP = 1, 2, 3, 4, 5

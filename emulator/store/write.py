@@ -14,11 +14,12 @@ from typing import Any, Iterator
 
 import sqlalchemy as sa
 
+from ..clock import format_instant
 from ..errors import PreconditionFailed, RecordNotFound
 from ..metadata import Attribute, Table
 from ..metadata import model as m
 from .database import Database, _sqlite_pragmas
-from .schema import format_instant
+from .rows import record_columns
 from .validate import apply_state_model, invalid_argument, parse_body, parse_guid, payload_error
 
 __all__ = ["Context", "change_set", "create", "delete", "fetch", "parse_guid", "payload_error", "sync_row_versions",
@@ -159,11 +160,7 @@ def fetch(conn: sa.Connection, db: Database, table: Table, key: str, attrs: list
     if attrs is None:
         statement = sa.select(sql_table).where(sql_table.c[table.primary_id] == key)
         return conn.execute(statement.with_for_update() if lock else statement).first()
-    columns = [sql_table.c[a.logical_name] for a in attrs]
-    columns += [sql_table.c[a.target_column] for a in attrs if a.is_polymorphic]
-    if "versionnumber" in sql_table.c and sql_table.c.versionnumber not in columns:
-        columns.append(sql_table.c.versionnumber)
-    statement = sa.select(*columns).where(sql_table.c[table.primary_id] == key)
+    statement = sa.select(*record_columns(sql_table, attrs)).where(sql_table.c[table.primary_id] == key)
     return conn.execute(statement.with_for_update() if lock else statement).first()
 
 

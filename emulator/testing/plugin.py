@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from ..clock import format_instant
+
 if TYPE_CHECKING:
     from ..settings import Settings
 
@@ -75,7 +77,7 @@ class Clock:
         return self._control.call("GET", "/clock")
 
     def set(self, now: datetime | str, frozen: bool = True) -> dict:
-        text = now if isinstance(now, str) else now.isoformat().replace("+00:00", "Z")
+        text = now if isinstance(now, str) else format_instant(now, "auto")
         return self._control.call("PUT", "/clock", {"now": text, "frozen": frozen})
 
     def advance(self, seconds: float = 0, **delta: float) -> dict:
