@@ -7,8 +7,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import requests
 
+from emulator.app import create_app
 from emulator.clock import format_instant
-from emulator.webapi import create_app
 
 from .conftest import API, AUTH, NOW, LiveServer
 

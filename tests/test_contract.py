@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from emulator.app import create_app
 from emulator.omnichannel import Omnichannel, OmnichannelError
-from emulator.webapi import create_app
 
 from .conftest import LiveServer, make_emulator
 

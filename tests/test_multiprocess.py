@@ -108,7 +108,7 @@ def test_dropping_one_emulators_schema_leaves_the_others_working(tmp_path):
     """Emulators in schemas of one database share the citext extension; it lives in public, so removing one
     emulator's schema (as a test run or `make bench` does) cannot take it, and the others' columns, away."""
     from .conftest import Client, drop_database, make_emulator
-    from emulator.webapi import create_app
+    from emulator.app import create_app
 
     first = make_emulator(tmp_path, conversations=5, backend="postgresql")
     second = make_emulator(tmp_path, conversations=5, backend="postgresql")

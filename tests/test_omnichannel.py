@@ -14,10 +14,10 @@ import pytest
 import requests
 from flask import request
 
+from emulator.app import create_app
 from emulator.metadata import BY_LOGICAL_NAME
 from emulator.omnichannel import Omnichannel, OmnichannelError, build, columns
 from emulator.store.seed import DOC_AGENT_ID
-from emulator.webapi import create_app
 
 from .conftest import API, AUTH, LiveServer, make_emulator
 

@@ -13,8 +13,8 @@ import pytest
 import requests
 import sqlalchemy as sa
 
+from emulator.app import create_app
 from emulator.clock import format_instant
-from emulator.webapi import create_app
 
 from .conftest import API, AUTH, NOW, Client, LiveServer, make_emulator
 

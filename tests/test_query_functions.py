@@ -10,9 +10,9 @@ from urllib.parse import quote, urlencode
 
 import pytest
 
+from emulator.app import create_app
 from emulator.clock import format_instant
 from emulator.store.seed import ADMIN_USER_ID
-from emulator.webapi import create_app
 
 from .conftest import NOW, Client, make_emulator
 

@@ -7,9 +7,9 @@ from datetime import timedelta
 
 import pytest
 
+from emulator.app import create_app
 from emulator.clock import parse_instant
 from emulator.simulation import ALLOWED, Simulator, for_app
-from emulator.webapi import create_app
 
 from .conftest import NOW, Client, make_emulator
 

@@ -19,8 +19,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 from werkzeug.serving import make_server
 
+from emulator.app import create_app
 from emulator.settings import DEFAULT_TENANT
-from emulator.webapi import create_app
 
 from .conftest import API, make_emulator
 

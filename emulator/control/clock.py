@@ -9,7 +9,7 @@ from flask import request
 from .. import server
 from ..clock import format_instant, parse_instant
 from ..errors import BadRequest
-from ..webapi.responses import json_response
+from ..responses import json_response
 from . import blueprint
 
 ADVANCE_UNITS = ("days", "hours", "minutes", "seconds")

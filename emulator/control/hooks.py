@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 from flask import Flask, g, request
 
 from ..clock import format_instant
-from . import faults
+from . import faults, state
 from .journal import caller
 
 
@@ -17,7 +17,7 @@ def _skipped() -> bool:
 
 
 def register(app: Flask) -> None:
-    control = app.extensions["control"]
+    control = state(app)
 
     @app.before_request
     def before():

@@ -10,10 +10,10 @@ from ..errors import PropertyNotFound, RecordNotFound
 from ..odata import paging, serialize
 from ..odata.limits import FilterLimits
 from ..odata.options import QueryOptions, parse_options
+from ..responses import empty_response, json_response, text_response
 from ..store import query
 from ..store.related import related_rows
 from . import instance_annotations, prefer
-from .responses import empty_response, json_response, text_response
 from .routing import Resource, handles
 
 _SAFE = "$,'()/:=@*;"

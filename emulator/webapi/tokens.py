@@ -20,9 +20,9 @@ from jwt.algorithms import RSAAlgorithm
 
 from ..clock import format_instant
 from ..errors import NotAuthenticated
+from ..responses import json_response
 from ..settings import Settings
 from ..store.seed import ADMIN_USER_ID
-from .responses import json_response
 
 ALGORITHM = "RS256"
 LEEWAY = 30  # seconds of clock skew tolerated on exp/nbf, as token libraries commonly do

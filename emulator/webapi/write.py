@@ -12,10 +12,10 @@ from ..errors import BadRequest, DataverseError, NotSupported, PreconditionFaile
 from ..metadata import Table
 from ..odata import serialize
 from ..odata.options import parse_select
+from ..responses import empty_response, json_response
 from ..store import write as store
 from . import instance_annotations, prefer
 from .read import service_root
-from .responses import empty_response, json_response
 from .routing import Resource, handles
 
 # The entity URL of the last record a request created or updated, for $batch Content-ID references.
