@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -51,14 +52,15 @@ class Rules:
         self.not_null = tuple(a.logical_name for a in table.attributes
                               if a.required == "SystemRequired" and a.logical_name != "statecode")
         state, status = table.state_attribute, table.status_attribute
+        self.initial_state: int = (state.default or 0) if state is not None else 0
         self.states = state.option_set if state is not None and status is not None else None
-        self.statuses = status.option_set if self.states is not None else None
+        self.statuses = status.option_set if status is not None and self.states is not None else None
 
     def stamp(self, created: str, modified: str, caller: str, version: int, owner: str | None = None,
               owner_table: str = "systemuser") -> tuple:
         """The values of `stamped` for a row first written at `created` and last at `modified` (stored instants) by
-        `caller`, with row version `version`: its owner is the caller unless given. The seeder's bulk path calls
-        this per row; `new_row` does for everyone else."""
+        `caller`, with row version `version`: its owner is the caller unless given (a user unless `owner_table` says
+        otherwise). The seeder's bulk path calls this per row; `new_row` does for every other writer."""
         return (created, modified, caller, caller, version, owner or caller,
                 owner_table if owner else "systemuser")[:len(self.stamped)]
 
@@ -81,19 +83,21 @@ class Rules:
         if overridden:
             values["overriddencreatedon"] = when  # Dataverse keeps the migration time here
         owner = values.get("ownerid") if self.owner is not None else None
-        owner_table = values.get(self.owner.target_column) if owner and self.owner.is_polymorphic else None
+        owner_table = values.get(self.owner.target_column) if self.owner is not None and owner \
+            and self.owner.is_polymorphic else None
         values.update(zip(self.stamped, self.stamp(overridden or created or when, when, caller, version(), owner,
-                                                   owner_table or "systemuser")))
+                                                   owner_table or "systemuser"), strict=True))
         if self.activity_type is not None:
             values["activitytypecode"] = self.activity_type
         if self.mirror is not None and values.get(self.mirror) is None:
             values[self.mirror] = key
         return values
 
-    def changed_row(self, values: dict[str, Any], existing: Mapping[str, Any], key: str, *, when: str, caller: str,
+    def changed_row(self, values: dict[str, Any], existing: Mapping, key: str, *, when: str, caller: str,
                     version: Callable[[], int]) -> dict[str, Any]:
         """`values` completed in place as the changes of `existing` written at `when` by `caller`: required columns
-        stay set, the state model, modifiedon, modifiedby and the next row version (drawn once all checks passed)."""
+        and the owner stay set (an owner given without its table is a user), the state model, modifiedon, modifiedby
+        and the next row version (drawn once all checks passed)."""
         for name in self.not_null:
             if name in values and values[name] is None:
                 raise invalid_argument(f"Attribute: {name} cannot be set to NULL")
@@ -105,12 +109,12 @@ class Rules:
         values.update(modifiedon=when, modifiedby=caller, versionnumber=version())
         return values
 
-    def apply_state_model(self, values: dict[str, Any], key: str, existing: Mapping[str, Any] | None) -> None:
+    def apply_state_model(self, values: dict[str, Any], key: str, existing: Mapping | None) -> None:
         """statecode alone -> its default statuscode; statuscode must belong to the (new or current) statecode. A
         column present with None was given as null."""
         if self.states is None or self.statuses is None:
             return
-        current_state = existing["statecode"] if existing is not None else self.table.state_attribute.default or 0
+        current_state = existing["statecode"] if existing is not None else self.initial_state
         state = values.get("statecode")
         if state is None:
             if "statecode" in values and existing is not None:
@@ -144,13 +148,14 @@ _rules: dict[str, Rules] = {}
 
 
 def rules(table: Table) -> Rules:
+    """The table's rules, made once."""
     found = _rules.get(table.logical_name)
     if found is None or found.table is not table:
         found = _rules[table.logical_name] = Rules(table)
     return found
 
 
-def duplicate_key() -> PreconditionFailed:
+def _duplicate_key() -> PreconditionFailed:
     return PreconditionFailed("Cannot insert duplicate key.", code="0x80040237")
 
 
@@ -162,18 +167,18 @@ def create(conn: sa.Connection, db: Database, table: Table, values: dict[str, An
     sql_table = db.tables[table.logical_name]
     pk = sql_table.c[table.primary_id]
     if conn.execute(sa.select(pk).where(pk == key)).first() is not None:
-        raise duplicate_key()
+        raise _duplicate_key()
     rules(table).new_row(values, key, when=format_instant(ctx.now), caller=ctx.caller_id,
                          version=lambda: next_version(conn))
     try:
         conn.execute(sql_table.insert().values(**values))
     except sa.exc.IntegrityError:  # a parallel writer inserted the same key first (PostgreSQL)
-        raise duplicate_key() from None
+        raise _duplicate_key() from None
     return key
 
 
 def update(conn: sa.Connection, db: Database, table: Table, key: str, values: dict[str, Any], ctx: Context,
-           existing: Mapping[str, Any]) -> None:
+           existing: Mapping) -> None:
     """Change one row's columns (stored form); `existing` is the row as read (and locked) in this transaction."""
     rules(table).changed_row(values, existing, key, when=format_instant(ctx.now), caller=ctx.caller_id,
                              version=lambda: next_version(conn, (existing["versionnumber"] or 0) + 1))

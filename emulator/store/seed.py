@@ -237,7 +237,7 @@ class Seeder:
         """(conversation row, its session rows) per conversation. One function on purpose: at a million rows
         every attribute look-up and call counts, so the RNG, pools and formatter are locals here."""
         random, guid, instant_day, instant_time = self.rng.random, self.guid, self.instant.day, self.instant.time
-        conversation, session = rules(BY_LOGICAL_NAME["msdyn_ocliveworkitem"]), rules(BY_LOGICAL_NAME["msdyn_ocsession"])
+        conversation, session = (rules(BY_LOGICAL_NAME[name]) for name in ("msdyn_ocliveworkitem", "msdyn_ocsession"))
         conversation_stamp, session_stamp = conversation.stamp, session.stamp
         now, first_day = self.now, self.instant.first_day
         statuses = _weighted((s, w) for s, (_, w, _) in STATUSES.items())
