@@ -55,6 +55,7 @@ class Rules:
         self.initial_state: int = (state.default or 0) if state is not None else 0
         self.states = state.option_set if state is not None and status is not None else None
         self.statuses = status.option_set if status is not None and self.states is not None else None
+        self._default_status = {o.value: o.default_status for o in self.states.options} if self.states else {}
 
     def stamp(self, created: str, modified: str, caller: str, version: int, owner: str | None = None,
               owner_table: str = "systemuser") -> tuple:
@@ -66,8 +67,7 @@ class Rules:
 
     def default_status(self, state: int) -> int | None:
         """The statuscode a row entering `state` gets when none is given."""
-        return next((o.default_status for o in self.states.options if o.value == state), None) \
-            if self.states is not None else None
+        return self._default_status.get(state)
 
     def new_row(self, values: dict[str, Any], key: str, *, when: str, caller: str, version: Callable[[], int],
                 created: str | None = None) -> dict[str, Any]:

@@ -137,6 +137,7 @@ class Seeder:
         self.instant = Instants(self.now, 400)  # the oldest rows (users) were set up 400 days ago
         self.version = 1000
         self.statements: dict[str, str] = {}
+        self.rules = {name: rules(BY_LOGICAL_NAME[name]) for name in COLUMNS}
 
     # -- helpers ---------------------------------------------------------------------------------------------
     def guid(self) -> str:
@@ -147,11 +148,11 @@ class Seeder:
         """The server-set columns of a reference row the administrator created at `created` (epoch seconds)."""
         self.version += 1
         at = self.instant(created)
-        return rules(BY_LOGICAL_NAME[logical_name]).stamp(at, at, ADMIN_USER_ID, self.version)
+        return self.rules[logical_name].stamp(at, at, ADMIN_USER_ID, self.version)
 
     def owned(self, logical_name: str, created: int, state: int = 0) -> tuple:
         """`stamp`, then statecode and its default statuscode."""
-        return (*self.stamp(logical_name, created), state, rules(BY_LOGICAL_NAME[logical_name]).default_status(state))
+        return (*self.stamp(logical_name, created), state, self.rules[logical_name].default_status(state))
 
     def _insert(self, conn, logical_name: str, rows: Iterable[tuple]) -> None:
         """The tuples go straight to the DB-API cursor: executemany on SQLite, COPY on PostgreSQL (psycopg); values
@@ -237,7 +238,7 @@ class Seeder:
         """(conversation row, its session rows) per conversation. One function on purpose: at a million rows
         every attribute look-up and call counts, so the RNG, pools and formatter are locals here."""
         random, guid, instant_day, instant_time = self.rng.random, self.guid, self.instant.day, self.instant.time
-        conversation, session = (rules(BY_LOGICAL_NAME[name]) for name in ("msdyn_ocliveworkitem", "msdyn_ocsession"))
+        conversation, session = self.rules["msdyn_ocliveworkitem"], self.rules["msdyn_ocsession"]
         conversation_stamp, session_stamp = conversation.stamp, session.stamp
         now, first_day = self.now, self.instant.first_day
         statuses = _weighted((s, w) for s, (_, w, _) in STATUSES.items())
