@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import requests
 
-from emulator.store.schema import format_instant
+from emulator.clock import format_instant
 from emulator.webapi import create_app
 
 from .conftest import API, AUTH, NOW, LiveServer

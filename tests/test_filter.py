@@ -152,8 +152,8 @@ def test_malformed_filters_are_400_with_a_pointer(client, expression, fragment):
 
 
 def test_the_parse_and_statement_caches_stay_bounded():
-    """The caches of parsed filters and built statements (emulator/odata/lru.py) evict the least recently used."""
-    from emulator.odata.lru import LRU
+    """The caches of parsed filters and built statements (emulator/lru.py) evict the least recently used."""
+    from emulator.lru import LRU
 
     cache = LRU(2)
     cache.put("a", 1)

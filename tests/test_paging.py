@@ -13,7 +13,7 @@ import pytest
 import requests
 import sqlalchemy as sa
 
-from emulator.store.schema import format_instant
+from emulator.clock import format_instant
 from emulator.webapi import create_app
 
 from .conftest import API, AUTH, NOW, Client, LiveServer, make_emulator

@@ -10,7 +10,7 @@ from urllib.parse import quote, urlencode
 
 import pytest
 
-from emulator.store.schema import format_instant
+from emulator.clock import format_instant
 from emulator.store.seed import ADMIN_USER_ID
 from emulator.webapi import create_app
 

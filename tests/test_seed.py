@@ -6,10 +6,10 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import sqlalchemy as sa
 
+from emulator.clock import format_instant
 from emulator.metadata import BY_LOGICAL_NAME
 from emulator.metadata.optionsets import LIVEWORKITEM_STATUS, STREAM_SOURCE
 from emulator.store.database import Database
-from emulator.store.schema import format_instant
 from emulator.store.seed import ADMIN_USER_ID, DOC_AGENT_ID, Instants, Seeder, seed
 
 from .conftest import BACKENDS, NOW, drop_database, make_emulator

@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import math
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 from flask import request
 
 from .. import server
-from ..clock import parse_instant
+from ..clock import format_instant, parse_instant
 from ..errors import BadRequest
 from ..webapi.responses import json_response
 from . import blueprint
@@ -15,13 +15,9 @@ from . import blueprint
 ADVANCE_UNITS = ("days", "hours", "minutes", "seconds")
 
 
-def _iso(value: datetime) -> str:
-    return value.astimezone(timezone.utc).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def _state():
     clock = server.current().clock
-    return json_response({"now": _iso(clock.now()), "frozen": clock.frozen})
+    return json_response({"now": format_instant(clock.now()), "frozen": clock.frozen})
 
 
 def _body() -> dict:

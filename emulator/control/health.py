@@ -2,6 +2,7 @@
 from flask import jsonify
 
 from .. import __version__, server
+from ..clock import format_instant
 from . import blueprint, state
 
 
@@ -9,5 +10,5 @@ from . import blueprint, state
 def health():
     emulator = server.current()
     return jsonify({"ready": True, "version": __version__, "database": emulator.db.describe(),
-                    "now": emulator.clock.now().isoformat().replace("+00:00", "Z"),
+                    "now": format_instant(emulator.clock.now(), "auto"),
                     "scenario": state().scenario, "counts": emulator.db.counts()})

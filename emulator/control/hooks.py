@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 
 from flask import Flask, g, request
 
+from ..clock import format_instant
 from . import faults
 from .journal import caller
 
@@ -38,7 +39,7 @@ def register(app: Flask) -> None:
             response.headers["x-ms-ratelimit-time-remaining-xrm-requests"] = str(ms_left)
         fault = g.get("emulator_fault")
         control.journal.record({
-            "at": datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "at": format_instant(datetime.now(timezone.utc), "milliseconds"),
             "method": request.method, "path": request.path,
             "query": request.query_string.decode("utf-8", "replace"),
             "status": 0 if fault and fault["kind"] == "drop" else response.status_code,

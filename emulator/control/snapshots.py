@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 import sqlalchemy as sa
 from flask import jsonify, request
 
+from ..clock import format_instant
 from ..errors import BadRequest, ResourceNotFound
 from ..store.database import Database
 from . import blueprint, state
@@ -96,7 +97,7 @@ class SnapshotStore:
     def save(self, name: str, scenario: str | None = None) -> dict:
         started = time.perf_counter()
         self.delete(name)
-        created = datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        created = format_instant(datetime.now(timezone.utc), "milliseconds")
         with self.db.engine.begin() as conn:
             snapshot_id = conn.execute(self.registry.insert().values(
                 name=name, scenario=scenario, created=created, tables=",".join(self.db.tables))).inserted_primary_key[0]

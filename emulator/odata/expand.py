@@ -1,17 +1,13 @@
-"""$expand of single-valued navigation properties (lookups) with a nested $select: parsed against the metadata,
-then fetched for a whole page with one query per navigation property and target table."""
+"""$expand of single-valued navigation properties (lookups) with a nested $select, parsed against the metadata (the
+store fetches the related rows: store/related.py)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import sqlalchemy as sa
-
 from ..errors import BadRequest, NotSupported, PropertyNotFound
 from ..metadata import ALL_TABLES, BY_LOGICAL_NAME, Attribute, Table
-from .serialize import Expansion
+from .select import parse_select
 
-ID_CHUNK = 5000  # ids per IN list: a whole page of 5000 rows stays one query
-_PARENT = "__parent"  # label of the referencing row's key in the fetch query
 _OPTION_NAMES = {"$select", "$filter", "$orderby", "$top", "$expand", "$count", "$skip", "$levels", "$search"}
 
 
@@ -81,8 +77,6 @@ def resolve_navigation(table: Table, name: str) -> tuple[Attribute, tuple[Table,
 
 
 def parse_item(table: Table, raw: str) -> ExpandItem:
-    from .options import parse_select  # options imports this module
-
     text = raw.strip()
     if not text:
         raise BadRequest("The $expand query option has an empty item.")
@@ -150,45 +144,3 @@ def parse_expand(table: Table, text: str | None) -> list[ExpandItem]:
             raise BadRequest(f"The navigation property '{item.name}' is expanded more than once in $expand.")
         items.append(item)
     return items
-
-
-def fetch(db, table: Table, items: list[ExpandItem], rows: list) -> list[Expansion]:
-    """For each item, the related row of every row in `rows` (by the referencing row's key): one query per
-    navigation property and target, joining the page's rows to the target table."""
-    if not items:
-        return []
-    base = db.tables[table.logical_name]
-    keys = list(dict.fromkeys(row._mapping[table.primary_id] for row in rows))
-    expansions: list[Expansion] = []
-    for item in items:
-        related: dict[str, tuple[str, object]] = {}
-        attrs_by_target: dict[str, list[Attribute]] = {}
-        for target in item.targets:
-            attrs = item.columns(target)
-            attrs_by_target[target.logical_name] = attrs
-            if keys:
-                related.update(_fetch_target(db, base, table, item.lookup, target, attrs, keys))
-        expansions.append(Expansion(item.name, table.primary_id, related, attrs_by_target))
-    return expansions
-
-
-def _fetch_target(db, base: sa.Table, table: Table, lookup: Attribute, target: Table, attrs: list[Attribute],
-                  keys: list[str]) -> dict[str, tuple[str, object]]:
-    target_sql = db.tables[target.logical_name]
-    columns = [target_sql.c[a.logical_name] for a in attrs]
-    columns += [target_sql.c[a.target_column] for a in attrs if a.is_polymorphic]
-    if "versionnumber" in target_sql.c and target_sql.c.versionnumber not in columns:
-        columns.append(target_sql.c.versionnumber)
-    condition = target_sql.c[target.primary_id] == base.c[lookup.logical_name]
-    if lookup.is_polymorphic:
-        condition = sa.and_(condition, base.c[lookup.target_column] == target.logical_name)
-    found: dict[str, tuple[str, object]] = {}
-    with db.engine.connect() as conn:
-        for start in range(0, len(keys), ID_CHUNK):
-            chunk = keys[start:start + ID_CHUNK]
-            statement = (sa.select(base.c[table.primary_id].label(_PARENT), *columns)
-                         .select_from(base.join(target_sql, condition))
-                         .where(base.c[table.primary_id].in_(chunk)))
-            for row in conn.execute(statement):
-                found[row._mapping[_PARENT]] = (target.logical_name, row)
-    return found

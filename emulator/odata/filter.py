@@ -5,20 +5,26 @@ from __future__ import annotations
 import re
 import threading
 import uuid
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
-from typing import Any, Callable, Hashable
+from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
-from odata_query import ast, exceptions as oq
+from odata_query import ast
+from odata_query import exceptions as oq
 from odata_query.grammar import ODataLexer, ODataParser
+from sqlalchemy.sql.selectable import NamedFromClause
 
+from ..clock import format_instant
 from ..errors import BadRequest, PropertyNotFound
+from ..lru import LRU
 from ..metadata import BY_LOGICAL_NAME, Attribute, Table
-from ..metadata import model as m
-from ..store.schema import format_instant
+from ..plan import case_insensitive
 from . import syntax
-from .lru import LRU
+from .functions import call_dataverse_function
+from .limits import FilterLimits, measure
+from .operand import NUMERIC_EDM, Operand
 
 OPERATOR_KINDS = {ast.Eq: "Equal", ast.NotEq: "NotEqual", ast.Gt: "GreaterThan", ast.GtE: "GreaterThanOrEqual",
                   ast.Lt: "LessThan", ast.LtE: "LessThanOrEqual", ast.In: "In"}
@@ -30,7 +36,6 @@ LITERAL_EDM = {ast.Integer: "Edm.Int32", ast.Float: "Edm.Double", ast.Boolean: "
                ast.String: "Edm.String", ast.GUID: "Edm.Guid", ast.DateTime: "Edm.DateTimeOffset",
                ast.Date: "Edm.Date", ast.Time: "Edm.TimeOfDay", ast.Duration: "Edm.Duration",
                ast.Geography: "Edm.Geography"}
-NUMERIC_EDM = {"Edm.Int32", "Edm.Int64", "Edm.Decimal", "Edm.Double"}
 GUID_RE = re.compile(r"^\{?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\}?$")
 
 _local = threading.local()  # sly's lexer and parser keep state while they run: one pair per thread
@@ -55,32 +60,11 @@ def parse(text: str) -> ast._Node:
         raise BadRequest(f"The query expression '{text}' is not valid: {e}") from None
 
 
-def case_insensitive(expr, attr: Attribute, dialect: str):
-    """SQLite applies a column's NOCASE collation to the column only, not to a subquery over it."""
-    if dialect == "sqlite" and attr.type in m.STRING_TYPES:
-        return sa.collate(expr, "NOCASE")
-    return expr
-
-
 def normalize_guid(text: str) -> str | None:
     """Lowercase hyphenated GUID, braces tolerated; None when not a GUID."""
     if not GUID_RE.match(text):
         return None
     return str(uuid.UUID(text.strip("{}")))
-
-
-@dataclass
-class Operand:
-    """A visited node: a SQL expression plus what is known of its type."""
-
-    expr: Any
-    edm: str | None = None  # None for null
-    attr: Attribute | None = None
-    node: ast._Node | None = None
-
-    @property
-    def is_literal(self) -> bool:
-        return self.attr is None
 
 
 @dataclass(frozen=True)
@@ -104,14 +88,15 @@ _COMPILED: LRU[Compiled] = LRU(256)
 class FilterCompiler:
     """Compiles one $filter for one table. `now` and `user_id` feed the Dataverse query functions."""
 
-    def __init__(self, table: Table, sql_tables: dict[str, sa.Table], *, now: datetime, user_id: str | None = None,
-                 dialect: str = "sqlite") -> None:
+    def __init__(self, table: Table, sql_tables: dict[str, sa.Table], *, now: datetime, limits: FilterLimits,
+                 user_id: str | None = None, dialect: str = "sqlite") -> None:
         self.table = table
+        self.limits = limits
         self.sql_tables = sql_tables
         self.sql = sql_tables[table.logical_name]
         self.dialect = dialect
         # The query functions work to the second, so a clause built from `now` serves a live clock's whole second.
-        self._context = {"now": now.astimezone(timezone.utc).replace(microsecond=0), "user_id": user_id}
+        self._context: dict[str, Any] = {"now": now.astimezone(UTC).replace(microsecond=0), "user_id": user_id}
         self._read: set[str] = set()  # the context values the clause being built depends on
 
     @property
@@ -128,15 +113,13 @@ class FilterCompiler:
         """The clause for `text`, and a key standing for it (equal keys, equivalent clauses) or None when the text is
         too long to cache. The clause is reused from an earlier request when it was built from the same text for the
         same table and the clock and caller values it read (if any) are still the current ones."""
-        from ..webapi.limits import check_filter, measure
-
         aliases = aliases or {}
         key = (self.sql, self.dialect, text, tuple(sorted(aliases.items())))
         compiled = _COMPILED.get(key)
         if compiled is None:
             tree = parse(syntax.rewrite(text, aliases))
             compiled = Compiled(tree, measure(tree))
-        check_filter(*compiled.size, text)  # before the recursive walk: the limits are settings of each app
+        self.limits.check(*compiled.size, text)  # before the recursive walk: the limits are settings of each app
         if compiled.where is not None and all(self._context[name] == value for name, value in compiled.context):
             return compiled.where, (key, compiled.context)
         where = self._clause(compiled.tree, text)
@@ -166,7 +149,7 @@ class FilterCompiler:
         return method(node)
 
     # -- names -----------------------------------------------------------------------------------------------
-    def column(self, name: str, table: Table | None = None, sql: sa.Table | None = None) -> Operand:
+    def column(self, name: str, table: Table | None = None, sql: NamedFromClause | None = None) -> Operand:
         table = table or self.table
         attr = table.by_property(name)
         if attr is None:
@@ -246,7 +229,8 @@ class FilterCompiler:
     # -- operators -------------------------------------------------------------------------------------------
     def visit_BoolOp(self, node: ast.BoolOp):
         # A chain `a or b or c ...` parses left-deep; walk it as a loop so long chains do not exhaust the stack.
-        chain, operands = node, []
+        chain: ast._Node = node
+        operands: list[ast._Node] = []
         while isinstance(chain, ast.BoolOp) and type(chain.op) is type(node.op):
             operands.append(chain.right)
             chain = chain.left
@@ -349,8 +333,6 @@ class FilterCompiler:
     # -- functions -------------------------------------------------------------------------------------------
     def visit_Call(self, node: ast.Call):
         if node.func.namespace:
-            from .functions import call_dataverse_function
-
             return call_dataverse_function(self, node)
         name = node.func.name.lower()
         if name in ("contains", "startswith", "endswith"):

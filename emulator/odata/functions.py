@@ -2,22 +2,22 @@
 emulator clock as Dataverse does for a user whose time zone is UTC. Boundary rules: docs/query-functions.md."""
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta, timezone
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+from datetime import UTC, datetime, time, timedelta
 
 import sqlalchemy as sa
 from dateutil.relativedelta import relativedelta
 from odata_query import ast
 
+from ..clock import format_instant, parse_instant
 from ..errors import BadRequest
-
-if TYPE_CHECKING:
-    from .filter import FilterCompiler, Operand
+from ..metadata import model as m
+from .operand import NUMERIC_EDM, Compiler, Operand
 
 NAMESPACE = ("Microsoft", "Dynamics", "CRM")
 INT64_MAX = 2**63 - 1
-EARLIEST = datetime(1, 1, 1, tzinfo=timezone.utc)
-LATEST = datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone.utc)
+EARLIEST = datetime(1, 1, 1, tzinfo=UTC)
+LATEST = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
 INTEGER_RANGES = {"Edm.Int32": (-2**31, 2**31 - 1), "Edm.Int64": (-2**63, 2**63 - 1)}
 PROPERTY = ("PropertyName",)
 VALUE = ("PropertyName", "PropertyValue")
@@ -33,12 +33,6 @@ def function(name: str, params: tuple[str, ...] = PROPERTY) -> Callable[[Handler
         REGISTRY[name.lower()] = (name, handler, params)
         return handler
     return register
-
-
-def instant_text(value: datetime) -> str:
-    """The stored form `YYYY-MM-DDTHH:MM:SSZ`, zero-padded for years before 1000 so text order stays time order."""
-    value = value.astimezone(timezone.utc)
-    return f"{value.year:04d}-{value:%m-%dT%H:%M:%S}Z"
 
 
 def shift(instant: datetime, **units: int) -> datetime:
@@ -57,7 +51,7 @@ def week_start(day: datetime) -> datetime:
 class FunctionCall:
     """One call's named parameters, with helpers that validate them and name what is wrong."""
 
-    def __init__(self, compiler: "FilterCompiler", name: str, params: dict[str, ast._Node]) -> None:
+    def __init__(self, compiler: Compiler, name: str, params: dict[str, ast._Node]) -> None:
         self.compiler, self.name, self.params = compiler, name, params
 
     def _param(self, key: str) -> ast._Node:
@@ -66,17 +60,17 @@ class FunctionCall:
             raise BadRequest(f"The function '{self.name}' requires the parameter '{key}'.")
         return node
 
-    def column(self) -> "Operand":
+    def column(self) -> Operand:
         node = self._param("PropertyName")
         if not isinstance(node, ast.String):
             raise BadRequest(f"PropertyName of '{self.name}' must be a string such as 'createdon'.")
         return self.compiler.column(node.py_val)
 
-    def typed_property(self, allowed: set[str], what: str) -> "Operand":
+    def typed_property(self, allowed: set[str], what: str) -> Operand:
         operand = self.column()
         if operand.attr is None or operand.edm not in allowed:
             raise BadRequest(f"The function '{self.name}' applies to {what}; PropertyName "
-                             f"'{operand.attr.property_name}' is {operand.edm}.")
+                             f"'{operand.name}' is {operand.edm}.")
         return operand
 
     def date_property(self) -> sa.ColumnElement:
@@ -103,34 +97,32 @@ class FunctionCall:
 
     def day(self, key: str = "PropertyValue") -> datetime:
         """A date parameter ('2026-01-15', 2026-01-15 or a date-time) as 00:00 UTC of that day."""
-        from ..clock import parse_instant
-
         node = self._param(key)
         try:
             if isinstance(node, ast.String):
                 value = parse_instant(node.py_val)
             elif isinstance(node, ast.Date):
-                value = datetime.combine(node.py_val, time(0), tzinfo=timezone.utc)
+                value = datetime.combine(node.py_val, time(0), tzinfo=UTC)
             elif isinstance(node, ast.DateTime):
                 value = node.py_val
-                value = (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
+                value = (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC)
             else:
                 raise ValueError
         except (ValueError, OverflowError):
             text = getattr(node, "val", "null" if isinstance(node, ast.Null) else type(node).__name__)
             raise BadRequest(f"{key} of '{self.name}' must be a date such as '2026-01-15', not '{text}'.") from None
-        return datetime.combine(value.date(), time(0), tzinfo=timezone.utc)
+        return datetime.combine(value.date(), time(0), tzinfo=UTC)
 
     def values(self, key: str = "PropertyValues", count: int | None = None) -> list[ast._Node]:
         node = self._param(key)
         if not isinstance(node, ast.List):
             raise BadRequest(f"{key} of '{self.name}' must be an array such as [\"1\",\"2\"].")
-        items = list(node.val)
+        items: list[ast._Node] = list(node.val)
         if count is not None and len(items) != count:
             raise BadRequest(f"{key} of '{self.name}' must hold exactly {count} values, not {len(items)}.")
         return items
 
-    def coerced_values(self, operand: "Operand", key: str = "PropertyValues", count: int | None = None) -> list:
+    def coerced_values(self, operand: Operand, key: str = "PropertyValues", count: int | None = None) -> list:
         """Array items are strings in Dataverse (['3']); convert each to the column's type."""
         out = []
         for item in self.values(key, count):
@@ -141,9 +133,7 @@ class FunctionCall:
             out.append(self.compiler.coerce(operand, self.literal_for(operand, item, key), self.name).expr)
         return out
 
-    def literal_for(self, operand: "Operand", item: ast._Node, key: str = "PropertyValues") -> "Operand":
-        from .filter import NUMERIC_EDM, Operand
-
+    def literal_for(self, operand: Operand, item: ast._Node, key: str = "PropertyValues") -> Operand:
         if isinstance(item, ast.String) and operand.edm in NUMERIC_EDM:
             try:
                 number = float(item.py_val) if operand.edm in ("Edm.Decimal", "Edm.Double") else int(item.py_val)
@@ -154,12 +144,11 @@ class FunctionCall:
                     raise ValueError
             except ValueError:
                 raise BadRequest(f"The value '{item.py_val}' in {key} of '{self.name}' is not a valid "
-                                 f"{operand.edm} for '{operand.attr.property_name}'.") from None
+                                 f"{operand.edm} for '{operand.name}'.") from None
             return Operand(sa.literal(number), operand.edm, node=item)
         if isinstance(item, ast.String) and operand.edm == "Edm.DateTimeOffset":
-            from ..clock import parse_instant
             try:
-                return Operand(sa.literal(instant_text(parse_instant(item.py_val))), operand.edm, node=item)
+                return Operand(sa.literal(format_instant(parse_instant(item.py_val))), operand.edm, node=item)
             except (ValueError, OverflowError):
                 raise BadRequest(f"The value '{item.py_val}' in {key} of '{self.name}' is not a valid "
                                  f"date.") from None
@@ -174,7 +163,7 @@ class FunctionCall:
     @property
     def today(self) -> datetime:
         """00:00 UTC today."""
-        return datetime.combine(self.now.date(), time(0), tzinfo=timezone.utc)
+        return datetime.combine(self.now.date(), time(0), tzinfo=UTC)
 
     def between(self, start: datetime | None, end: datetime | None, *, end_inclusive: bool = False
                 ) -> sa.ColumnElement:
@@ -182,13 +171,13 @@ class FunctionCall:
         column = self.date_property()
         parts = []
         if start is not None:
-            parts.append(column >= instant_text(start))
+            parts.append(column >= format_instant(start))
         if end is not None:
-            parts.append(column <= instant_text(end) if end_inclusive else column < instant_text(end))
+            parts.append(column <= format_instant(end) if end_inclusive else column < format_instant(end))
         return sa.and_(*parts)
 
 
-def call_dataverse_function(compiler: "FilterCompiler", node: ast.Call) -> sa.ColumnElement:
+def call_dataverse_function(compiler: Compiler, node: ast.Call) -> sa.ColumnElement:
     full_name = ".".join((*node.func.namespace, node.func.name))
     entry = REGISTRY.get(node.func.name.lower()) if tuple(node.func.namespace) == NAMESPACE else None
     if entry is None or entry[0] != node.func.name:  # function names are case-sensitive
@@ -240,25 +229,23 @@ def not_between(call: FunctionCall) -> sa.ColumnElement:
     return sa.or_(operand.expr < low, operand.expr > high)
 
 
-def _choice_values(call: FunctionCall) -> tuple["Operand", list[sa.ColumnElement]]:
+def _choice_values(call: FunctionCall) -> tuple[Operand, list[sa.ColumnElement]]:
     """The multi-select column and one whole-value match per requested option value."""
-    from ..metadata import model as m
-
     operand = call.column()
     if operand.attr is None or operand.attr.type != m.MULTISELECT:
         raise BadRequest(f"The function '{call.name}' applies to choices (multi-select) columns; PropertyName "
-                         f"'{operand.attr.property_name}' is not one.")
+                         f"'{operand.name}' is not one.")
     # ',' || value || ',' LIKE '%,<option>,%' matches whole option values, never a substring of another one.
     padded = sa.literal(",", sa.String) + sa.func.replace(operand.expr, " ", "", type_=sa.String) + \
         sa.literal(",", sa.String)
-    matches = []
+    matches: list[sa.ColumnElement] = []
     for item in call.values():
         text = item.py_val if isinstance(item, ast.String) else getattr(item, "val", None)
         try:
             option = int(str(text).strip())
         except (TypeError, ValueError):
             raise BadRequest(f"The value '{text}' in PropertyValues of '{call.name}' is not a valid option value "
-                             f"for '{operand.attr.property_name}'.") from None
+                             f"for '{operand.name}'.") from None
         matches.append(padded.like(f"%,{option},%"))
     return operand, matches
 

@@ -1,43 +1,55 @@
-"""System query options ($select, $filter, $orderby, $top, $count, $skiptoken) parsed and checked against the
-table metadata into a QueryPlan that the store runs as one SELECT."""
+"""System query options ($select, $filter, $orderby, $top, $count, $expand, $skiptoken) parsed and checked against
+the table metadata, and the query plan (plan.py) of each page they ask for."""
 from __future__ import annotations
 
 import re
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Hashable, Mapping
 
 import sqlalchemy as sa
 
-from ..errors import BadRequest, PropertyNotFound
+from ..errors import BadRequest, NotSupported, PropertyNotFound
 from ..metadata import Attribute, Table
+from ..plan import Order, Plan
 from . import paging, syntax
-from .expand import parse_expand
+from .expand import ExpandItem, parse_expand
 from .filter import FilterCompiler
+from .limits import FilterLimits
+from .select import parse_select
 
-SUPPORTED = {"$select", "$filter", "$orderby", "$top", "$count", "$expand", "$skiptoken", "$apply"}
-UNSUPPORTED = {"$skip", "$search", "$format"}
+SUPPORTED = {"$select", "$filter", "$orderby", "$top", "$count", "$expand", "$skiptoken"}
+UNSUPPORTED = {"$skip", "$search", "$format"}  # Dataverse itself refuses these
+# Nothing is silently ignored: what Dataverse honours and the emulator does not emulate yet is refused by name (501).
+NOT_EMULATED = {
+    "$apply": "the $apply query option (aggregation)",
+    "$deltatoken": "change tracking ($deltatoken)",
+    "fetchxml": "FetchXML queries (the fetchXml query parameter)",
+    "savedquery": "saved queries (the savedQuery query parameter)",
+    "userquery": "user queries (the userQuery query parameter)",
+    "sql": "SQL queries (the sql query parameter)",
+}
+# System query option names written without their `$`: Dataverse is an OData 4.0 service, where these are custom
+# options; ignoring them would answer unfiltered data, so they are refused (docs/decisions.md).
+SYSTEM_NAMES = {"filter", "select", "orderby", "top", "skip", "expand", "count", "apply", "search", "skiptoken",
+                "format", "levels", "deltatoken"}
 _ORDER_TERM = re.compile(r"^\s*(\S+?)(?:\s+(asc|desc))?\s*$", re.IGNORECASE)
 
 
 @dataclass
-class OrderTerm:
-    attr: Attribute
-    descending: bool = False
+class QueryOptions:
+    """A request's options on one entity set (or one record)."""
 
-
-@dataclass
-class QueryPlan:
     table: Table
     select: list[Attribute] | None = None  # None: every column
     select_names: list[str] | None = None  # as written, for @odata.context
     where: sa.ColumnElement | None = None
     where_key: Hashable | None = None  # stands for `where` (FilterCompiler.compile); None: not to be cached
-    order: list[OrderTerm] = field(default_factory=list)
+    order: list[Order] = field(default_factory=list)
     top: int | None = None
     count: bool = False
     cookie: paging.PagingCookie | None = None
-    expand: list = field(default_factory=list)  # expand.ExpandItem per $expand item
+    expand: list[ExpandItem] = field(default_factory=list)
 
     def columns(self) -> list[Attribute]:
         """Attributes to return: the selection (or all), the key always."""
@@ -46,39 +58,49 @@ class QueryPlan:
             attrs.append(self.table.key)
         return attrs
 
+    def served_before(self, page_size: int) -> int:
+        """Rows the earlier pages served."""
+        return self.cookie.page * page_size if self.cookie else 0
+
+    def plan(self, page_size: int) -> Plan:
+        """The plan of the page asked for: $top caps the whole result, so the page takes what remains of it."""
+        limit = page_size
+        if self.top is not None:
+            limit = max(0, min(page_size, self.top - self.served_before(page_size)))
+        return Plan(self.table, self.columns(), where=self.where, where_key=self.where_key, order=self.order,
+                    limit=limit, after=self.cookie.keys if self.cookie else None, count=self.count)
+
+    def more(self, page_size: int, rows: int, more_rows: bool) -> bool:
+        """Whether a next page follows a page of `rows` rows (`more_rows`: the query matched more)."""
+        if self.top is not None and self.cookie is None and self.top <= page_size:
+            return False
+        if self.top is not None:
+            return more_rows and self.served_before(page_size) + rows < self.top
+        return more_rows
+
 
 def check_option_names(args: Mapping[str, str]) -> None:
     for name in args:
-        if not name.startswith("$"):
+        if name.startswith("@"):  # a parameter alias
             continue
-        if name in UNSUPPORTED:
-            raise BadRequest(f"The query parameter {name} is not supported")
-        if name not in SUPPORTED:
-            raise BadRequest(f"The query parameter '{name}' is not supported.")
+        missing = NOT_EMULATED.get(name if name.startswith("$") else name.lower())
+        if missing:
+            raise NotSupported(f"The emulator does not implement {missing} yet; the query was not run.")
+        if name.startswith("$"):
+            if name in UNSUPPORTED:
+                raise BadRequest(f"The query parameter {name} is not supported")
+            if name not in SUPPORTED:
+                raise BadRequest(f"The query parameter '{name}' is not supported.")
+        elif name.lower() in SYSTEM_NAMES:
+            raise BadRequest(f"The query parameter '{name}' is not supported: system query options start with '$' "
+                             f"(write '${name.lower()}').")
 
 
-def parse_select(table: Table, text: str | None) -> tuple[list[Attribute] | None, list[str] | None]:
-    if text is None or text.strip() in ("", "*"):
-        return None, None
-    attrs, names = [], []
-    for raw in text.split(","):
-        name = raw.strip()
-        if not name:
-            raise BadRequest(f"The $select query option '{text}' has an empty item.")
-        attr = table.by_property(name)
-        if attr is None:
-            raise PropertyNotFound(name, table.type_name)
-        if attr not in attrs:
-            attrs.append(attr)
-            names.append(name)
-    return attrs, names
-
-
-def parse_orderby(table: Table, text: str | None, aliases: Mapping[str, str]) -> list[OrderTerm]:
+def parse_orderby(table: Table, text: str | None, aliases: Mapping[str, str]) -> list[Order]:
     if text is None or not text.strip():
         return []
     text = syntax.rewrite(text, aliases, "$orderby")
-    terms: list[OrderTerm] = []
+    terms: list[Order] = []
     for raw in text.split(","):
         match = _ORDER_TERM.match(raw)
         if not match:
@@ -87,7 +109,7 @@ def parse_orderby(table: Table, text: str | None, aliases: Mapping[str, str]) ->
         attr = table.by_property(name)
         if attr is None:
             raise PropertyNotFound(name, table.type_name)
-        terms.append(OrderTerm(attr, direction == "desc"))
+        terms.append(Order(attr, direction == "desc"))
     return terms
 
 
@@ -109,23 +131,23 @@ def parse_count(text: str | None) -> bool:
     return value == "true"
 
 
-def build_plan(table: Table, args: Mapping[str, str], sql_tables: dict[str, sa.Table], *, now: datetime,
-               user_id: str | None, dialect: str, single: bool = False) -> QueryPlan:
+def parse_options(table: Table, args: Mapping[str, str], sql_tables: dict[str, sa.Table], *, now: datetime,
+                  user_id: str | None, dialect: str, limits: FilterLimits, single: bool = False) -> QueryOptions:
     """Parse every option of a request on one entity set (or, with `single`, one record)."""
     check_option_names(args)
     aliases = syntax.aliases_from(args)
     select, names = parse_select(table, args.get("$select"))
-    plan = QueryPlan(table, select, names)
-    plan.expand = parse_expand(table, args.get("$expand"))
+    options = QueryOptions(table, select, names)
+    options.expand = parse_expand(table, args.get("$expand"))
     if single:
-        return plan
+        return options
     text = args.get("$filter")
     if text is not None and text.strip():
-        compiler = FilterCompiler(table, sql_tables, now=now, user_id=user_id, dialect=dialect)
-        plan.where, plan.where_key = compiler.compile(text, aliases)
-    plan.order = parse_orderby(table, args.get("$orderby"), aliases)
-    plan.top = parse_top(args.get("$top"))
-    plan.count = parse_count(args.get("$count"))
+        compiler = FilterCompiler(table, sql_tables, now=now, limits=limits, user_id=user_id, dialect=dialect)
+        options.where, options.where_key = compiler.compile(text, aliases)
+    options.order = parse_orderby(table, args.get("$orderby"), aliases)
+    options.top = parse_top(args.get("$top"))
+    options.count = parse_count(args.get("$count"))
     if args.get("$skiptoken"):
-        plan.cookie = paging.decode(args["$skiptoken"])
-    return plan
+        options.cookie = paging.decode(args["$skiptoken"])
+    return options

@@ -12,6 +12,7 @@ from defusedxml.common import DefusedXmlException
 
 from ..errors import BadRequest
 
+
 @dataclass
 class PagingCookie:
     page: int  # the page the cookie's values came from; the next request asks for page + 1

@@ -2,8 +2,8 @@
 Dataverse's forms (they are stored that way already), and the annotations the client asked for."""
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Callable
 
 from ..metadata import Attribute, Table
 
@@ -36,7 +36,7 @@ def etag(version: object) -> str:
     return f'W/"{version}"'
 
 
-def records(attrs: list[Attribute], rows: list, annotate: Annotator | None = None,
+def records(attrs: list[Attribute], rows: Sequence, annotate: Annotator | None = None,
             expansions: list[Expansion] | None = None) -> list[dict]:
     """`record` for each row; without annotations or $expand, with the column positions looked up once per page."""
     if annotate is not None or expansions or not rows:

@@ -12,11 +12,10 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from ..clock import Clock, parse_instant
+from ..clock import Clock, format_instant, parse_instant
 from ..metadata import BY_LOGICAL_NAME
 from ..store import records, write
 from ..store.database import Database
-from ..store.schema import format_instant
 from ..store.seed import ADMIN_USER_ID, TOPICS
 
 CONVERSATION, SESSION = BY_LOGICAL_NAME["msdyn_ocliveworkitem"], BY_LOGICAL_NAME["msdyn_ocsession"]

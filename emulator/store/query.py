@@ -1,17 +1,20 @@
-"""Runs a QueryPlan as one SELECT: filter, Dataverse ordering (primary key last, nulls lowest, lookups by the
-related row's primary name) and keyset paging that seeks strictly after the paging cookie's sort values."""
+"""The one executor of query plans (emulator/plan.py): any plan as one SELECT with its joins, filter, grouping and
+aggregates, Dataverse ordering (primary key last, nulls lowest, lookups by the related row's primary name) and keyset
+paging that seeks strictly after the paging cookie's sort values; plus the matching rows' count and one record."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 
 from ..errors import BadRequest
+from ..lru import LRU
 from ..metadata import BY_LOGICAL_NAME, Attribute, Table
-from ..odata.filter import case_insensitive
-from ..odata.lru import LRU
-from ..odata.options import QueryPlan
+from ..plan import AGGREGATES, Aggregate, Join, Plan, case_insensitive
 from .database import Database
+from .rows import record_columns
 
 COUNT_LIMIT = 5000
 
@@ -21,45 +24,81 @@ class SortKey:
     name: str  # the element name in the paging cookie
     expr: sa.ColumnElement
     descending: bool
-    label: str  # result column carrying this key's value
+    label: str | None  # result column carrying this key's value (None: a group or aggregate, already returned)
 
 
 @dataclass
 class Page:
-    rows: list[sa.Row]
+    rows: Sequence[sa.Row]
     more: bool
     last_keys: list[tuple[str, object]]
     count: int | None = None
     count_exceeded: bool = False
 
 
-def lookup_name(db: Database, table: Table, attr: Attribute) -> sa.ColumnElement:
+def lookup_name(db: Database, source: sa.FromClause, attr: Attribute) -> sa.ColumnElement:
     """The related row's primary name (how Dataverse sorts lookups)."""
-    base = db.tables[table.logical_name]
     cases = []
     for target_name in attr.targets:
         target = BY_LOGICAL_NAME[target_name]
         target_sql = db.tables[target_name].alias()
-        subquery = (sa.select(target_sql.c[target.primary_name])
-                    .where(target_sql.c[target.primary_id] == base.c[attr.logical_name]).scalar_subquery())
-        subquery = case_insensitive(subquery, target.attribute(target.primary_name), db.engine.dialect.name)
+        name = case_insensitive(sa.select(target_sql.c[target.primary_name])
+                                .where(target_sql.c[target.primary_id] == source.c[attr.logical_name])
+                                .scalar_subquery(), target.attribute(target.primary_name), db.engine.dialect.name)
         if not attr.is_polymorphic:
-            return subquery
-        cases.append((base.c[attr.target_column] == target_name, subquery))
+            return name
+        cases.append((source.c[attr.target_column] == target_name, name))
     return sa.case(*cases)
 
 
-def sort_keys(db: Database, plan: QueryPlan) -> list[SortKey]:
-    base = db.tables[plan.table.logical_name]
+def _selected(db: Database, plan: Plan) -> dict[str, sa.ColumnElement]:
+    """A grouped plan's result columns by alias: its groups, then its aggregates."""
+    out: dict[str, sa.ColumnElement] = {
+        g.alias: (g.source if g.source is not None else _root(db, plan)).c[g.attr.logical_name] for g in plan.groups}
+    out.update((a.alias, _aggregate(db, plan, a)) for a in plan.aggregates)
+    return out
+
+
+def _aggregate(db: Database, plan: Plan, aggregate: Aggregate) -> sa.ColumnElement:
+    if aggregate.function == "count":
+        return sa.func.count()
+    if aggregate.attr is None:
+        raise ValueError(f"the aggregate {aggregate.function} ({aggregate.alias}) needs a column")
+    column = (aggregate.source if aggregate.source is not None else _root(db, plan)).c[aggregate.attr.logical_name]
+    if aggregate.function == "countcolumn":
+        return sa.func.count(column)
+    if aggregate.function == "countdistinct":
+        return sa.func.count(sa.distinct(column))
+    if aggregate.function in AGGREGATES:  # sum, avg, min, max: SQL's functions of those names
+        return getattr(sa.func, aggregate.function)(column)
+    raise ValueError(f"unknown aggregate function {aggregate.function}")
+
+
+def _root(db: Database, plan: Plan) -> sa.Table:
+    return db.tables[plan.table.logical_name]
+
+
+def sort_keys(db: Database, plan: Plan) -> list[SortKey]:
+    if plan.grouped:
+        selected = _selected(db, plan)
+        aliases = [t.alias for t in plan.order]
+        if not all(alias in selected for alias in aliases):
+            raise ValueError("a grouped plan is ordered by the aliases of its groups and aggregates")
+        return [SortKey(alias, selected[alias], t.descending, None)
+                for alias, t in zip(aliases, plan.order, strict=True) if alias is not None]
+    root = _root(db, plan)
     keys: list[SortKey] = []
     for i, term in enumerate(plan.order):
+        if term.attr is None:
+            raise ValueError("an ungrouped plan is ordered by columns")
+        source = term.source if term.source is not None else root
+        name = term.attr.logical_name if term.source is None else f"{term.source.name}.{term.attr.logical_name}"
         if term.attr.is_lookup:
-            keys.append(SortKey(f"{term.attr.logical_name}.name", lookup_name(db, plan.table, term.attr),
-                                term.descending, f"__sort{i}n"))
-        keys.append(SortKey(term.attr.logical_name, base.c[term.attr.logical_name], term.descending, f"__sort{i}"))
+            keys.append(SortKey(f"{name}.name", lookup_name(db, source, term.attr), term.descending, f"__sort{i}n"))
+        keys.append(SortKey(name, source.c[term.attr.logical_name], term.descending, f"__sort{i}"))
     pk = plan.table.primary_id
     if not any(k.name == pk for k in keys):
-        keys.append(SortKey(pk, base.c[pk], False, "__sortpk"))
+        keys.append(SortKey(pk, root.c[pk], False, "__sortpk"))
     return keys
 
 
@@ -75,7 +114,9 @@ def seek(keys: list[SortKey], values: list[object]) -> sa.ColumnElement:
     """Rows strictly after `values` in the sort order (null = lowest value)."""
     alternatives = []
     equal_so_far: list[sa.ColumnElement] = []
-    for key, value in zip(keys, values):
+    after: sa.ColumnElement
+    equal: sa.ColumnElement
+    for key, value in zip(keys, values, strict=True):
         if value is None:
             after = key.expr.is_not(None) if not key.descending else sa.false()
             equal = key.expr.is_(None)
@@ -91,14 +132,14 @@ def seek(keys: list[SortKey], values: list[object]) -> sa.ColumnElement:
     return sa.or_(*alternatives)
 
 
-def _cookie_values(plan: QueryPlan, keys: list[SortKey]) -> list[object]:
-    cookie = plan.cookie
+def _after_values(after: list[tuple[str, str | None]], keys: list[SortKey]) -> list[object]:
+    """The paging cookie's texts as values of the sort keys' types."""
     names = [k.name for k in keys]
-    if [name for name, _ in cookie.keys] != names:
+    if [name for name, _ in after] != names:
         raise BadRequest("The $skiptoken does not belong to this query: its sort keys "
-                         f"{[n for n, _ in cookie.keys]} differ from the query's {names}.")
+                         f"{[n for n, _ in after]} differ from the query's {names}.")
     values: list[object] = []
-    for key, (_, raw) in zip(keys, cookie.keys):
+    for key, (_, raw) in zip(keys, after, strict=True):
         if raw is None:
             values.append(None)
             continue
@@ -118,76 +159,117 @@ def _cookie_values(plan: QueryPlan, keys: list[SortKey]) -> list[object]:
     return values
 
 
-def count_rows(conn, db: Database, plan: QueryPlan) -> tuple[int, bool]:
-    """Matching rows, counted up to Dataverse's limit of 5000, and whether more matched."""
-    base = db.tables[plan.table.logical_name]
-    where = [plan.where] if plan.where is not None else []
-    matching = sa.select(base.c[plan.table.primary_id]).where(*where).limit(COUNT_LIMIT + 1).subquery()
+def _join_condition(join: Join, tables: dict[sa.FromClause, Table]) -> sa.ColumnElement:
+    """ON: the lookup's value equals the key of the table it points at (and, for a polymorphic lookup, its target
+    column names that table), and the join's own conditions."""
+    if join.to_many:
+        owner, target, target_table = join.source, join.parent, tables[join.parent]
+    else:
+        owner, target, target_table = join.parent, join.source, join.table
+    parts = [target.c[target_table.primary_id] == owner.c[join.lookup.logical_name]]
+    if join.lookup.is_polymorphic:
+        parts.append(owner.c[join.lookup.target_column] == target_table.logical_name)
+    if join.where is not None:
+        parts.append(join.where)
+    return sa.and_(*parts)
+
+
+def _from(db: Database, plan: Plan) -> sa.FromClause:
+    root = _root(db, plan)
+    tables: dict[sa.FromClause, Table] = {root: plan.table}
+    clause: sa.FromClause = root
+    for join in plan.joins:
+        clause = clause.join(join.source, _join_condition(join, tables), isouter=join.outer)
+        tables[join.source] = join.table
+    return clause
+
+
+def _filtered(db: Database, plan: Plan, columns: list) -> sa.Select:
+    statement = sa.select(*columns)
+    if plan.joins:
+        statement = statement.select_from(_from(db, plan))
+    if plan.where is not None:
+        statement = statement.where(plan.where)
+    if plan.grouped:
+        statement = statement.group_by(*(_selected(db, plan)[g.alias] for g in plan.groups))
+    return statement
+
+
+def _statement(db: Database, plan: Plan, keys: list[SortKey]) -> sa.Select:
+    columns: list[Any]
+    if plan.grouped:
+        columns = [expr.label(alias) for alias, expr in _selected(db, plan).items()]
+    else:
+        key = plan.table.key
+        attrs = plan.columns if any(a.logical_name == key.logical_name for a in plan.columns) else [*plan.columns, key]
+        columns = record_columns(_root(db, plan), attrs)
+        for join in plan.joins:
+            columns += [join.source.c[a.logical_name].label(f"{join.source.name}.{a.logical_name}")
+                        for a in join.columns]
+        columns += [k.expr.label(k.label) for k in keys]
+    statement = _filtered(db, plan, columns)
+    if plan.after is not None:
+        if plan.grouped:
+            raise ValueError("keyset paging applies to ungrouped plans")
+        statement = statement.where(seek(keys, _after_values(plan.after, keys)))
+    statement = statement.order_by(*(_order_clause(k, db.is_sqlite) for k in keys))
+    return statement.limit(plan.limit + 1) if plan.limit is not None else statement
+
+
+def count_rows(conn: sa.Connection, db: Database, plan: Plan) -> tuple[int, bool]:
+    """Rows (or groups) the plan matches, counted up to Dataverse's limit of 5000, and whether more matched."""
+    matching = _filtered(db, plan, [_root(db, plan).c[plan.table.primary_id]] if not plan.grouped else
+                         [sa.literal(1)]).limit(COUNT_LIMIT + 1).subquery()
     total = conn.execute(sa.select(sa.func.count()).select_from(matching)).scalar_one()
     return min(total, COUNT_LIMIT), total > COUNT_LIMIT
 
 
-def _statement(db: Database, plan: QueryPlan, keys: list[SortKey], limit: int) -> sa.Select:
-    base = db.tables[plan.table.logical_name]
-    columns = [base.c[a.logical_name] for a in plan.columns()]
-    for attr in plan.columns():
-        if attr.is_polymorphic:
-            columns.append(base.c[attr.target_column])
-    if "versionnumber" in base.c and base.c.versionnumber not in columns:
-        columns.append(base.c.versionnumber)
-    columns += [k.expr.label(k.label) for k in keys]
-    where = [plan.where] if plan.where is not None else []
-    statement = sa.select(*columns).where(*where)
-    if plan.cookie is not None:
-        statement = statement.where(seek(keys, _cookie_values(plan, keys)))
-    return statement.order_by(*(_order_clause(k, db.is_sqlite) for k in keys)).limit(limit + 1)
+def count(db: Database, plan: Plan) -> tuple[int, bool]:
+    with db.engine.connect() as conn:
+        return count_rows(conn, db, plan)
 
 
 # First pages' SELECTs by shape. Reusing the Select object spares building it and, since SQLAlchemy memoises a
-# statement's cache key, walking it for that key (~0.1 ms).
+# statement's cache key, walking it for that key (~0.1 ms). Plans with joins or groups carry expressions of their
+# own, so only plans on one table, with a cacheable filter, are kept.
 _FIRST_PAGES: LRU[sa.Select] = LRU(128)
 
 
-def run(db: Database, plan: QueryPlan, page_size: int) -> Page:
+def _shape(db: Database, plan: Plan) -> tuple | None:
+    if plan.after is not None or plan.joins or plan.grouped or (plan.where is not None and plan.where_key is None):
+        return None
+    return (_root(db, plan), plan.where_key, tuple(a.logical_name for a in plan.columns),
+            tuple((t.attr.logical_name, t.descending) for t in plan.order if t.attr is not None), plan.limit)
+
+
+def run(db: Database, plan: Plan) -> Page:
+    """The plan's rows (at most `limit`), whether more follow, the last row's sort values, and the count if asked."""
     keys = sort_keys(db, plan)
-
-    # $top caps the whole result; the page takes what remains of it.
-    limit = page_size
-    if plan.top is not None:
-        served = (plan.cookie.page * page_size) if plan.cookie else 0
-        limit = max(0, min(page_size, plan.top - served))
-
-    if plan.cookie is not None or (plan.where is not None and plan.where_key is None):  # seek values differ
-        statement = _statement(db, plan, keys, limit)  # on every page; a long filter's clause is not worth holding
-    else:
-        shape = (db.tables[plan.table.logical_name], plan.where_key, tuple(a.logical_name for a in plan.columns()),
-                 tuple((t.attr.logical_name, t.descending) for t in plan.order), limit)
-        statement = _FIRST_PAGES.get(shape)
-        if statement is None:
-            statement = _statement(db, plan, keys, limit)
+    shape = _shape(db, plan)
+    statement = _FIRST_PAGES.get(shape) if shape is not None else None
+    if statement is None:
+        statement = _statement(db, plan, keys)
+        if shape is not None:
             _FIRST_PAGES.put(shape, statement)
-
     with db.engine.connect() as conn:
-        rows = conn.execute(statement).all() if limit > 0 else []  # one fetchall, not a fetchone per row
-        count = exceeded = None
-        if plan.count:
-            count, exceeded = count_rows(conn, db, plan)
-    more = len(rows) > limit
-    rows = rows[:limit]
-    if plan.top is not None and plan.cookie is None and plan.top <= page_size:
-        more = False
-    elif plan.top is not None:
-        served = ((plan.cookie.page if plan.cookie else 0) * page_size) + len(rows)
-        more = more and served < plan.top
-    last_keys = [(k.name, getattr(rows[-1], k.label)) for k in keys] if rows else []
-    return Page(rows, more, last_keys, count, bool(exceeded))
+        rows = conn.execute(statement).all() if plan.limit != 0 else []  # one fetchall, not a fetchone per row
+        counted, exceeded = count_rows(conn, db, plan) if plan.count else (None, False)
+    more = plan.limit is not None and len(rows) > plan.limit
+    rows = rows[:plan.limit]
+    last_keys = [(k.name, getattr(rows[-1], k.label or k.name)) for k in keys] if rows else []
+    return Page(rows, more, last_keys, counted, exceeded)
 
 
-def get_one(db: Database, table: Table, key: str, attrs: list[Attribute]):
+# Single-record SELECTs by shape (table, columns), the key a bound parameter: built once, not per request.
+_RECORDS: LRU[sa.Select] = LRU(256)
+
+
+def get_one(db: Database, table: Table, key: str, attrs: list[Attribute]) -> sa.Row | None:
     base = db.tables[table.logical_name]
-    columns = [base.c[a.logical_name] for a in attrs]
-    columns += [base.c[a.target_column] for a in attrs if a.is_polymorphic]
-    if base.c.versionnumber not in columns:
-        columns.append(base.c.versionnumber)
+    shape = (base, tuple(a.logical_name for a in attrs))
+    statement = _RECORDS.get(shape)
+    if statement is None:
+        statement = sa.select(*record_columns(base, attrs)).where(base.c[table.primary_id] == sa.bindparam("key"))
+        _RECORDS.put(shape, statement)
     with db.engine.connect() as conn:
-        return conn.execute(sa.select(*columns).where(base.c[table.primary_id] == key)).first()
+        return conn.execute(statement, {"key": key}).first()

@@ -12,11 +12,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from ..clock import format_instant
 from ..errors import BadRequest, PreconditionFailed
 from ..metadata import Table
 from ..metadata import model as m
 from .database import Database
-from .schema import format_instant
 from .validate import invalid_argument
 from .writer import next_version
 

@@ -15,12 +15,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ..clock import parse_instant
+from ..clock import format_instant, parse_instant
 from ..metadata import BY_LOGICAL_NAME
 from ..metadata import optionsets as os_
 from . import records
 from .database import Database
-from .schema import format_instant
 from .seed import ADMIN_USER_ID, ADMIN_USER_NAME, STATUSES, Seeder, clear
 
 SEED_DATA = Path(__file__).resolve().parents[2] / "seed_data"

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from faker import Faker
 from tqdm import tqdm
 
+from ..clock import format_instant
 from ..metadata import ALL_TABLES, BY_LOGICAL_NAME
 from .database import Database, bulk_load
 from .records import rules
@@ -120,7 +121,7 @@ class Instants:
 
     def __init__(self, now: int, days: int) -> None:
         self.first_day = now // DAY - days
-        self.day = [(EPOCH + timedelta(days=self.first_day + i)).strftime("%Y-%m-%dT") for i in range(days + 1)]
+        self.day = [format_instant(EPOCH + timedelta(days=self.first_day + i))[:11] for i in range(days + 1)]
         self.time = [f"{h:02d}:{m:02d}:{s:02d}Z" for h in range(24) for m in range(60) for s in range(60)]
 
     def __call__(self, seconds: int) -> str:

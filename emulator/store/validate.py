@@ -11,12 +11,11 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 
-from ..clock import parse_instant
+from ..clock import format_instant, parse_instant
 from ..errors import BadRequest, DataverseError, NotSupported, RecordNotFound
 from ..metadata import BY_ENTITY_SET, BY_LOGICAL_NAME, Attribute, Table
 from ..metadata import model as m
 from .database import Database
-from .schema import format_instant
 
 # Columns the server owns. Dataverse drops them silently from create/update bodies (createdon is set only through
 # overriddencreatedon); see docs/decisions.md "Writes".

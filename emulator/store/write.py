@@ -17,6 +17,7 @@ from ..metadata import Attribute, Table
 from . import records
 from .database import Database, _sqlite_pragmas
 from .records import Context, delete
+from .rows import record_columns
 from .validate import invalid_argument, parse_body, parse_guid, payload_error
 from .writer import ROW_VERSION, _row_versions_metadata
 
@@ -137,11 +138,7 @@ def fetch(conn: sa.Connection, db: Database, table: Table, key: str, attrs: list
     if attrs is None:
         statement = sa.select(sql_table).where(sql_table.c[table.primary_id] == key)
         return conn.execute(statement.with_for_update() if lock else statement).first()
-    columns = [sql_table.c[a.logical_name] for a in attrs]
-    columns += [sql_table.c[a.target_column] for a in attrs if a.is_polymorphic]
-    if "versionnumber" in sql_table.c and sql_table.c.versionnumber not in columns:
-        columns.append(sql_table.c.versionnumber)
-    statement = sa.select(*columns).where(sql_table.c[table.primary_id] == key)
+    statement = sa.select(*record_columns(sql_table, attrs)).where(sql_table.c[table.primary_id] == key)
     return conn.execute(statement.with_for_update() if lock else statement).first()
 
 

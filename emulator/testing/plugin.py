@@ -16,6 +16,8 @@ from typing import Any
 
 import pytest
 
+from ..clock import format_instant
+
 API_PREFIX = "/api/data/v9.2"
 TOKEN = "pytest-dataverse-emulator"
 
@@ -70,7 +72,7 @@ class Clock:
         return self._control.call("GET", "/clock")
 
     def set(self, now: datetime | str, frozen: bool = True) -> dict:
-        text = now if isinstance(now, str) else now.isoformat().replace("+00:00", "Z")
+        text = now if isinstance(now, str) else format_instant(now, "auto")
         return self._control.call("PUT", "/clock", {"now": text, "frozen": frozen})
 
     def advance(self, seconds: float = 0, **delta: float) -> dict:

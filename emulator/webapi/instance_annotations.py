@@ -2,15 +2,14 @@
 associatednavigationproperty). Without the header, records carry none. Formats: docs/decisions.md, Annotations."""
 from __future__ import annotations
 
-from datetime import datetime
-from typing import TYPE_CHECKING, Iterable
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
-import sqlalchemy as sa
-
+from ..clock import parse_instant
 from ..metadata import BY_LOGICAL_NAME, Attribute
 from ..metadata import model as m
 from ..odata.serialize import Annotator
-from ..store.schema import INSTANT_FORMAT
+from ..store.related import primary_names
 from .prefer import Preferences
 
 if TYPE_CHECKING:
@@ -19,7 +18,6 @@ if TYPE_CHECKING:
 FORMATTED_VALUE = "OData.Community.Display.V1.FormattedValue"
 NAVIGATION_PROPERTY = "Microsoft.Dynamics.CRM.associatednavigationproperty"
 LOOKUP_LOGICAL_NAME = "Microsoft.Dynamics.CRM.lookuplogicalname"
-ID_CHUNK = 5000  # ids per IN list: the names of a whole page of 5000 rows come in one query per table
 
 
 def lookup_target(attr: Attribute, row) -> str | None:
@@ -29,8 +27,8 @@ def lookup_target(attr: Attribute, row) -> str | None:
     return row._mapping.get(attr.target_column)
 
 
-def primary_names(emulator: "Emulator", rows: Iterable, attrs: list[Attribute]) -> dict[tuple[str, str], str]:
-    """(target table, id) -> primary name for every lookup value in `rows`: one query per target table."""
+def lookup_values(rows: Iterable, attrs: list[Attribute]) -> dict[str, set[str]]:
+    """Target table -> the ids the lookups among `attrs` hold in `rows`."""
     wanted: dict[str, set[str]] = {}
     for attr in attrs:
         if not attr.is_lookup:
@@ -39,24 +37,12 @@ def primary_names(emulator: "Emulator", rows: Iterable, attrs: list[Attribute]) 
             value, target = row._mapping[attr.logical_name], lookup_target(attr, row)
             if value is not None and target in BY_LOGICAL_NAME:
                 wanted.setdefault(target, set()).add(value)
-    names: dict[tuple[str, str], str] = {}
-    with emulator.db.engine.connect() as conn:
-        for target_name, ids in wanted.items():
-            target = BY_LOGICAL_NAME[target_name]
-            sql = emulator.db.tables[target_name]
-            key, name = sql.c[target.primary_id], sql.c[target.primary_name]
-            ordered = sorted(ids)
-            for start in range(0, len(ordered), ID_CHUNK):
-                statement = sa.select(key, name).where(key.in_(ordered[start:start + ID_CHUNK]))
-                for row_id, row_name in conn.execute(statement):
-                    if row_name is not None:
-                        names[(target_name, row_id)] = row_name
-    return names
+    return wanted
 
 
 def format_datetime(value: str) -> str:
     """en-US user format in UTC, as Dataverse shows a user in UTC: `1/15/2026 12:00 PM`."""
-    moment = datetime.strptime(value, INSTANT_FORMAT)
+    moment = parse_instant(value)
     hour = moment.hour % 12 or 12
     return f"{moment.month}/{moment.day}/{moment.year} {hour}:{moment.minute:02d} {'AM' if moment.hour < 12 else 'PM'}"
 
@@ -76,7 +62,8 @@ def formatted_value(attr: Attribute, value, row, names: dict[tuple[str, str], st
     if t == m.BOOLEAN:
         return attr.true_label if value else attr.false_label
     if attr.is_lookup:
-        return names.get((lookup_target(attr, row), value))
+        target = lookup_target(attr, row)
+        return names.get((target, value)) if target is not None else None
     if t == m.DATETIME:
         return format_datetime(value)
     if t in (m.INTEGER, m.BIGINT):
@@ -89,7 +76,7 @@ def formatted_value(attr: Attribute, value, row, names: dict[tuple[str, str], st
     return None
 
 
-def annotator(emulator: "Emulator", prefs: Preferences, rows: Iterable = (),
+def annotator(emulator: Emulator, prefs: Preferences, rows: Iterable = (),
               attrs: list[Attribute] | None = None) -> Annotator | None:
     """The annotator for a page of `rows` serialised with `attrs`; lookup names are fetched here, in bulk."""
     if not prefs.annotations:
@@ -100,7 +87,7 @@ def annotator(emulator: "Emulator", prefs: Preferences, rows: Iterable = (),
     if not (formatted or navigation or logical_name):
         return None
     rows = list(rows)
-    names = primary_names(emulator, rows, attrs or []) if formatted else {}
+    names = primary_names(emulator.db, lookup_values(rows, attrs or [])) if formatted else {}
 
     def annotate(out: dict, attr: Attribute, row) -> None:
         prop, value = attr.property_name, row._mapping[attr.logical_name]

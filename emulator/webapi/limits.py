@@ -1,5 +1,5 @@
-"""Request limits with Dataverse-shaped errors: URL length, body size, $filter nesting depth, $select width and a
-per-query time limit (SQLite's progress handler aborts a statement that runs past its deadline)."""
+"""Request limits with Dataverse-shaped errors: URL length, body size, $select width and a per-query time limit
+(SQLite's progress handler aborts a statement that runs past its deadline). The $filter limits: odata/limits.py."""
 from __future__ import annotations
 
 import json
@@ -9,15 +9,11 @@ import time
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
-from flask import Flask, current_app, has_app_context, request
-from odata_query import ast
+from flask import Flask, current_app, request
 from werkzeug.serving import WSGIRequestHandler
 
 from ..errors import BadRequest, DataverseError
 from ..settings import Settings
-
-DEFAULT_MAX_FILTER_DEPTH = 32
-DEFAULT_MAX_FILTER_CONDITIONS = 500
 
 if TYPE_CHECKING:
     from ..store.database import Database
@@ -68,50 +64,6 @@ def check_request() -> None:
 def end_request(_exc=None) -> None:
     _state.timeout = None
     _state.deadline = None
-
-
-def measure(tree: ast._Node) -> tuple[int, int]:
-    """(depth, conditions) of a $filter tree. Depth as a reader counts it: a chain `a or b or c` is one level;
-    each operator, `not`, function call or navigation nested inside another adds one (parentheses add none).
-    Conditions: comparisons and function calls."""
-    deepest = conditions = 0
-    stack = [(tree, 1)]
-    while stack:
-        node, depth = stack.pop()
-        deepest = max(deepest, depth)
-        if isinstance(node, (ast.Compare, ast.Call)):
-            conditions += 1
-        for child in _children(node):
-            same_chain = (isinstance(node, ast.BoolOp) and isinstance(child, ast.BoolOp)
-                          and type(child.op) is type(node.op))
-            stack.append((child, depth if same_chain else depth + 1))
-    return deepest, conditions
-
-
-def _children(node) -> list:
-    out = []
-    for value in vars(node).values():
-        if isinstance(value, ast._Node):
-            out.append(value)
-        elif isinstance(value, (list, tuple)):
-            out.extend(v for v in value if isinstance(v, ast._Node))
-    return out
-
-
-def check_filter(depth: int, conditions: int, text: str) -> None:
-    """Called by the $filter compiler with the tree's `measure` before its recursive walk. SQLite itself refuses
-    expression trees deeper than 1000, which a chain of that many conditions becomes."""
-    if has_app_context():
-        max_depth, max_conditions = _settings().max_filter_depth, _settings().max_filter_conditions
-    else:
-        max_depth, max_conditions = DEFAULT_MAX_FILTER_DEPTH, DEFAULT_MAX_FILTER_CONDITIONS
-    if depth > max_depth:
-        raise BadRequest(f"The recursion limit has been exceeded: the $filter expression nests {depth} levels "
-                         f"deep and the limit is {max_depth}.")
-    if conditions > max_conditions:
-        raise BadRequest(f"The $filter expression has {conditions} conditions and the limit is {max_conditions}. "
-                         f"Compare with a list instead: 'statuscode in (1,2,3)' or "
-                         f"Microsoft.Dynamics.CRM.In(PropertyName='statuscode',PropertyValues=['1','2']).")
 
 
 # -- the per-query time limit ----------------------------------------------------------------------------------

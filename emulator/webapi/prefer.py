@@ -5,7 +5,7 @@ import fnmatch
 import re
 from dataclasses import dataclass, field
 
-from ..errors import BadRequest
+from ..errors import BadRequest, NotSupported
 from ..settings import MAX_PAGE_SIZE
 
 _ITEM = re.compile(r'\s*([^=,\s]+)\s*(?:=\s*("(?:[^"]*)"|[^,]*))?\s*(?:,|$)')
@@ -56,6 +56,9 @@ def parse(header: str | None) -> Preferences:
             raw = value.strip('"')
             prefs.annotations = [p.strip() for p in raw.split(",") if p.strip()]
             prefs.applied.append(f'odata.include-annotations="{raw}"')
+        elif key == "odata.track-changes":  # nothing silently ignored: a client would wait for a delta link
+            raise NotSupported("The emulator does not implement change tracking (Prefer: odata.track-changes) yet; "
+                               "the query was not run.")
         elif key == "return" and value.lower() == "representation":
             prefs.return_representation = True
             prefs.applied.append("return=representation")

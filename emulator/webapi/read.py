@@ -7,9 +7,11 @@ from flask import request
 
 from .. import server
 from ..errors import PropertyNotFound, RecordNotFound
-from ..odata import expand, paging, serialize
-from ..odata.options import build_plan
+from ..odata import paging, serialize
+from ..odata.limits import FilterLimits
+from ..odata.options import QueryOptions, parse_options
 from ..store import query
+from ..store.related import related_rows
 from . import instance_annotations, prefer
 from .responses import empty_response, json_response, text_response
 from .routing import Resource, handles
@@ -30,19 +32,33 @@ def next_link(cookie: str) -> str:
     return f"{request.base_url}?{query_string}"
 
 
-def _plan(resource: Resource, single: bool = False):
+def _options(resource: Resource, single: bool = False) -> QueryOptions:
     emulator = server.current()
-    return build_plan(resource.table, request.args, emulator.db.tables, now=emulator.clock.now(),
-                      user_id=emulator.caller_id, dialect=emulator.db.engine.dialect.name, single=single)
+    settings = emulator.settings
+    return parse_options(resource.table, request.args, emulator.db.tables, now=emulator.clock.now(),
+                         user_id=emulator.caller_id, dialect=emulator.db.engine.dialect.name, single=single,
+                         limits=FilterLimits(settings.max_filter_depth, settings.max_filter_conditions))
 
 
-def _expansions(emulator, prefs: prefer.Preferences, plan, rows) -> list[serialize.Expansion]:
-    """The $expand items fetched for `rows`, each target's related rows annotated as the main rows are."""
-    expansions = expand.fetch(emulator.db, plan.table, plan.expand, rows)
-    for expansion in expansions:
-        for target, attrs in expansion.attrs.items():
-            related = [row for name, row in expansion.related.values() if name == target]
-            expansion.annotate[target] = instance_annotations.annotator(emulator, prefs, related, attrs)
+def _expansions(emulator, prefs: prefer.Preferences, options: QueryOptions, rows) -> list[serialize.Expansion]:
+    """For each $expand item, the related row of every row in `rows` (one query per navigation property and
+    target), each target's related rows annotated as the main rows are."""
+    if not options.expand:
+        return []
+    table = options.table
+    keys = list(dict.fromkeys(row._mapping[table.primary_id] for row in rows))
+    expansions = []
+    for item in options.expand:
+        related: dict[str, tuple[str, object]] = {}
+        attrs_by_target = {target.logical_name: item.columns(target) for target in item.targets}
+        for target in item.targets if keys else ():
+            related.update(related_rows(emulator.db, table, item.lookup, target,
+                                        attrs_by_target[target.logical_name], keys))
+        expansion = serialize.Expansion(item.name, table.primary_id, related, attrs_by_target)
+        for target_name, attrs in attrs_by_target.items():
+            rows_of_target = [row for name, row in related.values() if name == target_name]
+            expansion.annotate[target_name] = instance_annotations.annotator(emulator, prefs, rows_of_target, attrs)
+        expansions.append(expansion)
     return expansions
 
 
@@ -50,26 +66,26 @@ def _expansions(emulator, prefs: prefer.Preferences, plan, rows) -> list[seriali
 def retrieve_multiple(resource: Resource):
     emulator = server.current()
     prefs = prefer.parse(request.headers.get("Prefer"))
-    plan = _plan(resource)
-    if prefs.max_page_size is not None and plan.top is not None:
-        plan.top = None  # documented: with odata.maxpagesize, $top is ignored
-    page = query.run(emulator.db, plan, prefs.page_size)
-    attrs = plan.columns()
+    options = _options(resource)
+    if prefs.max_page_size is not None and options.top is not None:
+        options.top = None  # documented: with odata.maxpagesize, $top is ignored
+    page = query.run(emulator.db, options.plan(prefs.page_size))
+    attrs = options.columns()
     annotate = instance_annotations.annotator(emulator, prefs, page.rows, attrs)
-    expansions = _expansions(emulator, prefs, plan, page.rows)
-    body: dict = {"@odata.context": serialize.context_url(service_root(), plan.table, plan.select_names,
-                                                          expand=[item.context for item in plan.expand])}
-    if plan.count:
+    expansions = _expansions(emulator, prefs, options, page.rows)
+    body: dict = {"@odata.context": serialize.context_url(service_root(), options.table, options.select_names,
+                                                          expand=[item.context for item in options.expand])}
+    if options.count:
         body["@odata.count"] = page.count
     if prefs.wants("Microsoft.Dynamics.CRM.totalrecordcount"):
-        body["@Microsoft.Dynamics.CRM.totalrecordcount"] = page.count if plan.count else -1
+        body["@Microsoft.Dynamics.CRM.totalrecordcount"] = page.count if options.count else -1
     if prefs.wants("Microsoft.Dynamics.CRM.totalrecordcountlimitexceeded"):
         body["@Microsoft.Dynamics.CRM.totalrecordcountlimitexceeded"] = page.count_exceeded
     if prefs.wants("Microsoft.Dynamics.CRM.globalmetadataversion"):
         body["@Microsoft.Dynamics.CRM.globalmetadataversion"] = "1"
     body["value"] = serialize.records(attrs, page.rows, annotate, expansions)
-    if page.more:
-        page_number = plan.cookie.page + 1 if plan.cookie else 1
+    if options.more(prefs.page_size, len(page.rows), page.more):
+        page_number = options.cookie.page + 1 if options.cookie else 1
         body["@odata.nextLink"] = next_link(paging.encode(page_number, page.last_keys))
     return json_response(body, headers=prefs.header())
 
@@ -78,17 +94,17 @@ def retrieve_multiple(resource: Resource):
 def retrieve(resource: Resource):
     emulator = server.current()
     prefs = prefer.parse(request.headers.get("Prefer"))
-    plan = _plan(resource, single=True)
-    attrs = plan.columns()
+    options = _options(resource, single=True)
+    attrs = options.columns()
     row = query.get_one(emulator.db, resource.table, resource.key, attrs)
     if row is None:
         raise RecordNotFound(resource.table.logical_name, resource.key)
     if _not_modified(row, prefs):
         return empty_response(304)
-    body = {"@odata.context": serialize.context_url(service_root(), plan.table, plan.select_names, single=True,
-                                                    expand=[item.context for item in plan.expand])}
+    body = {"@odata.context": serialize.context_url(service_root(), options.table, options.select_names,
+                                                    single=True, expand=[item.context for item in options.expand])}
     body.update(serialize.record(attrs, row, instance_annotations.annotator(emulator, prefs, [row], attrs),
-                                 _expansions(emulator, prefs, plan, [row])))
+                                 _expansions(emulator, prefs, options, [row])))
     return json_response(body, headers=prefs.header())
 
 
@@ -118,8 +134,6 @@ def retrieve_property(resource: Resource):
 @handles("count", "GET")
 def count(resource: Resource):
     emulator = server.current()
-    plan = _plan(resource)
-    with emulator.db.engine.connect() as conn:
-        total, _ = query.count_rows(conn, emulator.db, plan)
+    total, _ = query.count(emulator.db, _options(resource).plan(page_size=0))  # counts what the filter matches
     return text_response(str(total))
 

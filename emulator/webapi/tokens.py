@@ -11,6 +11,7 @@ import json
 import time
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 
 import jwt
@@ -18,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from flask import Blueprint, Flask, current_app, g, request
 from jwt.algorithms import RSAAlgorithm
 
+from ..clock import format_instant
 from ..errors import NotAuthenticated
 from ..settings import Settings
 from ..store.seed import ADMIN_USER_ID
@@ -150,7 +152,7 @@ blueprint = Blueprint("tokens", __name__)
 def _oauth_error(status: int, error: str, code: int, description: str):
     """Errors of the token endpoint take Entra's OAuth shape (the client there is an OAuth library)."""
     body = {"error": error, "error_description": f"AADSTS{code}: {description}", "error_codes": [code],
-            "timestamp": time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime()), "trace_id": str(uuid.uuid4()),
+            "timestamp": format_instant(datetime.now(timezone.utc), sep=" "), "trace_id": str(uuid.uuid4()),
             "correlation_id": str(uuid.uuid4())}
     response = json_response(body, status)
     response.headers.pop("OData-Version", None)

@@ -1,0 +1,22 @@
+"""$select: the columns a request names, checked against the table (also the nested $select of $expand)."""
+from __future__ import annotations
+
+from ..errors import BadRequest, PropertyNotFound
+from ..metadata import Attribute, Table
+
+
+def parse_select(table: Table, text: str | None) -> tuple[list[Attribute] | None, list[str] | None]:
+    if text is None or text.strip() in ("", "*"):
+        return None, None
+    attrs, names = [], []
+    for raw in text.split(","):
+        name = raw.strip()
+        if not name:
+            raise BadRequest(f"The $select query option '{text}' has an empty item.")
+        attr = table.by_property(name)
+        if attr is None:
+            raise PropertyNotFound(name, table.type_name)
+        if attr not in attrs:
+            attrs.append(attr)
+            names.append(name)
+    return attrs, names
