@@ -38,7 +38,7 @@ def serve(factory: Callable, *, host: str, port: int, workers: int, certfile: st
 
     def post_fork(_server, _worker) -> None:
         app = application.load()
-        app.extensions["emulator"].db.engine.dispose(close=False)  # the parent's pooled connections stay its own
+        app.extensions["emulator"].db.dispose(close=False)  # the parent's pooled connections stay its own
 
     options = {"bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}", "workers": workers,
                "worker_class": WORKER_CLASS, "preload_app": True, "timeout": TIMEOUT, "post_fork": post_fork,

@@ -186,12 +186,10 @@ def test_reset_of_1000_conversations_restores_every_row(tmp_path):
     emulator.db.dispose()
 
 
-def test_writes_through_another_engine_on_the_same_database_are_restored(api, minimal, tmp_path):
-    other_engine = sa.create_engine(f"sqlite:///{tmp_path / 'e.db'}")  # as a dedicated writer engine would
+def test_writes_through_another_engine_on_the_same_database_are_restored(api, minimal):
     table = minimal.db.tables["msdyn_ocliveworkitem"]
-    with other_engine.begin() as conn:
+    with minimal.db.transaction() as conn:  # the writer's own engine (BEGIN IMMEDIATE), not db.engine
         conn.execute(table.update().values(msdyn_title="elsewhere"))
-    other_engine.dispose()
     assert api.request("POST", "/_emulator/reset").get_json()["tables"] == ["msdyn_ocliveworkitem"]
     assert "elsewhere" not in titles(api)
 

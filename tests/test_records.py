@@ -23,14 +23,14 @@ TEAM = "9a6c5a26-5f0e-4d0e-8f57-2a1f0c5d6e01"
 
 
 def create(emulator, table, values: dict, caller: str = DOC_AGENT_ID, at: datetime = NOW) -> dict:
-    with write.transaction(emulator.db) as conn:
+    with emulator.db.transaction() as conn:
         key = records.create(conn, emulator.db, table, dict(values), Context(at, caller))
         return dict(write.fetch(conn, emulator.db, table, key)._mapping)
 
 
 def update(emulator, table, row: dict, values: dict, caller: str = ADMIN_USER_ID, at: datetime = LATER) -> dict:
     key = row[table.primary_id]
-    with write.transaction(emulator.db) as conn:
+    with emulator.db.transaction() as conn:
         existing = write.fetch(conn, emulator.db, table, key, lock=True)
         records.update(conn, emulator.db, table, key, dict(values), Context(at, caller), existing._mapping)
         return dict(write.fetch(conn, emulator.db, table, key)._mapping)

@@ -124,7 +124,7 @@ class Simulator:
             self.steps += 1
             made: list[Transition] = []
             # The Web API's write transaction: same lock and row-version counter as PATCH/POST requests.
-            with write.transaction(self.db) as conn:
+            with self.db.transaction() as conn:
                 ctx = _Context(conn, self.db, records.Context(now, ADMIN_USER_ID), self._pools(conn))
                 for row in self._live(conn):
                     target = self._next_status(row, elapsed)

@@ -23,7 +23,7 @@ def create_app(emulator: server.Emulator) -> Flask:
     app.extensions["emulator"] = emulator
     app.json.sort_keys = False
     app.url_map.merge_slashes = app.url_map.strict_slashes = False  # no HTML redirect pages: Dataverse has none
-    limits.install(app, emulator.db, emulator.settings)
+    limits.install(app, emulator.settings)
     auth.install(app, emulator.settings)
 
     @app.route("/api/data/<version>/", defaults={"path": ""}, methods=METHODS)

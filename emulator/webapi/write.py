@@ -80,7 +80,7 @@ def create(resource: Resource):
     emulator = server.current()
     prefs = prefer.parse(request.headers.get("Prefer"))
     body = _body(table)
-    with store.transaction(emulator.db) as conn:
+    with emulator.db.transaction() as conn:
         key = store.create(conn, emulator.db, table, body, _context())
         url = _entity_url(table, key)
         if prefs.return_representation:
@@ -96,7 +96,7 @@ def update_or_upsert(resource: Resource):
     if_match = _etags(request.headers.get("If-Match"))
     if_none_match = _etags(request.headers.get("If-None-Match"))
     body = _body(table)
-    with store.transaction(emulator.db) as conn:
+    with emulator.db.transaction() as conn:
         existing = store.fetch(conn, emulator.db, table, key, lock=True)
         if existing is None:
             if if_match is not None:
@@ -120,7 +120,7 @@ def delete(resource: Resource):
     table, key = resource.table, resource.key
     emulator = server.current()
     if_match = _etags(request.headers.get("If-Match"))
-    with store.transaction(emulator.db) as conn:
+    with emulator.db.transaction() as conn:
         existing = store.fetch(conn, emulator.db, table, key, [table.key], lock=True)
         if existing is None:
             raise RecordNotFound(table.logical_name, key)
@@ -143,7 +143,7 @@ def _update_property(resource: Resource, value):
     table, key = resource.table, resource.key
     attr = _property(resource)
     emulator = server.current()
-    with store.transaction(emulator.db) as conn:
+    with emulator.db.transaction() as conn:
         existing = store.fetch(conn, emulator.db, table, key, lock=True)
         if existing is None:
             raise RecordNotFound(table.logical_name, key)
@@ -181,13 +181,13 @@ def bound_action(resource: Resource):
     emulator = server.current()
     if resource.action == "CreateMultiple":
         targets = _targets(table)
-        with store.transaction(emulator.db) as conn:
+        with emulator.db.transaction() as conn:
             ids = [store.create(conn, emulator.db, table, target, _context()) for target in targets]
         return json_response({"@odata.context": f"{service_root()}$metadata#Microsoft.Dynamics.CRM."
                                                 f"CreateMultipleResponse", "Ids": ids})
     if resource.action == "UpdateMultiple":
         targets = _targets(table)
-        with store.transaction(emulator.db) as conn:
+        with emulator.db.transaction() as conn:
             for target in targets:
                 key = store.parse_guid(target.get(table.primary_id))
                 if key is None:
