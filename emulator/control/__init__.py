@@ -2,24 +2,28 @@
 faulted or throttled. `install` adds its guard off loopback and the request hooks the Web API runs through."""
 from __future__ import annotations
 
-from flask import Blueprint, Flask, current_app
+from flask import Flask
 
 from .. import server
+from ..clock import parse_instant
+from ..errors import DataverseError
+from . import access, hooks
+from .faults import FaultSet
+from .journal import Journal
+from .plane import EXTENSION, blueprint, state
+from .snapshots import BASELINE, SnapshotStore
+from .throttling import ServiceProtection
 
-EXTENSION = "control"  # the app.extensions key of the control plane's state
+# the modules register their routes on the blueprint
+from . import clock, data, health, simulation  # noqa: F401  isort: skip
 
-blueprint = Blueprint("control", __name__, url_prefix="/_emulator")
+__all__ = ["ControlState", "blueprint", "install", "state"]
 
 
 class ControlState:
     """What the control plane keeps for one app: snapshots, the reset baseline, journal, faults, limits."""
 
     def __init__(self, emulator: server.Emulator) -> None:
-        from .faults import FaultSet
-        from .journal import Journal
-        from .snapshots import BASELINE, SnapshotStore
-        from .throttling import ServiceProtection
-
         self.emulator = emulator
         self.scenario: str | None = emulator.scenario
         self.snapshots = SnapshotStore(emulator.db)
@@ -34,10 +38,6 @@ class ControlState:
 
     def reset(self, full: bool = False) -> dict:
         """Data back to the baseline; clock, faults, journal and service protection back to the start settings."""
-        from ..clock import parse_instant
-        from ..errors import DataverseError
-        from .snapshots import BASELINE
-
         if self.snapshots.find(BASELINE) is None:
             raise DataverseError("There is no baseline to reset to: the server started with --no-baseline. "
                                  "POST /_emulator/seed loads one, or restore a snapshot with {\"baseline\": true}.",
@@ -54,21 +54,10 @@ class ControlState:
         return {"scenario": self.scenario, "tables": result["tables"], "ms": result["ms"]}
 
 
-def state(app: Flask | None = None) -> ControlState:
-    """The control plane's state: of `app`, or of the app serving the current request."""
-    return (app or current_app).extensions[EXTENSION]
-
-
 def install(app: Flask) -> None:
     """The app-wide parts of the control plane, before the blueprint: its guard, its state (the reset baseline is
     saved here) and the hooks around the Web API."""
-    from . import access, hooks
-
     emulator = server.current(app)
     access.install(app, emulator.settings)
     app.extensions[EXTENSION] = ControlState(emulator)
     hooks.register(app)
-
-
-# the modules register their routes on the blueprint
-from . import clock, data, faults, health, journal, simulation, snapshots, throttling  # noqa: E402,F401

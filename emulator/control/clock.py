@@ -10,7 +10,7 @@ from .. import server
 from ..clock import format_instant, parse_instant
 from ..errors import BadRequest
 from ..responses import json_response
-from . import blueprint
+from .plane import blueprint
 
 ADVANCE_UNITS = ("days", "hours", "minutes", "seconds")
 

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from flask import jsonify, request
 
 from ..errors import BadRequest, DataverseError
-from . import blueprint, state
+from .plane import blueprint, state
 
 REQUESTS_CODE, EXECUTION_CODE, CONCURRENCY_CODE = "0x80072322", "0x80072321", "0x80072326"
 

@@ -193,7 +193,7 @@ class Simulator:
         return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
 
     # -- changes ---------------------------------------------------------------------------------------------
-    def _arrive(self, ctx: "_Context") -> Transition:
+    def _arrive(self, ctx: _Context) -> Transition:
         fmt = format_instant(ctx.who.now)
         stream = self.rng.choice(ctx.pools["streams"]) if ctx.pools["streams"] else None
         qi = self.rng.randrange(len(ctx.pools["queues"])) if ctx.pools["queues"] else None
@@ -223,7 +223,7 @@ class Simulator:
         records.create(ctx.conn, self.db, CONVERSATION, row, ctx.who)
         return Transition(cid, None, OPEN, fmt, None)
 
-    def _move(self, ctx: "_Context", row: dict, target: int) -> Transition:
+    def _move(self, ctx: _Context, row: dict, target: int) -> Transition:
         now, fmt = ctx.who.now, format_instant(ctx.who.now)
         source = row["statuscode"]
         agent = row["msdyn_activeagentid"]
@@ -268,13 +268,13 @@ class Simulator:
         records.update(ctx.conn, self.db, CONVERSATION, row["activityid"], changes, ctx.who, row)
         return Transition(row["activityid"], source, target, fmt, agent)
 
-    def _accepting_agent(self, ctx: "_Context", previous: str | None) -> str | None:
+    def _accepting_agent(self, ctx: _Context, previous: str | None) -> str | None:
         """A customer coming back (Waiting -> Active) usually gets the same agent."""
         if previous and self.rng.random() < 0.7:
             return previous
         return self.rng.choice(ctx.pools["agents"]) if ctx.pools["agents"] else previous
 
-    def _open_session(self, ctx: "_Context", row: dict, agent: str | None) -> str:
+    def _open_session(self, ctx: _Context, row: dict, agent: str | None) -> str:
         fmt = format_instant(ctx.who.now)
         sid = self.guid()
         channel = row["msdyn_channel"]
@@ -288,7 +288,7 @@ class Simulator:
             "msdyn_agentassignedon": fmt, "msdyn_agentacceptedon": fmt, "statecode": 0, "statuscode": 1,
             "ownerid": agent}, ctx.who)
 
-    def _close_session(self, ctx: "_Context", session_id: str | None) -> None:
+    def _close_session(self, ctx: _Context, session_id: str | None) -> None:
         if not session_id:
             return
         session = write.fetch(ctx.conn, self.db, SESSION, session_id, lock=True)

@@ -9,7 +9,7 @@ import re
 import sys
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -254,7 +254,7 @@ class Loader:
     def __init__(self, db: Database, scenario: Scenario, now: datetime) -> None:
         self.db = db
         self.s = scenario
-        self.now = now.astimezone(timezone.utc).replace(microsecond=0)
+        self.now = now.astimezone(UTC).replace(microsecond=0)
         self.rows: dict[str, list[dict]] = {}
         self.keys: dict[str, dict[str, dict]] = {}  # section -> key -> row
         self.version = 0
@@ -572,7 +572,7 @@ def load(db: Database, scenario: Scenario, *, now: datetime | None = None, reset
          append: bool = False) -> LoadResult:
     """Load a scenario in one transaction. Refuses to mix with existing rows unless `reset` (replace them) or
     `append` (add to them; keys must then be GUIDs of existing rows or new) is given."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     db.create_schema()
     generator = scenario.data.get("generator")
     if generator is not None:

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from itertools import islice
-from typing import Iterable, Iterator
 
 import sqlalchemy as sa
 from faker import Faker
@@ -48,7 +48,7 @@ ABANDONED_REASON = 192350012
 DOC_AGENT_STATUSES = (3, 3, 3, 2, 2, 5, 4, 4)
 BATCH = 10000  # conversations per executemany: big enough to amortise the call, small enough to keep memory flat
 DAY = 86400
-EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 # The server-set columns, from the record API's rules: the row builders below fill them with `Rules.stamp`.
 STAMPED = {t.logical_name: rules(t).stamped for t in ALL_TABLES}
@@ -134,7 +134,7 @@ class Seeder:
         self.rng = random.Random(seed)
         self.faker = Faker("en_US")
         self.faker.seed_instance(seed)
-        self.now = int(now.astimezone(timezone.utc).timestamp())
+        self.now = int(now.astimezone(UTC).timestamp())
         self.instant = Instants(self.now, 400)  # the oldest rows (users) were set up 400 days ago
         self.version = 1000
         self.statements: dict[str, str] = {}
@@ -167,7 +167,7 @@ class Seeder:
                     copy.write_row(row)
             return
         table, columns, rows = self.db.tables[logical_name], COLUMNS[logical_name], iter(rows)
-        while batch := [dict(zip(columns, row)) for row in islice(rows, BATCH)]:
+        while batch := [dict(zip(columns, row, strict=False)) for row in islice(rows, BATCH)]:
             conn.execute(table.insert(), batch)
 
     def _sqlite_insert(self, logical_name: str) -> str:
@@ -243,11 +243,11 @@ class Seeder:
         conversation_stamp, session_stamp = conversation.stamp, session.stamp
         now, first_day = self.now, self.instant.first_day
         statuses = _weighted((s, w) for s, (_, w, _) in STATUSES.items())
-        stream_pick = _weighted(((s[0], s[2], s[3]), w) for s, (*_, w) in zip(streams, WORK_STREAMS))
+        stream_pick = _weighted(((s[0], s[2], s[3]), w) for s, (*_, w) in zip(streams, WORK_STREAMS, strict=False))
         transfer_pick = _weighted(((0, 80), (1, 15), (2, 5)))
         priority_pick = _weighted(((0, 10), (1, 75), (2, 15)))
         sentiments = (0, 8, 9, 10, 10, 11, 12)
-        queue_pick = [(q[0], legacy[0]) for q, legacy in zip(queues, legacy_queues)]
+        queue_pick = [(q[0], legacy[0]) for q, legacy in zip(queues, legacy_queues, strict=False)]
         agents, n_agents = agent_ids, len(agent_ids)
         n_accounts, n_contacts = len(accounts), len(contacts)
         version = self.version
@@ -406,6 +406,6 @@ def seed(db: Database, *, conversations: int = 500, agents: int = 12, seed: int 
         raise ValueError(f"the database already holds {db.count('msdyn_ocliveworkitem')} conversations; "
                          "pass --reset to replace them")
     started = time.perf_counter()
-    result = Seeder(db, seed=seed, now=now or datetime.now(timezone.utc)).run(conversations, agents, progress)
+    result = Seeder(db, seed=seed, now=now or datetime.now(UTC)).run(conversations, agents, progress)
     result.seconds = time.perf_counter() - started
     return result
