@@ -12,7 +12,7 @@ import jwt
 from flask import jsonify, request
 
 from ..errors import BadRequest
-from . import blueprint, state
+from .plane import blueprint, state
 
 DEFAULT_SIZE = 1000
 JWT_CLAIMS = ("upn", "preferred_username", "unique_name", "email", "appid", "azp", "oid", "sub")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from flask import jsonify, request
@@ -15,7 +15,7 @@ from sqlalchemy.sql.elements import quoted_name
 from ..clock import format_instant
 from ..errors import BadRequest, ResourceNotFound
 from ..store.database import Database
-from . import blueprint, state
+from .plane import blueprint, state
 
 BASELINE = "@baseline"  # what POST /_emulator/reset restores: the scenario the server started with or last seeded
 IGNORED = ("_snap", "_emulator", "emulator_")  # the emulator's own bookkeeping tables, never restored
@@ -75,7 +75,7 @@ class SnapshotStore:
     def save(self, name: str, scenario: str | None = None) -> dict:
         started = time.perf_counter()
         self.delete(name)
-        created = format_instant(datetime.now(timezone.utc), "milliseconds")
+        created = format_instant(datetime.now(UTC), "milliseconds")
         with self.db.engine.begin() as conn:
             key = conn.execute(self.registry.insert().values(
                 name=name, scenario=scenario, created=created, tables=",".join(self.db.tables))).inserted_primary_key

@@ -16,9 +16,9 @@ from ..odata import syntax
 from ..odata.filter import normalize_guid
 from ..odata.limits import FilterLimits
 from ..odata.objects import ObjectQuery, ObjectType, parse_query, query_options
+from ..responses import json_response
 from .discovery import NAMESPACE, metadata_id
 from .read import service_root
-from .responses import json_response
 from .routing import Resource, handles
 
 LANGUAGE = 1033

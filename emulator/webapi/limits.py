@@ -3,16 +3,13 @@ the per-query time limit (which the Database enforces). The $filter limits: odat
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
 
-from flask import Flask, current_app, request
+from flask import Flask, request
 from werkzeug.serving import WSGIRequestHandler
 
+from .. import server
 from ..errors import BadRequest, DataverseError
 from ..settings import Settings
-
-if TYPE_CHECKING:
-    from ..store.database import Database
 
 
 class UriTooLong(DataverseError):
@@ -25,17 +22,9 @@ class PayloadTooLarge(DataverseError):
     code = ""
 
 
-def _settings() -> Settings:
-    return current_app.extensions["emulator"].settings
-
-
-def _database() -> Database:
-    return current_app.extensions["emulator"].db
-
-
 def check_request() -> None:
     """Before every request: URL length, declared body size, $select width. Also arms the query time limit."""
-    settings = _settings()
+    settings = server.current().settings
     raw = request.environ.get("RAW_URI") or request.full_path
     if len(raw) > settings.max_url_length:
         raise UriTooLong(f"The request URL is {len(raw)} characters long; the limit is {settings.max_url_length} "
@@ -48,11 +37,11 @@ def check_request() -> None:
     if select is not None and select.count(",") + 1 > settings.max_select_columns:
         raise BadRequest(f"The $select query option names {select.count(',') + 1} columns; the limit is "
                          f"{settings.max_select_columns}.", code="0x80060888")
-    _database().limit_queries(settings.query_timeout_ms)
+    server.current().db.limit_queries(settings.query_timeout_ms)
 
 
 def end_request(_exc=None) -> None:
-    _database().limit_queries(None)
+    server.current().db.limit_queries(None)
 
 
 def install(app: Flask, settings: Settings) -> None:

@@ -10,10 +10,10 @@ from ..errors import PropertyNotFound, RecordNotFound
 from ..odata import apply, paging, serialize
 from ..odata.limits import FilterLimits
 from ..odata.options import QueryOptions, parse_options
+from ..responses import empty_response, json_response, text_response
 from ..store import query
 from ..store.related import related_rows
 from . import instance_annotations, prefer
-from .responses import empty_response, json_response, text_response
 from .routing import Resource, handles
 
 _SAFE = "$,'()/:=@*;"
@@ -35,7 +35,7 @@ def next_link(cookie: str) -> str:
 def _options(resource: Resource, single: bool = False) -> QueryOptions:
     emulator = server.current()
     settings = emulator.settings
-    return parse_options(resource.table, request.args, emulator.db.tables, now=emulator.clock.now(),
+    return parse_options(resource.entity_table, request.args, emulator.db.tables, now=emulator.clock.now(),
                          user_id=emulator.caller_id, dialect=emulator.db.engine.dialect.name, single=single,
                          limits=FilterLimits(settings.max_filter_depth, settings.max_filter_conditions))
 
@@ -112,9 +112,9 @@ def retrieve(resource: Resource):
     prefs = prefer.parse(request.headers.get("Prefer"))
     options = _options(resource, single=True)
     attrs = options.columns()
-    row = query.get_one(emulator.db, resource.table, resource.key, attrs)
+    row = query.get_one(emulator.db, resource.entity_table, resource.record_key, attrs)
     if row is None:
-        raise RecordNotFound(resource.table.logical_name, resource.key)
+        raise RecordNotFound(resource.entity_table.logical_name, resource.record_key)
     if _not_modified(row, prefs):
         return empty_response(304)
     body = {"@odata.context": serialize.context_url(service_root(), options.table, options.select_names,
@@ -136,14 +136,15 @@ def _not_modified(row, prefs) -> bool:
 @handles("property", "GET")
 def retrieve_property(resource: Resource):
     emulator = server.current()
-    attr = resource.table.by_property(resource.property)
+    attr = resource.entity_table.by_property(resource.property)
     if attr is None:
-        raise PropertyNotFound(resource.property, resource.table.type_name)
-    row = query.get_one(emulator.db, resource.table, resource.key, [attr])
+        raise PropertyNotFound(resource.property or "", resource.entity_table.type_name)
+    row = query.get_one(emulator.db, resource.entity_table, resource.record_key, [attr])
     if row is None:
-        raise RecordNotFound(resource.table.logical_name, resource.key)
+        raise RecordNotFound(resource.entity_table.logical_name, resource.record_key)
     value = row._mapping[attr.logical_name]
-    context = f"{service_root()}$metadata#{resource.table.entity_set}({resource.key})/{attr.property_name}"
+    table = resource.entity_table
+    context = f"{service_root()}$metadata#{table.entity_set}({resource.record_key})/{attr.property_name}"
     return json_response({"@odata.context": context, "value": value})
 
 

@@ -10,7 +10,7 @@ import json
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import jwt
@@ -20,9 +20,9 @@ from jwt.algorithms import RSAAlgorithm
 
 from ..clock import format_instant
 from ..errors import NotAuthenticated
+from ..responses import json_response
 from ..settings import Settings
 from ..store.seed import ADMIN_USER_ID
-from .responses import json_response
 
 ALGORITHM = "RS256"
 LEEWAY = 30  # seconds of clock skew tolerated on exp/nbf, as token libraries commonly do
@@ -147,7 +147,7 @@ blueprint = Blueprint("tokens", __name__)
 def _oauth_error(status: int, error: str, code: int, description: str):
     """Errors of the token endpoint take Entra's OAuth shape (the client there is an OAuth library)."""
     body = {"error": error, "error_description": f"AADSTS{code}: {description}", "error_codes": [code],
-            "timestamp": format_instant(datetime.now(timezone.utc), sep=" "), "trace_id": str(uuid.uuid4()),
+            "timestamp": format_instant(datetime.now(UTC), sep=" "), "trace_id": str(uuid.uuid4()),
             "correlation_id": str(uuid.uuid4())}
     response = json_response(body, status)
     response.headers.pop("OData-Version", None)

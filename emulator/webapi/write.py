@@ -12,10 +12,10 @@ from ..errors import BadRequest, DataverseError, NotSupported, PreconditionFaile
 from ..metadata import Table
 from ..odata import serialize
 from ..odata.options import parse_select
+from ..responses import empty_response, json_response
 from ..store import write as store
 from . import instance_annotations, prefer
 from .read import service_root
-from .responses import empty_response, json_response
 from .routing import Resource, handles
 
 # The entity URL of the last record a request created or updated, for $batch Content-ID references.
@@ -76,7 +76,7 @@ def _representation(conn, table: Table, key: str, status: int, prefs: prefer.Pre
 
 @handles("collection", "POST")
 def create(resource: Resource):
-    table = resource.table
+    table = resource.entity_table
     emulator = server.current()
     prefs = prefer.parse(request.headers.get("Prefer"))
     body = _body(table)
@@ -90,7 +90,7 @@ def create(resource: Resource):
 
 @handles("entity", "PATCH")
 def update_or_upsert(resource: Resource):
-    table, key = resource.table, resource.key
+    table, key = resource.entity_table, resource.record_key
     emulator = server.current()
     prefs = prefer.parse(request.headers.get("Prefer"))
     if_match = _etags(request.headers.get("If-Match"))
@@ -117,7 +117,7 @@ def update_or_upsert(resource: Resource):
 
 @handles("entity", "DELETE")
 def delete(resource: Resource):
-    table, key = resource.table, resource.key
+    table, key = resource.entity_table, resource.record_key
     emulator = server.current()
     if_match = _etags(request.headers.get("If-Match"))
     with emulator.db.transaction() as conn:
@@ -130,9 +130,9 @@ def delete(resource: Resource):
 
 
 def _property(resource: Resource):
-    attr = resource.table.by_property(resource.property)
+    attr = resource.entity_table.by_property(resource.property)
     if attr is None:
-        raise PropertyNotFound(resource.property, resource.table.type_name)
+        raise PropertyNotFound(resource.property or "", resource.entity_table.type_name)
     if attr.is_lookup:
         raise BadRequest(f"'{resource.property}' is a lookup: set it with "
                          f"'<navigation property>@odata.bind' in a PATCH of the record.")
@@ -140,7 +140,7 @@ def _property(resource: Resource):
 
 
 def _update_property(resource: Resource, value):
-    table, key = resource.table, resource.key
+    table, key = resource.entity_table, resource.record_key
     attr = _property(resource)
     emulator = server.current()
     with emulator.db.transaction() as conn:
@@ -155,9 +155,10 @@ def _update_property(resource: Resource, value):
 
 @handles("property", "PUT")
 def put_property(resource: Resource):
-    body = _body(resource.table)
+    body = _body(resource.entity_table)
     if not isinstance(body, dict) or "value" not in body:
-        raise store.payload_error(resource.table, "A single-property PUT needs a body of the form {\"value\": ...}.")
+        raise store.payload_error(resource.entity_table,
+                                  "A single-property PUT needs a body of the form {\"value\": ...}.")
     return _update_property(resource, body["value"])
 
 
@@ -177,7 +178,7 @@ def _targets(table: Table) -> list:
 
 @handles("action", "POST")
 def bound_action(resource: Resource):
-    table = resource.table
+    table = resource.entity_table
     emulator = server.current()
     if resource.action == "CreateMultiple":
         targets = _targets(table)
