@@ -12,8 +12,8 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from emulator.app import create_app
 from emulator.metadata import BY_LOGICAL_NAME
-from emulator.webapi import create_app
 
 from .conftest import Client
 from .test_batch import batch_body, request_part, responses, send
