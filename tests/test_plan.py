@@ -1,6 +1,7 @@
 """The query plan (emulator/plan.py) run by the store's one executor (store/query.py): joins in both directions, inner
 and outer, with their own conditions and columns; grouping and aggregates, with the aggregate row limit; order, limit
-and keyset paging; counts. Each plan is built directly and compared with hand-written SQLAlchemy on the same seeded rows, on every backend."""
+and keyset paging; counts. Each plan is built directly and compared with hand-written SQLAlchemy on the same seeded
+rows, on every backend."""
 from __future__ import annotations
 
 import pytest
