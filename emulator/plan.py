@@ -64,12 +64,14 @@ class Group:
 @dataclass(frozen=True)
 class Order:
     """A sort key: a column (`attr` of `source`, the root table when None; a lookup sorts by the related row's
-    primary name first, as Dataverse does), or a group or aggregate by its `alias`."""
+    primary name first, as Dataverse does; with `by_label`, a choice column by its option label first, as FetchXML
+    does), or a group or aggregate by its `alias`."""
 
     attr: Attribute | None = None
     descending: bool = False
     source: NamedFromClause | None = None
     alias: str | None = None
+    by_label: bool = False
 
 
 @dataclass

@@ -14,7 +14,7 @@ from ..lru import LRU
 from ..metadata import BY_LOGICAL_NAME, Attribute, Table
 from ..plan import AGGREGATES, Aggregate, Join, Plan, case_insensitive
 from .database import Database
-from .rows import record_columns
+from .rows import record_columns, record_names
 
 COUNT_LIMIT = 5000
 
@@ -95,6 +95,10 @@ def sort_keys(db: Database, plan: Plan) -> list[SortKey]:
         name = term.attr.logical_name if term.source is None else f"{term.source.name}.{term.attr.logical_name}"
         if term.attr.is_lookup:
             keys.append(SortKey(f"{name}.name", lookup_name(db, source, term.attr), term.descending, f"__sort{i}n"))
+        if term.by_label and term.attr.option_set is not None:
+            labels = {o.value: o.label for o in term.attr.option_set.options}
+            keys.append(SortKey(f"{name}.label", sa.case(labels, value=source.c[term.attr.logical_name]),
+                                term.descending, f"__sort{i}l"))
         keys.append(SortKey(name, source.c[term.attr.logical_name], term.descending, f"__sort{i}"))
     pk = plan.table.primary_id
     if not any(k.name == pk for k in keys):
@@ -203,9 +207,9 @@ def _statement(db: Database, plan: Plan, keys: list[SortKey]) -> sa.Select:
         key = plan.table.key
         attrs = plan.columns if any(a.logical_name == key.logical_name for a in plan.columns) else [*plan.columns, key]
         columns = record_columns(_root(db, plan), attrs)
-        for join in plan.joins:
-            columns += [join.source.c[a.logical_name].label(f"{join.source.name}.{a.logical_name}")
-                        for a in join.columns]
+        for join in plan.joins:  # labelled `<alias>.<column>`, with a polymorphic lookup's target column
+            columns += [join.source.c[name].label(f"{join.source.name}.{name}")
+                        for name in record_names(join.columns, version=False)]
         columns += [k.expr.label(k.label) for k in keys]
     statement = _filtered(db, plan, columns)
     if plan.after is not None:
@@ -216,17 +220,17 @@ def _statement(db: Database, plan: Plan, keys: list[SortKey]) -> sa.Select:
     return statement.limit(plan.limit + 1) if plan.limit is not None else statement
 
 
-def count_rows(conn: sa.Connection, db: Database, plan: Plan) -> tuple[int, bool]:
-    """Rows (or groups) the plan matches, counted up to Dataverse's limit of 5000, and whether more matched."""
+def count_rows(conn: sa.Connection, db: Database, plan: Plan, limit: int = COUNT_LIMIT) -> tuple[int, bool]:
+    """Rows (or groups) the plan matches, counted up to `limit` (Dataverse's 5000), and whether more matched."""
     matching = _filtered(db, plan, [_root(db, plan).c[plan.table.primary_id]] if not plan.grouped else
-                         [sa.literal(1)]).limit(COUNT_LIMIT + 1).subquery()
+                         [sa.literal(1)]).limit(limit + 1).subquery()
     total = conn.execute(sa.select(sa.func.count()).select_from(matching)).scalar_one()
-    return min(total, COUNT_LIMIT), total > COUNT_LIMIT
+    return min(total, limit), total > limit
 
 
-def count(db: Database, plan: Plan) -> tuple[int, bool]:
+def count(db: Database, plan: Plan, limit: int = COUNT_LIMIT) -> tuple[int, bool]:
     with db.engine.connect() as conn:
-        return count_rows(conn, db, plan)
+        return count_rows(conn, db, plan, limit)
 
 
 # First pages' SELECTs by shape. Reusing the Select object spares building it and, since SQLAlchemy memoises a
@@ -239,7 +243,8 @@ def _shape(db: Database, plan: Plan) -> tuple | None:
     if plan.after is not None or plan.joins or plan.grouped or (plan.where is not None and plan.where_key is None):
         return None
     return (_root(db, plan), plan.where_key, tuple(a.logical_name for a in plan.columns),
-            tuple((t.attr.logical_name, t.descending) for t in plan.order if t.attr is not None), plan.limit)
+            tuple((t.attr.logical_name, t.descending, t.by_label) for t in plan.order if t.attr is not None),
+            plan.limit)
 
 
 def run(db: Database, plan: Plan) -> Page:

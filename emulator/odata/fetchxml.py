@@ -1,0 +1,681 @@
+"""FetchXML (`?fetchXml=`): parsed with defusedxml, checked against the table metadata and compiled into the same
+query plan (plan.py) as the OData options; conditions reuse the SQL of the Microsoft.Dynamics.CRM query functions.
+What FetchXML can say and the emulator does not run is refused by name. Facts: spec fetchxml.md; choices where it
+is silent: docs/decisions.md, FetchXML."""
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from urllib.parse import unquote
+from xml.etree.ElementTree import Element
+
+import sqlalchemy as sa
+from defusedxml import ElementTree
+from defusedxml.common import DefusedXmlException
+from odata_query import ast
+from sqlalchemy.sql.selectable import NamedFromClause
+
+from ..errors import BadRequest, NotSupported
+from ..metadata import BY_LOGICAL_NAME, Attribute, Table
+from ..metadata import model as m
+from ..plan import Aggregate, Group, Join, Order, Plan
+from .filter import SQL_OPERATORS, FilterCompiler, normalize_guid
+from .functions import REGISTRY, FunctionCall
+from .limits import FilterLimits
+from .operand import NUMERIC_EDM, Operand
+
+PAGE_LIMIT = 5000  # rows per page (count) and top, at most
+AGGREGATE_LIMIT = 50000  # rows an aggregate may read (aggregatelimit can only lower it)
+MAX_LINKS = 15
+INVALID_XML = "0x80040201"
+NO_ATTRIBUTE = "0x80041103"  # QueryBuilderNoAttribute
+NO_ENTITY = "0x80041102"  # QueryBuilderNoEntity
+INVALID_ARGUMENT = "0x80040203"
+ALIAS = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+BOOLEAN_TEXT = {"true": True, "1": True, "false": False, "0": False}
+
+# Each element's attributes (Fetch.xsd): handled or without effect on a Web API query; then those refused by name.
+ATTRIBUTES = {
+    "fetch": {"version", "count", "page", "paging-cookie", "top", "distinct", "aggregate", "aggregatelimit",
+              "returntotalrecordcount", "no-lock", "latematerialize", "useraworderby", "options", "mapping",
+              "output-format", "utc-offset", "min-active-row-version"},
+    "entity": {"name", "enableprefiltering", "prefilterparametername"},
+    "link-entity": {"name", "from", "to", "alias", "link-type", "intersect", "visible", "enableprefiltering",
+                    "prefilterparametername"},
+    "attribute": {"name", "alias", "aggregate", "groupby", "distinct", "usertimezone", "build", "addedby"},
+    "all-attributes": set(),
+    "order": {"attribute", "alias", "descending", "entityname"},
+    "filter": {"type", "hint"},
+    "condition": {"attribute", "operator", "value", "valueof", "entityname", "alias", "uiname", "uitype",
+                  "uihidden"},
+    "value": {"uiname", "uitype"},
+}
+NOT_EMULATED_ATTRIBUTES = {
+    ("fetch", "datasource"): "long-term retention data (datasource)",
+    ("attribute", "dategrouping"): "date grouping (dategrouping)",
+    ("attribute", "rowaggregate"): "hierarchical child counts (rowaggregate)",
+    ("filter", "isquickfindfields"): "quick-find filters (isquickfindfields)",
+    ("filter", "overridequickfindrecordlimitenabled"): "the quick-find record limit switches",
+    ("filter", "overridequickfindrecordlimitdisabled"): "the quick-find record limit switches",
+    ("condition", "column"): "conditions on the column attribute",
+    ("condition", "aggregate"): "conditions on aggregates",
+    ("condition", "rowaggregate"): "conditions on hierarchical child counts (rowaggregate)",
+}
+CHILDREN = {
+    "fetch": {"entity"},
+    "entity": {"attribute", "all-attributes", "order", "filter", "link-entity"},
+    "link-entity": {"attribute", "all-attributes", "order", "filter", "link-entity"},
+    "filter": {"condition", "filter", "link-entity"},
+    "condition": {"value"},
+    "attribute": set(), "all-attributes": set(), "order": set(), "value": set(),
+}
+
+# operator -> (arity: 0, 1, 2 or "N" values; the query function whose SQL it shares, or None: compiled here)
+DATE_FUNCTIONS = {
+    "yesterday": "Yesterday", "today": "Today", "tomorrow": "Tomorrow", "last-seven-days": "Last7Days",
+    "next-seven-days": "Next7Days", "last-week": "LastWeek", "this-week": "ThisWeek", "next-week": "NextWeek",
+    "last-month": "LastMonth", "this-month": "ThisMonth", "next-month": "NextMonth", "last-year": "LastYear",
+    "this-year": "ThisYear", "next-year": "NextYear", "eq-userid": "EqualUserId", "ne-userid": "NotEqualUserId",
+}
+VALUE_FUNCTIONS = {
+    "on": "On", "on-or-before": "OnOrBefore", "on-or-after": "OnOrAfter",
+    **{f"{d}-x-{unit}": f"{d.capitalize()}X{unit.capitalize()}" for d in ("last", "next")
+       for unit in ("hours", "days", "weeks", "months", "years")},
+    **{f"olderthan-x-{unit}": f"OlderThanX{unit.capitalize()}"
+       for unit in ("minutes", "hours", "days", "weeks", "months", "years")},
+}
+LIST_FUNCTIONS = {"in": "In", "not-in": "NotIn", "contain-values": "ContainValues",
+                  "not-contain-values": "DoesNotContainValues"}
+RANGE_FUNCTIONS = {"between": "Between", "not-between": "NotBetween"}
+COMPARISONS = {"eq": ast.Eq, "ne": ast.NotEq, "neq": ast.NotEq, "gt": ast.Gt, "ge": ast.GtE, "lt": ast.Lt,
+               "le": ast.LtE}
+PATTERNS = {"like": ("{}", False), "not-like": ("{}", True), "begins-with": ("{}%", False),
+            "not-begin-with": ("{}%", True), "ends-with": ("%{}", False), "not-end-with": ("%{}", True)}
+ARITY: dict[str, int | str] = {
+    **{op: 0 for op in DATE_FUNCTIONS}, **{op: 1 for op in VALUE_FUNCTIONS}, **{op: "N" for op in LIST_FUNCTIONS},
+    **{op: 2 for op in RANGE_FUNCTIONS}, **{op: 1 for op in COMPARISONS}, **{op: 1 for op in PATTERNS},
+    "null": 0, "not-null": 0,
+}
+_FISCAL = ("this-fiscal-year", "this-fiscal-period", "last-fiscal-year", "last-fiscal-period", "next-fiscal-year",
+           "next-fiscal-period", "last-x-fiscal-years", "last-x-fiscal-periods", "next-x-fiscal-years",
+           "next-x-fiscal-periods", "in-fiscal-year", "in-fiscal-period", "in-fiscal-period-and-year",
+           "in-or-before-fiscal-period-and-year", "in-or-after-fiscal-period-and-year")
+NOT_EMULATED_OPERATORS = {
+    **{op: "the organization's fiscal year settings" for op in _FISCAL},
+    **{op: "teams, hierarchy security and business units" for op in (
+        "eq-userteams", "eq-useroruserteams", "eq-useroruserhierarchy", "eq-useroruserhierarchyandteams",
+        "eq-businessid", "ne-businessid")},
+    "eq-userlanguage": "user settings (the caller's UI language)",
+    **{op: "hierarchical relationships" for op in ("under", "eq-or-under", "not-under", "above", "eq-or-above")},
+}
+AGGREGATE_FUNCTIONS = {"count", "countcolumn", "sum", "avg", "min", "max"}
+
+
+def invalid(message: str) -> BadRequest:
+    return BadRequest(f"Invalid XML. {message}", code=INVALID_XML)
+
+
+def not_emulated(what: str) -> NotSupported:
+    return NotSupported(f"The emulator does not implement {what} in FetchXML yet; the query was not run.")
+
+
+def no_attribute(table: Table, name: str) -> BadRequest:
+    return BadRequest(f"'{table.logical_name}' entity doesn't contain attribute with Name = '{name}' and "
+                      f"NameMapping = 'Logical' (look up attribute by name is case-sensitive).", code=NO_ATTRIBUTE)
+
+
+def attribute_of(table: Table, name: str | None) -> Attribute:
+    attr = table.attribute(name) if name else None
+    if attr is None:
+        raise no_attribute(table, name or "")
+    return attr
+
+
+def boolean(el: Element, name: str, default: bool = False) -> bool:
+    text = el.get(name)
+    if text is None:
+        return default
+    if text.strip().lower() not in BOOLEAN_TEXT:
+        raise invalid(f"The '{name}' attribute of <{el.tag}> must be true, false, 1 or 0, not '{text}'.")
+    return BOOLEAN_TEXT[text.strip().lower()]
+
+
+def whole_number(el: Element, name: str, maximum: int) -> int | None:
+    text = el.get(name)
+    if text is None:
+        return None
+    if not re.fullmatch(r"\s*\d{1,9}\s*", text) or not 1 <= int(text) <= maximum:
+        raise BadRequest(f"The '{name}' attribute of <fetch> must be a whole number from 1 to {maximum}, "
+                         f"not '{text}'.", code=INVALID_ARGUMENT)
+    return int(text)
+
+
+def parse_xml(text: str, what: str = "FetchXML") -> Element:
+    """Well-formed XML without a DTD (so without entity expansion), or Dataverse's 'Invalid XML.'."""
+    try:
+        return ElementTree.fromstring(text, forbid_dtd=True)
+    except (ElementTree.ParseError, DefusedXmlException, ValueError) as e:
+        raise invalid(f"The {what} is not well-formed: {e}.") from None
+
+
+def check_element(el: Element, parent: str) -> None:
+    """Fetch.xsd's elements and attributes: unknown ones are invalid XML, known ones not emulated a named 501."""
+    if el.tag not in CHILDREN.get(parent, ()):
+        raise invalid(f"The element '{el.tag}' is not expected in <{parent}>.")
+    for name in el.attrib:
+        if name in ATTRIBUTES[el.tag]:
+            continue
+        if (el.tag, name) in NOT_EMULATED_ATTRIBUTES:
+            raise not_emulated(NOT_EMULATED_ATTRIBUTES[(el.tag, name)])
+        raise invalid(f"The '{name}' attribute is not declared on <{el.tag}>.")
+    if el.tag != "value" and (el.text or "").strip():
+        raise invalid(f"The element <{el.tag}> cannot contain text.")
+
+
+@dataclass
+class Column:
+    """One column of the answer: its JSON `key`, the row label holding its value, and its column (None: an
+    aggregate's number)."""
+
+    key: str
+    label: str
+    attr: Attribute | None
+    prefix: str = ""  # `<link alias>.` for a linked column: where its row values are labelled
+    aliased: bool = False  # under an alias of its own: the raw value and, asked for, its AttributeName
+    function: str | None = None  # aggregate function
+
+
+class Scope(FilterCompiler):
+    """An `entity` or `link-entity`: its table under an SQL alias of its own, its conditions compiled with the $filter
+    compiler, column names being FetchXML's logical names."""
+
+    def __init__(self, table: Table, source: NamedFromClause, sql_tables: dict[str, sa.Table], *, now: datetime,
+                 user_id: str | None, dialect: str, limits: FilterLimits, alias: str | None = None) -> None:
+        super().__init__(table, sql_tables, now=now, limits=limits, user_id=user_id, dialect=dialect)
+        self.source = source
+        self.alias = alias  # None for the root entity
+
+    def attribute(self, name: str | None) -> Attribute:
+        return attribute_of(self.table, name)
+
+    def column(self, name: str, table: Table | None = None, sql: NamedFromClause | None = None) -> Operand:
+        attr = self.attribute(name)
+        return Operand(self.source.c[attr.logical_name], attr.edm_type, attr)
+
+    @property
+    def prefix(self) -> str:
+        return f"{self.source.name}." if self.alias is not None else ""
+
+
+@dataclass
+class FetchQuery:
+    """A compiled FetchXML query: the plan's parts, the answer's columns and the paging it asks for."""
+
+    table: Table
+    columns: list[Column] = field(default_factory=list)
+    root_columns: list[Attribute] = field(default_factory=list)
+    joins: list[Join] = field(default_factory=list)
+    where: sa.ColumnElement | None = None
+    groups: list[Group] = field(default_factory=list)
+    aggregates: list[Aggregate] = field(default_factory=list)
+    order: list[Order] = field(default_factory=list)
+    top: int | None = None
+    page_size: int = PAGE_LIMIT
+    page: int = 1
+    cookie: list[tuple[str, str | None]] | None = None
+    count: bool = False
+    aggregate_limit: int | None = None  # set on aggregate queries
+
+    @property
+    def grouped(self) -> bool:
+        return bool(self.groups or self.aggregates)
+
+    @property
+    def keyset(self) -> bool:
+        """Whether pages seek after the cookie's keys: not when rows are groups or a link repeats the root row."""
+        return not self.grouped and not any(j.to_many for j in self.joins)
+
+    @property
+    def paged(self) -> bool:
+        return self.top is None
+
+    def plan(self) -> Plan:
+        """The page asked for: after the cookie's keys, or, paging by number, the first `page` pages (the caller
+        drops all but the last: Dataverse's simple paging, capped at 50,000 rows)."""
+        after = self.cookie if self.cookie is not None and self.keyset and self.page > 1 else None
+        if self.top is not None:
+            limit = self.top
+        else:
+            limit = self.page_size if after is not None else self.page_size * self.page
+        return Plan(self.table, self.root_columns, joins=list(self.joins), where=self.where, groups=self.groups,
+                    aggregates=self.aggregates, order=self.order, limit=limit, after=after, count=self.count)
+
+    def skipped(self, plan: Plan) -> int:
+        """Rows of the plan's answer that earlier pages served."""
+        return 0 if plan.after is not None or self.top is not None else self.page_size * (self.page - 1)
+
+    def counted_rows(self) -> Plan:
+        """The rows an aggregate reads, for the aggregate limit."""
+        return Plan(self.table, [], joins=list(self.joins), where=self.where)
+
+
+class Compiler:
+    """One FetchXML text on one entity set -> FetchQuery."""
+
+    def __init__(self, table: Table, sql_tables: dict[str, sa.Table], *, now: datetime, user_id: str | None,
+                 dialect: str, limits: FilterLimits) -> None:
+        self.table, self.sql_tables = table, sql_tables
+        self.context: dict[str, Any] = {"now": now, "user_id": user_id, "dialect": dialect, "limits": limits}
+        self.scopes: dict[str, Scope] = {}  # link-entity alias (or name when it has none) -> scope
+        self.links = 0
+        self.link_orders: list[Order] = []
+        self.raw_order = False
+        self.aggregate = False
+        self.distinct = False
+
+    def compile(self, text: str) -> FetchQuery:
+        root = parse_xml(text)
+        if root.tag != "fetch":
+            raise invalid(f"The root element must be <fetch>, not <{root.tag}>.")
+        for name in root.attrib:
+            if name not in ATTRIBUTES["fetch"]:
+                if ("fetch", name) in NOT_EMULATED_ATTRIBUTES:
+                    raise not_emulated(NOT_EMULATED_ATTRIBUTES[("fetch", name)])
+                raise invalid(f"The '{name}' attribute is not declared on <fetch>.")
+        entities = list(root)
+        for child in entities:
+            if child.tag == "order":
+                raise not_emulated("<order> directly under <fetch> (the reports view's order)")
+            check_element(child, "fetch")
+        if len(entities) != 1:
+            raise invalid(f"<fetch> must hold exactly one <entity>, not {len(entities)}.")
+        entity = entities[0]
+        name = entity.get("name")
+        if name not in BY_LOGICAL_NAME:
+            raise BadRequest(f"The entity with a name = '{name}' with namemapping = 'Logical' was not found in the "
+                             f"MetadataCache.", code=NO_ENTITY)
+        if name != self.table.logical_name:
+            raise BadRequest("The entity name specified in FetchXml does not match the entity name in the EntitySet "
+                             f"or EntitySetName: '{name}' is not the table of '{self.table.entity_set}' "
+                             f"('{self.table.logical_name}').")
+        self.aggregate = boolean(root, "aggregate")
+        self.distinct = boolean(root, "distinct") and not self.aggregate
+        self.raw_order = boolean(root, "useraworderby")
+        query = FetchQuery(self.table)
+        self._paging(root, query)
+        scope = self._scope(self.table, self.sql_tables[self.table.logical_name], None)
+        query.where = self._entity(entity, scope, query, root=True)
+        query.order += self.link_orders
+        if self.aggregate:
+            self._check_aggregate(query)
+        elif self.distinct:
+            self._distinct(query)
+        return query
+
+    # -- fetch ---------------------------------------------------------------------------------------------------
+    def _paging(self, root: Element, query: FetchQuery) -> None:
+        query.top = whole_number(root, "top", PAGE_LIMIT)
+        count, page = whole_number(root, "count", PAGE_LIMIT), whole_number(root, "page", 10**6)
+        query.count = boolean(root, "returntotalrecordcount")
+        if query.top is not None and (count is not None or page is not None or query.count):
+            raise BadRequest("The 'top' attribute of <fetch> cannot be combined with 'count', 'page' or "
+                             "'returntotalrecordcount'.", code=INVALID_ARGUMENT)
+        query.page_size, query.page = count or PAGE_LIMIT, page or 1
+        cookie = root.get("paging-cookie")
+        if cookie:
+            query.cookie = parse_cookie(cookie)
+        if self.aggregate:
+            limit = whole_number(root, "aggregatelimit", AGGREGATE_LIMIT)
+            query.aggregate_limit = limit or AGGREGATE_LIMIT
+
+    # -- entity and link-entity ------------------------------------------------------------------------------------
+    def _scope(self, table: Table, source: NamedFromClause, alias: str | None) -> Scope:
+        return Scope(table, source, self.sql_tables, alias=alias, **self.context)
+
+    def _entity(self, el: Element, scope: Scope, query: FetchQuery, root: bool = False) -> sa.ColumnElement | None:
+        """Compile an entity's (or link-entity's) children: its columns, then its links, then its filter and order,
+        which may name the links' aliases. The filter comes back (a link's goes into its ON clause)."""
+        children = list(el)
+        for child in children:
+            check_element(child, el.tag)
+        attrs = [c for c in children if c.tag == "attribute"]
+        everything = any(c.tag == "all-attributes" for c in children)
+        if everything and self.aggregate:
+            raise BadRequest("<all-attributes> cannot be used in an aggregate query.", code=INVALID_ARGUMENT)
+        if everything or (root and not attrs and not self.aggregate):
+            for attr in scope.table.attributes:
+                self._add_column(query, scope, attr, None)
+        for child in attrs:
+            self._attribute(child, scope, query)
+        for child in children:
+            if child.tag == "link-entity":
+                self._link(child, scope, query)
+        where = [self._filter(c, scope) for c in children if c.tag == "filter"]
+        for child in children:
+            if child.tag == "order":
+                (query.order if root or child.get("entityname") else self.link_orders).append(
+                    self._order(child, scope, query))
+        return sa.and_(*where) if len(where) > 1 else (where[0] if where else None)
+
+    def _link(self, el: Element, parent: Scope, query: FetchQuery) -> None:
+        self.links += 1
+        if self.links > MAX_LINKS:
+            raise BadRequest("Number of link entities in query exceeded maximum limit.", code="0x8004430D")
+        name = el.get("name")
+        table = BY_LOGICAL_NAME.get(name or "")
+        if table is None:
+            raise BadRequest(f"The entity with a name = '{name}' with namemapping = 'Logical' was not found in the "
+                             f"MetadataCache.", code=NO_ENTITY)
+        link_type = el.get("link-type", "inner")
+        if link_type not in ("inner", "outer"):
+            raise not_emulated(f"link-entity link-type '{link_type}'")
+        alias = el.get("alias")
+        if alias is not None and not ALIAS.match(alias):
+            raise BadRequest(f"The link-entity alias '{alias}' is not a valid name.", code=INVALID_ARGUMENT)
+        sql_alias = alias or f"{table.logical_name}{self.links}"
+        if sql_alias in self.scopes or any(s.source.name == sql_alias for s in self.scopes.values()):
+            raise BadRequest(f"The link-entity alias '{sql_alias}' is used more than once.", code=INVALID_ARGUMENT)
+        scope = self._scope(table, self.sql_tables[table.logical_name].alias(sql_alias), sql_alias)
+        self.scopes[alias or table.logical_name] = scope
+        lookup, to_many = self._relationship(el, table, parent)
+        index = len(query.joins)
+        query.joins.append(Join(scope.source, table, lookup, parent.source, to_many=to_many))
+        where = self._entity(el, scope, query)
+        query.joins[index] = Join(scope.source, table, lookup, parent.source, to_many=to_many,
+                                  outer=link_type == "outer", where=where,
+                                  columns=tuple(c.attr for c in query.columns
+                                                if c.attr is not None and c.prefix == scope.prefix))
+
+    def _relationship(self, el: Element, table: Table, parent: Scope) -> tuple[Attribute, bool]:
+        """The lookup the link follows: the parent's, to the linked table's key (many-to-one), or the linked
+        table's, to the parent's key (one-to-many)."""
+        frm, to = el.get("from"), el.get("to")
+        if frm is None and to is None:
+            raise BadRequest(f"No system many-to-many relationship exists between {parent.table.logical_name} and "
+                             f"{table.logical_name}.  If attempting to link through a custom many-to-many "
+                             f"relationship ensure that you provide the from and to attributes.", code=NO_ENTITY)
+        if frm is None or to is None:
+            raise not_emulated("link-entity with only one of 'from' and 'to' (relationship inference)")
+        linked, parents = attribute_of(table, frm), attribute_of(parent.table, to)
+        if frm == table.primary_id and parents.is_lookup and table.logical_name in parents.targets:
+            return parents, False
+        if to == parent.table.primary_id and linked.is_lookup and parent.table.logical_name in linked.targets:
+            return linked, True
+        raise not_emulated(f"link-entity joining {table.logical_name}.{frm} to {parent.table.logical_name}.{to} "
+                           f"(the emulator joins a lookup to the primary key of a table it points to)")
+
+    # -- attributes ------------------------------------------------------------------------------------------------
+    def _add_column(self, query: FetchQuery, scope: Scope, attr: Attribute, alias: str | None) -> None:
+        if scope.alias is None:
+            key = alias or attr.property_name
+            query.root_columns.append(attr)
+            column = Column(key, attr.logical_name, attr, aliased=alias is not None)
+        else:
+            label = f"{scope.prefix}{attr.logical_name}"
+            column = Column(alias or label, label, attr, prefix=scope.prefix, aliased=alias is not None)
+        if any(c.key == column.key for c in query.columns):
+            if alias is not None:
+                raise BadRequest(f"The alias '{alias}' is used more than once.", code=INVALID_ARGUMENT)
+            return
+        query.columns.append(column)
+
+    def _attribute(self, el: Element, scope: Scope, query: FetchQuery) -> None:
+        attr, alias = scope.attribute(el.get("name")), el.get("alias")
+        if alias is not None and not ALIAS.match(alias):
+            raise BadRequest(f"The attribute alias '{alias}' is not a valid name.", code=INVALID_ARGUMENT)
+        function, groupby = el.get("aggregate"), boolean(el, "groupby")
+        if not self.aggregate:
+            if function is not None or groupby:
+                raise BadRequest("The 'aggregate' and 'groupby' attributes need <fetch aggregate='true'>.",
+                                 code=INVALID_ARGUMENT)
+            self._add_column(query, scope, attr, alias)
+            return
+        if alias is None:
+            raise BadRequest(f"An attribute of an aggregate query needs an alias: '{attr.logical_name}'.",
+                             code=INVALID_ARGUMENT)
+        if any(c.key == alias for c in query.columns):
+            raise BadRequest(f"The alias '{alias}' is used more than once.", code=INVALID_ARGUMENT)
+        source = scope.source if scope.alias is not None else None
+        if groupby == (function is not None):
+            raise BadRequest(f"The attribute '{alias}' of an aggregate query needs either an 'aggregate' or "
+                             f"groupby='true'.", code=INVALID_ARGUMENT)
+        if groupby:
+            query.groups.append(Group(attr, alias, source))
+            query.columns.append(Column(alias, alias, attr, aliased=True))
+            return
+        if function not in AGGREGATE_FUNCTIONS:
+            raise invalid(f"The aggregate '{function}' is not one of {', '.join(sorted(AGGREGATE_FUNCTIONS))}.")
+        if function in ("sum", "avg") and attr.edm_type not in NUMERIC_EDM or \
+                function in ("min", "max") and attr.edm_type not in NUMERIC_EDM | {"Edm.DateTimeOffset"}:
+            raise BadRequest(f"The aggregate '{function}' does not apply to '{attr.logical_name}' "
+                             f"({attr.type}).", code=INVALID_ARGUMENT)
+        if function == "countcolumn" and boolean(el, "distinct"):
+            function = "countdistinct"
+        query.aggregates.append(Aggregate(function, alias, attr, source))
+        query.columns.append(Column(alias, alias, attr, function=function))
+
+    # -- order -----------------------------------------------------------------------------------------------------
+    def _order(self, el: Element, scope: Scope, query: FetchQuery) -> Order:
+        descending = boolean(el, "descending")
+        name, alias, entityname = el.get("attribute"), el.get("alias"), el.get("entityname")
+        if (name is None) == (alias is None):
+            raise invalid("An <order> names either an 'attribute' or an 'alias'.")
+        if alias is not None:
+            if self.aggregate:
+                if not any(c.key == alias for c in query.columns):
+                    raise BadRequest(f"The order alias '{alias}' is not the alias of an attribute.",
+                                     code=INVALID_ARGUMENT)
+                return Order(alias=alias, descending=descending)
+            column = next((c for c in query.columns if c.key == alias and c.aliased), None)
+            if column is None or column.attr is None:
+                raise BadRequest(f"The order alias '{alias}' is not the alias of an attribute.",
+                                 code=INVALID_ARGUMENT)
+            source = self._column_source(column)
+            return self._column_order(column.attr, source, descending)
+        if self.aggregate:
+            raise BadRequest("An aggregate query is ordered by the aliases of its attributes (<order alias=...>).",
+                             code=INVALID_ARGUMENT)
+        if entityname is not None:
+            if scope.alias is not None:
+                raise invalid("The 'entityname' attribute of <order> belongs in the root <entity>.")
+            scope = self._named_scope(entityname)
+        return self._column_order(scope.attribute(name), scope.source if scope.alias is not None else None,
+                                  descending)
+
+    def _column_order(self, attr: Attribute, source: NamedFromClause | None, descending: bool) -> Order:
+        return Order(attr, descending, source, by_label=not self.raw_order and attr.type in m.CHOICE_TYPES)
+
+    def _column_source(self, column: Column) -> NamedFromClause | None:
+        if not column.prefix:
+            return None
+        return next(s.source for s in self.scopes.values() if s.prefix == column.prefix)
+
+    def _named_scope(self, entityname: str) -> Scope:
+        scope = self.scopes.get(entityname)
+        if scope is None:
+            raise BadRequest(f"The entityname '{entityname}' is not the alias of a link-entity.",
+                             code=INVALID_ARGUMENT)
+        return scope
+
+    # -- filter ----------------------------------------------------------------------------------------------------
+    def _filter(self, el: Element, scope: Scope) -> sa.ColumnElement:
+        kind = el.get("type", "and")
+        if kind not in ("and", "or"):
+            raise invalid(f"The filter type '{kind}' is not 'and' or 'or'.")
+        parts = []
+        for child in el:
+            check_element(child, "filter")
+            if child.tag == "link-entity":
+                raise not_emulated(f"link-entity inside a filter (link-type "
+                                   f"'{child.get('link-type', 'inner')}')")
+            parts.append(self._filter(child, scope) if child.tag == "filter" else self._condition(child, scope))
+        if not parts:
+            return sa.true()
+        return sa.and_(*parts) if kind == "and" else sa.or_(*parts)
+
+    def _condition(self, el: Element, scope: Scope) -> sa.ColumnElement:
+        operator, name = el.get("operator"), el.get("attribute")
+        for child in el:
+            check_element(child, "condition")
+        if operator is None:
+            raise invalid("A <condition> needs an 'operator'.")
+        if operator in NOT_EMULATED_OPERATORS:
+            raise not_emulated(f"the condition operator '{operator}' ({NOT_EMULATED_OPERATORS[operator]})")
+        if operator not in ARITY:
+            raise invalid(f"The condition operator '{operator}' is not valid.")
+        if el.get("entityname") is not None:
+            scope = self._named_scope(el.get("entityname") or "")
+        operand = scope.column(scope.attribute(name).logical_name)
+        if el.get("valueof") is not None:
+            return self._value_of(el, operator, operand, scope)
+        values = ([el.get("value") or ""] if "value" in el.attrib else []) + [v.text or "" for v in el]
+        arity = ARITY[operator]
+        if arity == "N" and not values or arity != "N" and len(values) != arity:
+            wanted = {0: "no value", 1: "one value", 2: "two values", "N": "one or more values"}[arity]
+            raise BadRequest(f"The condition operator '{operator}' on '{operand.attr.logical_name}' takes "
+                             f"{wanted}, not {len(values)}.", code=INVALID_ARGUMENT)
+        call = FunctionCall(scope, f"{operator} ({operand.attr.logical_name})", {
+            "PropertyName": ast.String(operand.attr.logical_name),
+            "PropertyValue": ast.String(values[0] if values else ""),
+            "PropertyValues": ast.List([ast.String(v) for v in values])})
+        if operator in COMPARISONS:
+            return SQL_OPERATORS[COMPARISONS[operator]](operand.expr, self._values(call, operand)[0])
+        if operator in PATTERNS:
+            return self._pattern(operator, operand, values[0])
+        if operator in ("null", "not-null"):
+            return operand.expr.is_(None) if operator == "null" else operand.expr.is_not(None)
+        function = {**DATE_FUNCTIONS, **VALUE_FUNCTIONS, **LIST_FUNCTIONS, **RANGE_FUNCTIONS}[operator]
+        return REGISTRY[function.lower()][1](call)
+
+    @staticmethod
+    def _values(call: FunctionCall, operand: Operand) -> list[Any]:
+        """The condition's values as bound literals of the column's type."""
+        if operand.edm == "Edm.Boolean":
+            texts = [node.py_val for node in call.values()]
+            if any(t.strip().lower() not in BOOLEAN_TEXT for t in texts):
+                raise BadRequest(f"The value of '{call.name}' must be true, false, 1 or 0.", code=INVALID_ARGUMENT)
+            return [sa.literal(BOOLEAN_TEXT[t.strip().lower()]) for t in texts]
+        return call.coerced_values(operand)
+
+    @staticmethod
+    def _pattern(operator: str, operand: Operand, value: str) -> sa.ColumnElement:
+        if operand.edm != "Edm.String":
+            raise BadRequest(f"The condition operator '{operator}' applies to string columns; "
+                             f"'{operand.attr.logical_name if operand.attr else ''}' is {operand.edm}.",
+                             code=INVALID_ARGUMENT)
+        if "[" in value:
+            raise not_emulated("[...] character sets in like patterns")
+        form, negated = PATTERNS[operator]
+        match = operand.expr.like(sa.literal(form.format(value), operand.expr.type))
+        return sa.not_(match) if negated else match
+
+    def _value_of(self, el: Element, operator: str, operand: Operand, scope: Scope) -> sa.ColumnElement:
+        """A column compared with another column of the row (`valueof`, or `alias.column` of a link)."""
+        if operator not in ("eq", "ne", "neq", "gt", "ge", "lt", "le"):
+            raise BadRequest(f"The 'valueof' attribute applies to eq, ne, gt, ge, lt and le, not '{operator}'.",
+                             code=INVALID_ARGUMENT)
+        other_name = el.get("valueof") or ""
+        if "." in other_name:
+            alias, other_name = other_name.split(".", 1)
+            scope = self._named_scope(alias)
+        other = scope.column(scope.attribute(other_name).logical_name)
+        if other.edm != operand.edm:
+            raise BadRequest(f"The columns compared with 'valueof' must have the same type: {operand.edm} and "
+                             f"{other.edm}.", code=INVALID_ARGUMENT)
+        return SQL_OPERATORS[COMPARISONS[operator]](operand.expr, other.expr)
+
+    # -- aggregate and distinct --------------------------------------------------------------------------------------
+    def _check_aggregate(self, query: FetchQuery) -> None:
+        if not query.columns:
+            raise BadRequest("An aggregate query needs at least one attribute with an aggregate or groupby.",
+                             code=INVALID_ARGUMENT)
+        self._order_every_group(query)
+
+    def _distinct(self, query: FetchQuery) -> None:
+        """`distinct`: the selected columns grouped (rows without the key), unless the key is selected and no link
+        repeats a row, when every row is distinct already."""
+        if self.table.key in query.root_columns and not any(j.to_many for j in query.joins):
+            return
+        groups = []
+        for column in query.columns:
+            if column.attr is not None:
+                groups.append(Group(column.attr, column.label, self._column_source(column)))
+        ordered = []
+        for order in query.order:
+            group = next((g for g in groups if g.attr == order.attr and g.source is order.source), None)
+            if group is None:
+                raise not_emulated("ordering a distinct query by a column it does not return")
+            ordered.append(Order(alias=group.alias, descending=order.descending))
+        query.groups, query.order, query.root_columns = groups, ordered, []
+        self._order_every_group(query)
+
+    @staticmethod
+    def _order_every_group(query: FetchQuery) -> None:
+        """Groups after the asked-for order, so pages by number see one fixed order."""
+        ordered = {o.alias for o in query.order}
+        query.order += [Order(alias=g.alias) for g in query.groups if g.alias not in ordered]
+
+
+def parse_cookie(text: str) -> list[tuple[str, str | None]]:
+    """The paging-cookie attribute (`<cookie page="1"><col last=".." first=".."/>...</cookie>`, as the previous
+    answer's pagingcookie gave it, URL-decoded or not): each sort key's last value (None: null)."""
+    if not text.lstrip().startswith("<"):
+        text = unquote(unquote(text))
+    cookie = parse_xml(text, "paging cookie")
+    if cookie.tag != "cookie":
+        raise invalid("The paging cookie must be a <cookie> element.")
+    keys = []
+    for el in cookie:
+        value = el.get("last")
+        guid = normalize_guid(value) if value is not None and value.startswith("{") else None
+        keys.append((el.tag, guid or value))
+    return keys
+
+
+def compile_fetch(text: str, table: Table, sql_tables: dict[str, sa.Table], *, now: datetime, user_id: str | None,
+                  dialect: str, limits: FilterLimits) -> FetchQuery:
+    return Compiler(table, sql_tables, now=now, user_id=user_id, dialect=dialect, limits=limits).compile(text)
+
+
+Annotate = Callable[..., None]
+
+
+def number(column: Column, value: Any) -> Any:
+    """An aggregate's value as Dataverse writes it: counts and sums of whole-number columns whole, avg of them
+    truncated (the docs show 35,200 / 9 as 3,911), others as numbers."""
+    if column.function in ("count", "countcolumn", "countdistinct"):
+        return int(value)
+    if column.attr is not None and column.attr.edm_type in ("Edm.Int32", "Edm.Int64"):
+        return int(value)
+    if column.attr is not None and column.attr.edm_type in ("Edm.Decimal", "Edm.Double"):
+        return float(value)
+    return value
+
+
+def records(query: FetchQuery, rows: list, annotate: Annotate | None, attribute_names: bool) -> list[dict]:
+    """Rows as FetchXML answers them: nulls left out, aliases and `<link alias>.<column>` as keys, lookups as
+    `_x_value` only when not aliased; an etag on every row that is a record."""
+    out = []
+    record = not query.grouped
+    for row in rows:
+        mapping = row._mapping
+        item: dict = {"@odata.etag": f'W/"{mapping["versionnumber"]}"'} if record else {}
+        for column in query.columns:
+            value = mapping[column.label]
+            if value is None:
+                continue
+            if column.function is not None:
+                item[column.key] = number(column, value)
+                continue
+            if column.aliased and attribute_names and column.attr is not None:
+                item[f"{column.key}@OData.Community.Display.V1.AttributeName"] = column.attr.logical_name
+            if annotate is not None and column.attr is not None:
+                annotate(item, column.attr, row, key=column.key, prefix=column.prefix, label=column.label)
+            item[column.key] = value
+        if record and query.table.primary_id not in item:
+            item[query.table.primary_id] = mapping[query.table.primary_id]  # the key comes back, asked for or not
+        out.append(item)
+    return out
