@@ -30,11 +30,14 @@ from .operand import NUMERIC_EDM, Operand
 PAGE_LIMIT = 5000  # rows per page (count) and top, at most
 AGGREGATE_LIMIT = 50000  # rows an aggregate may read (aggregatelimit can only lower it)
 MAX_LINKS = 15
+MAX_CONDITIONS = 500  # conditions and link-entities in one query
 INVALID_XML = "0x80040201"
 NO_ATTRIBUTE = "0x80041103"  # QueryBuilderNoAttribute
 NO_ENTITY = "0x80041102"  # QueryBuilderNoEntity
 INVALID_ARGUMENT = "0x80040203"
 ALIAS = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+FORMATTED_VALUE = "OData.Community.Display.V1.FormattedValue"
+ATTRIBUTE_NAME = "OData.Community.Display.V1.AttributeName"
 BOOLEAN_TEXT = {"true": True, "1": True, "false": False, "0": False}
 
 # Each element's attributes (Fetch.xsd): handled or without effect on a Web API query; then those refused by name.
@@ -173,6 +176,8 @@ def check_element(el: Element, parent: str) -> None:
         raise invalid(f"The '{name}' attribute is not declared on <{el.tag}>.")
     if el.tag != "value" and (el.text or "").strip():
         raise invalid(f"The element <{el.tag}> cannot contain text.")
+    if not CHILDREN[el.tag] and len(el):
+        raise invalid(f"The element <{el.tag}> cannot contain <{el[0].tag}>.")
 
 
 @dataclass
@@ -271,6 +276,7 @@ class Compiler:
         self.context: dict[str, Any] = {"now": now, "user_id": user_id, "dialect": dialect, "limits": limits}
         self.scopes: dict[str, Scope] = {}  # link-entity alias (or name when it has none) -> scope
         self.links = 0
+        self.conditions = 0
         self.link_orders: list[Order] = []
         self.raw_order = False
         self.aggregate = False
@@ -362,6 +368,7 @@ class Compiler:
 
     def _link(self, el: Element, parent: Scope, query: FetchQuery) -> None:
         self.links += 1
+        self._count_condition()
         if self.links > MAX_LINKS:
             raise BadRequest("Number of link entities in query exceeded maximum limit.", code="0x8004430D")
         name = el.get("name")
@@ -501,17 +508,27 @@ class Compiler:
         return scope
 
     # -- filter ----------------------------------------------------------------------------------------------------
-    def _filter(self, el: Element, scope: Scope) -> sa.ColumnElement:
+    def _count_condition(self) -> None:
+        self.conditions += 1
+        if self.conditions > MAX_CONDITIONS:
+            raise BadRequest("Number of conditions in query exceeded maximum limit.", code="0x8004430C")
+
+    def _filter(self, el: Element, scope: Scope, depth: int = 1) -> sa.ColumnElement:
         kind = el.get("type", "and")
         if kind not in ("and", "or"):
             raise invalid(f"The filter type '{kind}' is not 'and' or 'or'.")
+        limit = self.context["limits"].max_depth
+        if depth > limit:  # before recursing further: deep XML must not exhaust the stack
+            raise BadRequest(f"The recursion limit has been exceeded: the FetchXML filters nest more than {limit} "
+                             f"levels deep.")
         parts = []
         for child in el:
             check_element(child, "filter")
             if child.tag == "link-entity":
                 raise not_emulated(f"link-entity inside a filter (link-type "
                                    f"'{child.get('link-type', 'inner')}')")
-            parts.append(self._filter(child, scope) if child.tag == "filter" else self._condition(child, scope))
+            parts.append(self._filter(child, scope, depth + 1) if child.tag == "filter" else
+                         self._condition(child, scope))
         if not parts:
             return sa.true()
         return sa.and_(*parts) if kind == "and" else sa.or_(*parts)
@@ -520,6 +537,7 @@ class Compiler:
         operator, name = el.get("operator"), el.get("attribute")
         for child in el:
             check_element(child, "condition")
+        self._count_condition()
         if operator is None:
             raise invalid("A <condition> needs an 'operator'.")
         if operator in NOT_EMULATED_OPERATORS:
@@ -655,9 +673,11 @@ def number(column: Column, value: Any) -> Any:
     return value
 
 
-def records(query: FetchQuery, rows: list, annotate: Annotate | None, attribute_names: bool) -> list[dict]:
+def records(query: FetchQuery, rows: list, annotate: Annotate | None, *, attribute_names: bool = False,
+            formatted: bool = False) -> list[dict]:
     """Rows as FetchXML answers them: nulls left out, aliases and `<link alias>.<column>` as keys, lookups as
-    `_x_value` only when not aliased; an etag on every row that is a record."""
+    `_x_value` only when not aliased; an etag on every row that is a record. `annotate` adds the annotations asked
+    for; `attribute_names` and `formatted` say whether AttributeName and FormattedValue were."""
     out = []
     record = not query.grouped
     for row in rows:
@@ -668,10 +688,15 @@ def records(query: FetchQuery, rows: list, annotate: Annotate | None, attribute_
             if value is None:
                 continue
             if column.function is not None:
+                if column.function.startswith("count"):
+                    if formatted:
+                        item[f"{column.key}@{FORMATTED_VALUE}"] = f"{int(value):,}"
+                elif annotate is not None and column.attr is not None:  # formatted as the column's own values
+                    annotate(item, column.attr, row, key=column.key, label=column.label)
                 item[column.key] = number(column, value)
                 continue
             if column.aliased and attribute_names and column.attr is not None:
-                item[f"{column.key}@OData.Community.Display.V1.AttributeName"] = column.attr.logical_name
+                item[f"{column.key}@{ATTRIBUTE_NAME}"] = column.attr.logical_name
             if annotate is not None and column.attr is not None:
                 annotate(item, column.attr, row, key=column.key, prefix=column.prefix, label=column.label)
             item[column.key] = value

@@ -140,7 +140,7 @@ def _after_values(after: list[tuple[str, str | None]], keys: list[SortKey]) -> l
     """The paging cookie's texts as values of the sort keys' types."""
     names = [k.name for k in keys]
     if [name for name, _ in after] != names:
-        raise BadRequest("The $skiptoken does not belong to this query: its sort keys "
+        raise BadRequest("The paging cookie ($skiptoken or paging-cookie) does not belong to this query: its sort keys "
                          f"{[n for n, _ in after]} differ from the query's {names}.")
     values: list[object] = []
     for key, (_, raw) in zip(keys, after, strict=True):

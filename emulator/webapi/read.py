@@ -136,8 +136,8 @@ def _fetch(resource: Resource, text: str, prefs: prefer.Preferences):
                 f'<cookie pagenumber="{fetch.page + 1}" pagingcookie="" istracking="False" />')
         if prefs.wants("Microsoft.Dynamics.CRM.morerecords"):
             body["@Microsoft.Dynamics.CRM.morerecords"] = True
-    attribute_names = prefs.wants("OData.Community.Display.V1.AttributeName")
-    body["value"] = fetchxml.records(fetch, rows, annotate, attribute_names)
+    body["value"] = fetchxml.records(fetch, rows, annotate, attribute_names=prefs.wants(fetchxml.ATTRIBUTE_NAME),
+                                     formatted=prefs.wants(fetchxml.FORMATTED_VALUE))
     applied = [p for p in prefs.applied if not p.startswith("odata.maxpagesize")]
     return json_response(body, headers={"Preference-Applied": ",".join(applied)} if applied else None)
 
