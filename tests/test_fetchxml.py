@@ -108,11 +108,11 @@ DIFFERENTIAL = [
      f"{FN}In(PropertyName='statuscode',PropertyValues=['1','3'])"),
     ('<condition attribute="statuscode" operator="not-in"><value>1</value><value>3</value></condition>',
      f"{FN}NotIn(PropertyName='statuscode',PropertyValues=['1','3'])"),
-    ('<condition attribute="msdyn_conversationhandletimeinseconds" operator="between"><value>100</value>'
-     '<value>400</value></condition>',
+    (('<condition attribute="msdyn_conversationhandletimeinseconds" operator="between"><value>100</value>'
+     '<value>400</value></condition>'),
      f"{FN}Between(PropertyName='msdyn_conversationhandletimeinseconds',PropertyValues=['100','400'])"),
-    ('<condition attribute="msdyn_conversationhandletimeinseconds" operator="not-between"><value>100</value>'
-     '<value>400</value></condition>',
+    (('<condition attribute="msdyn_conversationhandletimeinseconds" operator="not-between"><value>100</value>'
+     '<value>400</value></condition>'),
      f"{FN}NotBetween(PropertyName='msdyn_conversationhandletimeinseconds',PropertyValues=['100','400'])"),
     ('<condition attribute="createdon" operator="on" value="{day}"/>',
      f"{FN}On(PropertyName='createdon',PropertyValue='{{day}}')"),
@@ -148,9 +148,9 @@ DIFFERENTIAL = [
      f"{FN}DoesNotContainValues(PropertyName='msdyn_channel',PropertyValues=['192360000'])"),
     ('<condition attribute="msdyn_isabandoned" operator="eq" value="1"/>', "msdyn_isabandoned eq true"),
     ('<condition attribute="msdyn_isabandoned" operator="ne" value="true"/>', "msdyn_isabandoned ne true"),
-    ('<filter type="or"><condition attribute="statuscode" operator="eq" value="4"/><filter>'
+    (('<filter type="or"><condition attribute="statuscode" operator="eq" value="4"/><filter>'
      '<condition attribute="statuscode" operator="eq" value="2"/>'
-     '<condition attribute="msdyn_transfercount" operator="ge" value="1"/></filter></filter>',
+     '<condition attribute="msdyn_transfercount" operator="ge" value="1"/></filter></filter>'),
      "statuscode eq 4 or (statuscode eq 2 and msdyn_transfercount ge 1)"),
 ]
 

@@ -81,16 +81,16 @@ class Generator:
             op = rng.choice(["in", "not-in"])
             items = "".join(f"<value>{v}</value>" for v in values)
             return (f'<condition attribute="{column}" operator="{op}">{items}</condition>',
-                    f"{FN}{'In' if op == 'in' else 'NotIn'}(PropertyName='{prop(column)}',"
-                    f"PropertyValues=[{','.join(repr(v) for v in values)}])")
+                    (f"{FN}{'In' if op == 'in' else 'NotIn'}(PropertyName='{prop(column)}',"
+                    f"PropertyValues=[{','.join(repr(v) for v in values)}])"))
         if family == "range":
             column = rng.choice(NUMBERS + DATES)
             low, high = sorted([self.value(column), self.value(column)])
             op = rng.choice(["between", "not-between"])
-            return (f'<condition attribute="{column}" operator="{op}"><value>{low}</value><value>{high}</value>'
-                    f'</condition>',
-                    f"{FN}{'Between' if op == 'between' else 'NotBetween'}(PropertyName='{column}',"
-                    f"PropertyValues=['{low}','{high}'])")
+            return ((f'<condition attribute="{column}" operator="{op}"><value>{low}</value><value>{high}</value>'
+                    f'</condition>'),
+                    (f"{FN}{'Between' if op == 'between' else 'NotBetween'}(PropertyName='{column}',"
+                    f"PropertyValues=['{low}','{high}'])"))
         if family == "day":
             column, op = rng.choice(DATES), rng.choice(["on", "on-or-after", "on-or-before"])
             day = str(self.value(column))[:10]

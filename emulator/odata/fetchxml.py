@@ -5,7 +5,7 @@ is silent: docs/decisions.md, FetchXML."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -299,7 +299,7 @@ class Compiler:
         if len(entities) != 1:
             raise invalid(f"<fetch> must hold exactly one <entity>, not {len(entities)}.")
         entity = entities[0]
-        name = entity.get("name")
+        name = entity.get("name") or ""
         if name not in BY_LOGICAL_NAME:
             raise BadRequest(f"The entity with a name = '{name}' with namemapping = 'Logical' was not found in the "
                              f"MetadataCache.", code=NO_ENTITY)
@@ -546,21 +546,22 @@ class Compiler:
             raise invalid(f"The condition operator '{operator}' is not valid.")
         if el.get("entityname") is not None:
             scope = self._named_scope(el.get("entityname") or "")
-        operand = scope.column(scope.attribute(name).logical_name)
+        attr = scope.attribute(name)
+        operand = scope.column(attr.logical_name)
         if el.get("valueof") is not None:
             return self._value_of(el, operator, operand, scope)
         values = ([el.get("value") or ""] if "value" in el.attrib else []) + [v.text or "" for v in el]
         arity = ARITY[operator]
         if arity == "N" and not values or arity != "N" and len(values) != arity:
             wanted = {0: "no value", 1: "one value", 2: "two values", "N": "one or more values"}[arity]
-            raise BadRequest(f"The condition operator '{operator}' on '{operand.attr.logical_name}' takes "
+            raise BadRequest(f"The condition operator '{operator}' on '{attr.logical_name}' takes "
                              f"{wanted}, not {len(values)}.", code=INVALID_ARGUMENT)
-        call = FunctionCall(scope, f"{operator} ({operand.attr.logical_name})", {
-            "PropertyName": ast.String(operand.attr.logical_name),
+        call = FunctionCall(scope, f"{operator} ({attr.logical_name})", {
+            "PropertyName": ast.String(attr.logical_name),
             "PropertyValue": ast.String(values[0] if values else ""),
             "PropertyValues": ast.List([ast.String(v) for v in values])})
         if operator in COMPARISONS:
-            return SQL_OPERATORS[COMPARISONS[operator]](operand.expr, self._values(call, operand)[0])
+            return SQL_OPERATORS[COMPARISONS[operator]](operand.expr, self._values(call, operand, values)[0])
         if operator in PATTERNS:
             return self._pattern(operator, operand, values[0])
         if operator in ("null", "not-null"):
@@ -569,10 +570,9 @@ class Compiler:
         return REGISTRY[function.lower()][1](call)
 
     @staticmethod
-    def _values(call: FunctionCall, operand: Operand) -> list[Any]:
+    def _values(call: FunctionCall, operand: Operand, texts: list[str]) -> list[Any]:
         """The condition's values as bound literals of the column's type."""
         if operand.edm == "Edm.Boolean":
-            texts = [node.py_val for node in call.values()]
             if any(t.strip().lower() not in BOOLEAN_TEXT for t in texts):
                 raise BadRequest(f"The value of '{call.name}' must be true, false, 1 or 0.", code=INVALID_ARGUMENT)
             return [sa.literal(BOOLEAN_TEXT[t.strip().lower()]) for t in texts]
@@ -673,7 +673,7 @@ def number(column: Column, value: Any) -> Any:
     return value
 
 
-def records(query: FetchQuery, rows: list, annotate: Annotate | None, *, attribute_names: bool = False,
+def records(query: FetchQuery, rows: Sequence, annotate: Annotate | None, *, attribute_names: bool = False,
             formatted: bool = False) -> list[dict]:
     """Rows as FetchXML answers them: nulls left out, aliases and `<link alias>.<column>` as keys, lookups as
     `_x_value` only when not aliased; an etag on every row that is a record. `annotate` adds the annotations asked
