@@ -13,6 +13,12 @@ from xml.sax.saxutils import quoteattr
 import pytest
 from defusedxml import ElementTree
 
+from emulator.errors import BadRequest
+from emulator.metadata import BY_ENTITY_SET
+from emulator.odata.fetchxml import compile_fetch
+from emulator.odata.limits import FilterLimits
+
+from .conftest import NOW
 from .test_batch import batch_body, request_part, responses, send
 
 CONV = "msdyn_ocliveworkitems"
@@ -432,3 +438,54 @@ def test_a_cookie_from_the_client_in_dataverse_form(client):
     second = answer(client, conversations(fetch_attrs=f' count="3" page="2" paging-cookie={quoteattr(cookie)}'))
     expected = ids(odata(client, f"{CONV}?$select=activityid&$orderby=activityid"))
     assert ids(first["value"]) + ids(second["value"]) == expected[:6]
+
+
+def test_nested_links_through_a_polymorphic_lookup_and_orders_by_alias_and_entityname(client):
+    """Conversation -> its queue -> the queue's owner (ownerid points at a user or a team); the root orders by the
+    owner's name (entityname) before its own aliased column."""
+    xml = (f'<fetch><entity name="{ENTITY}"><attribute name="subject" alias="s"/>'
+           '<order entityname="owner" attribute="fullname" descending="true"/><order alias="s"/>'
+           '<link-entity name="queue" from="queueid" to="msdyn_cdsqueueid" alias="q"><attribute name="name"/>'
+           '<link-entity name="systemuser" from="systemuserid" to="ownerid" alias="owner">'
+           '<attribute name="fullname"/></link-entity></link-entity></entity></fetch>')
+    rows = answer(client, xml)["value"]
+    expected = odata(client, f"{CONV}?$select=activityid&$filter=_msdyn_cdsqueueid_value ne null")
+    queues = odata(client, "queues?$select=name,_ownerid_value")
+    owned_by_users = {q["name"] for q in queues if q["_ownerid_value"] in
+                      {u["systemuserid"] for u in odata(client, "systemusers?$select=systemuserid")}}
+    assert rows and all(r["q.name"] in owned_by_users for r in rows)
+    assert len(rows) <= len(expected)
+    keys = [(r["owner.fullname"].lower(), r["s"].lower()) for r in rows]
+    assert keys == sorted(keys, key=lambda k: (tuple(-ord(c) for c in k[0]), k[1]))
+
+
+def test_valueof_compares_two_columns(client):
+    rows = odata(client, f"{CONV}?$select=createdon,msdyn_startedon")
+    xml = conversations('<condition attribute="msdyn_startedon" operator="gt" valueof="createdon"/>',
+                        attrs='<attribute name="createdon"/><attribute name="msdyn_startedon"/>')
+    got = answer(client, xml)["value"]
+    assert sorted(ids(got)) == sorted(r["activityid"] for r in rows
+                                      if r["msdyn_startedon"] and r["msdyn_startedon"] > r["createdon"])
+
+
+@pytest.mark.parametrize("xml,code", [
+    (conversations("<filter>" * 40 + '<condition attribute="statuscode" operator="eq" value="1"/>' + "</filter>" * 40),
+     "0x80060888"),
+    (conversations(links='<link-entity name="systemuser" from="systemuserid" to="msdyn_activeagentid"/>' * 16),
+     "0x8004430D"),
+    (conversations(attrs='<attribute name="subject"><value>1</value></attribute>'), "0x80040201"),
+])
+def test_query_size_limits(client, xml, code):
+    """Inside a $batch, where long FetchXML goes (URLs up to 64 KB)."""
+    answered = send(client, batch_body(request_part("GET", f"/api/data/v9.2/{CONV}?fetchXml={quote(xml)}")))
+    [(status, text)] = responses(answered)
+    assert status == 400 and json.loads(text[text.index("{"):])["error"]["code"] == code
+
+
+def test_more_than_500_conditions_are_refused(seeded):
+    """Past the URL limit over HTTP, so compiled directly: Dataverse's TooManyConditionsInQuery."""
+    xml = conversations('<condition attribute="statuscode" operator="null"/>' * 501)
+    with pytest.raises(BadRequest) as refused:
+        compile_fetch(xml, BY_ENTITY_SET[CONV], seeded.db.tables, now=NOW, user_id=None,
+                      dialect=seeded.db.engine.dialect.name, limits=FilterLimits(32, 500))
+    assert refused.value.code == "0x8004430C"

@@ -67,7 +67,9 @@ NOT_EMULATED_ATTRIBUTES = {
     ("condition", "aggregate"): "conditions on aggregates",
     ("condition", "rowaggregate"): "conditions on hierarchical child counts (rowaggregate)",
 }
+DOCUMENT = "#document"
 CHILDREN = {
+    DOCUMENT: {"fetch"},
     "fetch": {"entity"},
     "entity": {"attribute", "all-attributes", "order", "filter", "link-entity"},
     "link-entity": {"attribute", "all-attributes", "order", "filter", "link-entity"},
@@ -182,12 +184,12 @@ def check_element(el: Element, parent: str) -> None:
 
 @dataclass
 class Column:
-    """One column of the answer: its JSON `key`, the row label holding its value, and its column (None: an
-    aggregate's number)."""
+    """One column of the answer: its JSON `key`, the row label holding its value, and its column (for an aggregate,
+    the column it aggregates)."""
 
     key: str
     label: str
-    attr: Attribute | None
+    attr: Attribute
     prefix: str = ""  # `<link alias>.` for a linked column: where its row values are labelled
     aliased: bool = False  # under an alias of its own: the raw value and, asked for, its AttributeName
     function: str | None = None  # aggregate function
@@ -249,7 +251,7 @@ class FetchQuery:
 
     def plan(self) -> Plan:
         """The page asked for: after the cookie's keys, or, paging by number, the first `page` pages (the caller
-        drops all but the last: Dataverse's simple paging, capped at 50,000 rows)."""
+        drops all but the last: Dataverse's simple paging)."""
         after = self.cookie if self.cookie is not None and self.keyset and self.page > 1 else None
         if self.top is not None:
             limit = self.top
@@ -284,13 +286,7 @@ class Compiler:
 
     def compile(self, text: str) -> FetchQuery:
         root = parse_xml(text)
-        if root.tag != "fetch":
-            raise invalid(f"The root element must be <fetch>, not <{root.tag}>.")
-        for name in root.attrib:
-            if name not in ATTRIBUTES["fetch"]:
-                if ("fetch", name) in NOT_EMULATED_ATTRIBUTES:
-                    raise not_emulated(NOT_EMULATED_ATTRIBUTES[("fetch", name)])
-                raise invalid(f"The '{name}' attribute is not declared on <fetch>.")
+        check_element(root, DOCUMENT)
         entities = list(root)
         for child in entities:
             if child.tag == "order":
@@ -388,13 +384,12 @@ class Compiler:
         scope = self._scope(table, self.sql_tables[table.logical_name].alias(sql_alias), sql_alias)
         self.scopes[alias or table.logical_name] = scope
         lookup, to_many = self._relationship(el, table, parent)
-        index = len(query.joins)
+        index = len(query.joins)  # the join goes before its nested links' joins, which join to its table
         query.joins.append(Join(scope.source, table, lookup, parent.source, to_many=to_many))
         where = self._entity(el, scope, query)
         query.joins[index] = Join(scope.source, table, lookup, parent.source, to_many=to_many,
                                   outer=link_type == "outer", where=where,
-                                  columns=tuple(c.attr for c in query.columns
-                                                if c.attr is not None and c.prefix == scope.prefix))
+                                  columns=tuple(c.attr for c in query.columns if c.prefix == scope.prefix))
 
     def _relationship(self, el: Element, table: Table, parent: Scope) -> tuple[Attribute, bool]:
         """The lookup the link follows: the parent's, to the linked table's key (many-to-one), or the linked
@@ -617,17 +612,16 @@ class Compiler:
         repeats a row, when every row is distinct already."""
         if self.table.key in query.root_columns and not any(j.to_many for j in query.joins):
             return
-        groups = []
+        groups: dict[str, Group] = {}  # by label: a column asked for twice (once aliased) is one group
         for column in query.columns:
-            if column.attr is not None:
-                groups.append(Group(column.attr, column.label, self._column_source(column)))
+            groups.setdefault(column.label, Group(column.attr, column.label, self._column_source(column)))
         ordered = []
         for order in query.order:
-            group = next((g for g in groups if g.attr == order.attr and g.source is order.source), None)
+            group = next((g for g in groups.values() if g.attr == order.attr and g.source is order.source), None)
             if group is None:
                 raise not_emulated("ordering a distinct query by a column it does not return")
             ordered.append(Order(alias=group.alias, descending=order.descending))
-        query.groups, query.order, query.root_columns = groups, ordered, []
+        query.groups, query.order, query.root_columns = list(groups.values()), ordered, []
         self._order_every_group(query)
 
     @staticmethod
@@ -666,9 +660,9 @@ def number(column: Column, value: Any) -> Any:
     truncated (the docs show 35,200 / 9 as 3,911), others as numbers."""
     if column.function in ("count", "countcolumn", "countdistinct"):
         return int(value)
-    if column.attr is not None and column.attr.edm_type in ("Edm.Int32", "Edm.Int64"):
+    if column.attr.edm_type in ("Edm.Int32", "Edm.Int64"):
         return int(value)
-    if column.attr is not None and column.attr.edm_type in ("Edm.Decimal", "Edm.Double"):
+    if column.attr.edm_type in ("Edm.Decimal", "Edm.Double"):
         return float(value)
     return value
 
@@ -691,13 +685,13 @@ def records(query: FetchQuery, rows: Sequence, annotate: Annotate | None, *, att
                 if column.function.startswith("count"):
                     if formatted:
                         item[f"{column.key}@{FORMATTED_VALUE}"] = f"{int(value):,}"
-                elif annotate is not None and column.attr is not None:  # formatted as the column's own values
+                elif annotate is not None:  # formatted as the column's own values
                     annotate(item, column.attr, row, key=column.key, label=column.label)
                 item[column.key] = number(column, value)
                 continue
-            if column.aliased and attribute_names and column.attr is not None:
+            if column.aliased and attribute_names:
                 item[f"{column.key}@{ATTRIBUTE_NAME}"] = column.attr.logical_name
-            if annotate is not None and column.attr is not None:
+            if annotate is not None:
                 annotate(item, column.attr, row, key=column.key, prefix=column.prefix, label=column.label)
             item[column.key] = value
         if record and query.table.primary_id not in item:

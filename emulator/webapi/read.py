@@ -123,7 +123,7 @@ def _fetch(resource: Resource, text: str, prefs: prefer.Preferences):
     plan = fetch.plan()
     page = query.run(emulator.db, plan)
     rows = page.rows[fetch.skipped(plan):]
-    columns = [(c.attr, c.label, c.prefix) for c in fetch.columns if c.attr is not None and c.function is None]
+    columns = [(c.attr, c.label, c.prefix) for c in fetch.columns if c.function is None]
     annotate = instance_annotations.annotator(emulator, prefs, rows, columns=columns)
     names = None if fetch.grouped or len(fetch.root_columns) == len(resource.table.attributes) else \
         [c.key for c in fetch.columns]
