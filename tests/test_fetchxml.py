@@ -2,10 +2,13 @@
 differential test asks each question in FetchXML and in OData and compares the answers (filters of every operator
 family, link-entities, orders, paging through every page); the row shape, annotations, paging cookie, counts,
 distinct and aggregates against spec fetchxml.md; malformed or not emulated FetchXML gets a named error, never a
-500."""
+500; and the real clients' FetchXML paging (the official Python SDK, npm dynamics-web-api's fetch and fetchAll)."""
 from __future__ import annotations
 
 import json
+import os
+import re
+import subprocess
 from collections import Counter
 from urllib.parse import quote, unquote
 from xml.sax.saxutils import quoteattr
@@ -20,6 +23,7 @@ from emulator.odata.limits import FilterLimits
 
 from .conftest import NOW
 from .test_batch import batch_body, request_part, responses, send
+from .test_real_clients_read import JS, _node_tools, https_url, sdk  # noqa: F401  (fixtures)
 
 CONV = "msdyn_ocliveworkitems"
 ENTITY = "msdyn_ocliveworkitem"
@@ -489,3 +493,43 @@ def test_more_than_500_conditions_are_refused(seeded):
         compile_fetch(xml, BY_ENTITY_SET[CONV], seeded.db.tables, now=NOW, user_id=None,
                       dialect=seeded.db.engine.dialect.name, limits=FilterLimits(32, 500))
     assert refused.value.code == "0x8004430C"
+
+
+# -- real clients: the official Python SDK and npm dynamics-web-api -------------------------------------------------
+
+def test_python_sdk_fetchxml_pages_with_the_cookie(sdk, client):  # noqa: F811  (the fixture)
+    """client.query.fetchxml(...).execute_pages(): its own cookie handling, page after page."""
+    xml = conversations('<condition attribute="statuscode" operator="ne" value="1"/>',
+                        attrs='<attribute name="subject"/>', order='<order attribute="createdon"/>',
+                        fetch_attrs=' count="60"')
+    expected = odata(client, f"{CONV}?$select=subject&$filter=statuscode ne 1&$orderby=createdon")
+    pages = list(sdk.query.fetchxml(xml).execute_pages())
+    assert len(pages) == -(-len(expected) // 60) > 1
+    records = [record for page in pages for record in page]
+    assert [r["activityid"] for r in records] == ids(expected)
+    assert [r["subject"] for r in records] == [r["subject"] for r in expected]
+
+
+def test_python_sdk_fetchxml_falls_back_to_pages_by_number(sdk, client):  # noqa: F811  (the fixture)
+    link = ('<link-entity name="msdyn_ocliveworkitem" from="msdyn_activeagentid" to="systemuserid" alias="c">'
+            '<attribute name="subject"/></link-entity>')
+    xml = f'<fetch count="100"><entity name="systemuser"><attribute name="fullname"/>{link}</entity></fetch>'
+    with pytest.warns(UserWarning, match="simple paging"):
+        records = sdk.query.fetchxml(xml).execute()
+    assigned = odata(client, f"{CONV}?$select=activityid&$filter=_msdyn_activeagentid_value ne null")
+    assert len(records) == len(assigned) > 100
+
+
+def test_dynamics_web_api_fetch_and_fetch_all(live):
+    node, npm = _node_tools()
+    if not (JS / "node_modules" / "dynamics-web-api").is_dir():
+        installed = subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=JS, capture_output=True, text=True,
+                                   timeout=300, check=False)
+        assert installed.returncode == 0, f"npm ci failed:\n{installed.stdout}\n{installed.stderr}"
+    env = {k: v for k, v in os.environ.items() if k.lower() not in ("http_proxy", "https_proxy")}
+    env["EMULATOR_URL"] = live.url
+    result = subprocess.run([node, "--test", "--test-reporter=tap", "fetchxml.test.mjs"], cwd=JS, env=env,
+                            capture_output=True, text=True, timeout=300, check=False)
+    assert result.returncode == 0, f"node --test failed:\n{result.stdout}\n{result.stderr}"
+    passed = re.search(r"^# pass (\d+)$", result.stdout, re.MULTILINE)
+    assert passed and int(passed.group(1)) == 3, result.stdout  # none skipped or lost
