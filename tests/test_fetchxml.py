@@ -413,6 +413,14 @@ REFUSED = [
      "dategrouping"),
     (conversations('<condition attribute="subject" operator="like" value="[a-c]%"/>'), 501, "0x8004d101", "[...]"),
     (conversations(fetch_attrs=' datasource="retained"'), 501, "0x8004d101", "datasource"),
+    (conversations(links='<link-entity name="systemuser" from="systemuserid" to="msdyn_activeagentid" '
+                         f'alias="{ENTITY}"/>'), 400, "0x80040203", "already names"),
+    (conversations(order='<order attribute="msdyn_transfercount"/>', fetch_attrs=' count="3" page="2" paging-cookie='
+                   + quoteattr('<cookie page="1"><msdyn_transfercount last="many" /><activityid last="x" /></cookie>')),
+     400, None, "'many'"),
+    (conversations(fetch_attrs=' count="3" page="2" paging-cookie="&lt;cookie"'), 400, "0x80040201", "paging cookie"),
+    (conversations(fetch_attrs=' count="3" page="2" paging-cookie='
+                   + quoteattr('<cookie page="1"><createdon last="x" /></cookie>')), 400, None, "paging cookie"),
 ]
 
 

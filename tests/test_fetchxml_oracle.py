@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import os
 import random
+import re
+from collections import Counter
 from pathlib import Path
 from urllib.parse import quote
 
@@ -174,3 +176,62 @@ def test_random_fetchxml_answers_as_odata(client, data):
     assert not differences, "\n".join(differences[:5])
     assert matched > QUERIES // 4  # the generator asks questions with answers
 
+
+
+# Pieces a mutated query is built from: names, values and operators valid somewhere, so mutants get past the parser.
+TOKENS = ["eq", "ne", "in", "like", "between", "null", "on", "last-x-days", "under", "this-fiscal-year", "outer",
+          "inner", "exists", "true", "false", "1", "0", "-1", "99999999999999999999", "1e400", "nan", "",
+          "2026-01-15", "9999-12-31T23:59:59Z", "0001-01-01", "{00000000-0000-0000-0000-000000000000}", "%", "[a]",
+          "subject", "statuscode", "createdon", "msdyn_activeagentid", "ownerid", "msdyn_channel", "activityid",
+          "systemuser", "queue", "msdyn_ocliveworkitem", "systemuserid", "queueid", "msdyn_cdsqueueid", "a", "b",
+          "agent.fullname", "count", "countcolumn", "sum", "avg", "min", "max", "5000", "5001", "2"]
+BASES = [
+    '<fetch count="7" page="2"><entity name="msdyn_ocliveworkitem"><attribute name="subject" alias="s"/>'
+    '<order attribute="createdon" descending="true"/><filter type="or"><condition attribute="statuscode" '
+    'operator="in"><value>1</value><value>2</value></condition><condition attribute="createdon" '
+    'operator="last-x-days" value="3"/></filter><link-entity name="systemuser" from="systemuserid" '
+    'to="msdyn_activeagentid" alias="agent" link-type="outer"><attribute name="fullname"/></link-entity>'
+    '</entity></fetch>',
+    '<fetch aggregate="true"><entity name="msdyn_ocliveworkitem"><attribute name="statuscode" alias="st" '
+    'groupby="true"/><attribute name="msdyn_transfercount" alias="n" aggregate="sum"/><order alias="st"/>'
+    '<link-entity name="queue" from="queueid" to="msdyn_cdsqueueid" alias="q"><attribute name="name" alias="qn" '
+    'groupby="true"/></link-entity></entity></fetch>',
+    '<fetch distinct="true" top="5"><entity name="msdyn_ocliveworkitem"><attribute name="prioritycode"/>'
+    '<filter><condition attribute="subject" operator="begins-with" value="a"/><condition attribute="msdyn_channel" '
+    'operator="contain-values"><value>192360000</value></condition></filter></entity></fetch>',
+]
+
+
+def mutate(rng: random.Random, xml: str) -> str:
+    """Replace a quoted value or an element name, drop or duplicate a stretch, or cut the text short."""
+    kind = rng.randrange(4)
+    if kind == 0:
+        values = [m.span(1) for m in re.finditer(r'"([^"]*)"', xml)]
+        start, end = rng.choice(values)
+        return xml[:start] + rng.choice(TOKENS) + xml[end:]
+    if kind == 1:
+        names = [m.span(1) for m in re.finditer(r"</?([a-z-]+)", xml)]
+        start, end = rng.choice(names)
+        return xml[:start] + rng.choice(["entity", "link-entity", "filter", "condition", "value", "order",
+                                         "attribute", "all-attributes", "fetch", "bogus"]) + xml[end:]
+    start = rng.randrange(len(xml))
+    end = min(len(xml), start + rng.randint(1, 40))
+    if kind == 2:
+        return xml[:start] + xml[end:]
+    return xml[:start] + xml[start:end] * 2 + xml[end:]
+
+
+def test_mutated_fetchxml_never_answers_500(client):
+    rng = random.Random(SEED)
+    statuses: Counter = Counter()
+    for _ in range(QUERIES * 5):
+        xml = rng.choice(BASES)
+        for _ in range(rng.randint(1, 3)):
+            xml = mutate(rng, xml)
+        response = client.get(f"{CONV}?fetchXml={quote(xml)}")
+        assert response.status_code in (200, 400, 501), f"{response.status_code} for {xml}: " \
+                                                         f"{response.get_data(as_text=True)[:300]}"
+        if response.status_code != 200:
+            assert set(response.get_json()["error"]) == {"code", "message"}
+        statuses[response.status_code] += 1
+    assert statuses[200] and statuses[400]

@@ -35,7 +35,7 @@ INVALID_XML = "0x80040201"
 NO_ATTRIBUTE = "0x80041103"  # QueryBuilderNoAttribute
 NO_ENTITY = "0x80041102"  # QueryBuilderNoEntity
 INVALID_ARGUMENT = "0x80040203"
-ALIAS = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+ALIAS = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,49}$")  # also a SQL name: short enough for PostgreSQL
 FORMATTED_VALUE = "OData.Community.Display.V1.FormattedValue"
 ATTRIBUTE_NAME = "OData.Community.Display.V1.AttributeName"
 BOOLEAN_TEXT = {"true": True, "1": True, "false": False, "0": False}
@@ -379,8 +379,10 @@ class Compiler:
         if alias is not None and not ALIAS.match(alias):
             raise BadRequest(f"The link-entity alias '{alias}' is not a valid name.", code=INVALID_ARGUMENT)
         sql_alias = alias or f"{table.logical_name}{self.links}"
-        if sql_alias in self.scopes or any(s.source.name == sql_alias for s in self.scopes.values()):
-            raise BadRequest(f"The link-entity alias '{sql_alias}' is used more than once.", code=INVALID_ARGUMENT)
+        if sql_alias in self.scopes or sql_alias == self.table.logical_name or \
+                any(s.source.name == sql_alias for s in self.scopes.values()):
+            raise BadRequest(f"The link-entity alias '{sql_alias}' already names the entity or another link-entity.",
+                             code=INVALID_ARGUMENT)
         scope = self._scope(table, self.sql_tables[table.logical_name].alias(sql_alias), sql_alias)
         self.scopes[alias or table.logical_name] = scope
         lookup, to_many = self._relationship(el, table, parent)

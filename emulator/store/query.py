@@ -158,8 +158,8 @@ def _after_values(after: list[tuple[str, str | None]], keys: list[SortKey]) -> l
                 values.append(python_type(raw))
             else:
                 values.append(raw)
-        except (NotImplementedError, ValueError):
-            values.append(raw)
+        except ValueError:  # a hand-made or damaged cookie: never compare a number column with text
+            raise BadRequest(f"The paging cookie's value '{raw}' for '{key.name}' is not valid.") from None
     return values
 
 
