@@ -186,19 +186,19 @@ TOKENS = ["eq", "ne", "in", "like", "between", "null", "on", "last-x-days", "und
           "systemuser", "queue", "msdyn_ocliveworkitem", "systemuserid", "queueid", "msdyn_cdsqueueid", "a", "b",
           "agent.fullname", "count", "countcolumn", "sum", "avg", "min", "max", "5000", "5001", "2"]
 BASES = [
-    '<fetch count="7" page="2"><entity name="msdyn_ocliveworkitem"><attribute name="subject" alias="s"/>'
+    ('<fetch count="7" page="2"><entity name="msdyn_ocliveworkitem"><attribute name="subject" alias="s"/>'
     '<order attribute="createdon" descending="true"/><filter type="or"><condition attribute="statuscode" '
     'operator="in"><value>1</value><value>2</value></condition><condition attribute="createdon" '
     'operator="last-x-days" value="3"/></filter><link-entity name="systemuser" from="systemuserid" '
     'to="msdyn_activeagentid" alias="agent" link-type="outer"><attribute name="fullname"/></link-entity>'
-    '</entity></fetch>',
-    '<fetch aggregate="true"><entity name="msdyn_ocliveworkitem"><attribute name="statuscode" alias="st" '
+    '</entity></fetch>'),
+    ('<fetch aggregate="true"><entity name="msdyn_ocliveworkitem"><attribute name="statuscode" alias="st" '
     'groupby="true"/><attribute name="msdyn_transfercount" alias="n" aggregate="sum"/><order alias="st"/>'
     '<link-entity name="queue" from="queueid" to="msdyn_cdsqueueid" alias="q"><attribute name="name" alias="qn" '
-    'groupby="true"/></link-entity></entity></fetch>',
-    '<fetch distinct="true" top="5"><entity name="msdyn_ocliveworkitem"><attribute name="prioritycode"/>'
+    'groupby="true"/></link-entity></entity></fetch>'),
+    ('<fetch distinct="true" top="5"><entity name="msdyn_ocliveworkitem"><attribute name="prioritycode"/>'
     '<filter><condition attribute="subject" operator="begins-with" value="a"/><condition attribute="msdyn_channel" '
-    'operator="contain-values"><value>192360000</value></condition></filter></entity></fetch>',
+    'operator="contain-values"><value>192360000</value></condition></filter></entity></fetch>'),
 ]
 
 
