@@ -303,7 +303,10 @@ def test_top_count_and_total_record_count(client):
     assert dollar["@odata.count"] == 500
     cookie = ElementTree.fromstring(counted["@Microsoft.Dynamics.CRM.fetchxmlpagingcookie"])
     assert cookie.get("pagenumber") == "2" and cookie.get("istracking") == "False"
-    assert ElementTree.fromstring(unquote(unquote(cookie.get("pagingcookie")))).get("page") == "1"
+    inner = ElementTree.fromstring(unquote(unquote(cookie.get("pagingcookie"))))
+    assert inner.get("page") == "1" and [key.tag for key in inner] == ["activityid"]
+    assert (inner[0].get("first"), inner[0].get("last")) == (counted["value"][0]["activityid"],
+                                                             counted["value"][-1]["activityid"])
     plain = answer(client, conversations(fetch_attrs=' count="10"'))
     assert not any(key.startswith("@Microsoft") for key in plain)  # the annotations are asked for
 

@@ -22,6 +22,7 @@ from ..errors import BadRequest, NotSupported
 from ..metadata import BY_LOGICAL_NAME, Attribute, Table
 from ..metadata import model as m
 from ..plan import Aggregate, Group, Join, Order, Plan
+from . import paging
 from .filter import SQL_OPERATORS, FilterCompiler, normalize_guid
 from .functions import REGISTRY, FunctionCall
 from .limits import FilterLimits
@@ -263,6 +264,13 @@ class FetchQuery:
     def skipped(self, plan: Plan) -> int:
         """Rows of the plan's answer that earlier pages served."""
         return 0 if plan.after is not None or self.top is not None else self.page_size * (self.page - 1)
+
+    def next_cookie(self, first: list[tuple[str, object]], last: list[tuple[str, object]]) -> str:
+        """The paging cookie annotation for the next page: the sort keys' values on this page's first and last rows;
+        paging by number, an empty pagingcookie."""
+        if not self.keyset:
+            return f'<cookie pagenumber="{self.page + 1}" pagingcookie="" istracking="False" />'
+        return paging.encode(self.page, last, [value for _, value in first])
 
     def counted_rows(self) -> Plan:
         """The rows an aggregate reads, for the aggregate limit."""

@@ -4,7 +4,7 @@ paging that seeks strictly after the paging cookie's sort values; plus the match
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
@@ -34,6 +34,11 @@ class Page:
     last_keys: list[tuple[str, object]]
     count: int | None = None
     count_exceeded: bool = False
+    sort_labels: list[tuple[str, str]] = field(default_factory=list)  # (sort key name, its row label)
+
+    def sort_values(self, row: sa.Row) -> list[tuple[str, object]]:
+        """A row's value of every sort key, named as the paging cookie names them."""
+        return [(name, row._mapping[label]) for name, label in self.sort_labels]
 
 
 def lookup_name(db: Database, source: sa.FromClause, attr: Attribute) -> sa.ColumnElement:
@@ -261,8 +266,10 @@ def run(db: Database, plan: Plan) -> Page:
         counted, exceeded = count_rows(conn, db, plan) if plan.count else (None, False)
     more = plan.limit is not None and len(rows) > plan.limit
     rows = rows[:plan.limit]
-    last_keys = [(k.name, getattr(rows[-1], k.label or k.name)) for k in keys] if rows else []
-    return Page(rows, more, last_keys, counted, exceeded)
+    labels = [(k.name, k.label or k.name) for k in keys]
+    page = Page(rows, more, [], counted, exceeded, labels)
+    page.last_keys = page.sort_values(rows[-1]) if rows else []
+    return page
 
 
 # Single-record SELECTs by shape (table, columns), the key a bound parameter: built once, not per request.

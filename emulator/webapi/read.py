@@ -131,9 +131,8 @@ def _fetch(resource: Resource, text: str, prefs: prefer.Preferences):
     _totals(body, prefs, fetch.count, page)
     if page.more and fetch.paged:
         if prefs.wants("Microsoft.Dynamics.CRM.fetchxmlpagingcookie"):
-            body["@Microsoft.Dynamics.CRM.fetchxmlpagingcookie"] = (
-                paging.encode(fetch.page, page.last_keys) if fetch.keyset else
-                f'<cookie pagenumber="{fetch.page + 1}" pagingcookie="" istracking="False" />')
+            body["@Microsoft.Dynamics.CRM.fetchxmlpagingcookie"] = fetch.next_cookie(page.sort_values(rows[0]),
+                                                                                     page.sort_values(rows[-1]))
         if prefs.wants("Microsoft.Dynamics.CRM.morerecords"):
             body["@Microsoft.Dynamics.CRM.morerecords"] = True
     body["value"] = fetchxml.records(fetch, rows, annotate, attribute_names=prefs.wants(fetchxml.ATTRIBUTE_NAME),
