@@ -40,6 +40,20 @@ class Join:
     where: sa.ColumnElement | None = None
     columns: tuple[Attribute, ...] = ()
 
+    def on(self, parent_table: Table) -> sa.ColumnElement:
+        """The ON clause: the lookup's value equals the key of the table it points at (and, for a polymorphic lookup,
+        its target column names that table), and the join's own conditions. `parent_table` is `parent`'s table."""
+        if self.to_many:
+            owner, target, target_table = self.source, self.parent, parent_table
+        else:
+            owner, target, target_table = self.parent, self.source, self.table
+        parts = [target.c[target_table.primary_id] == owner.c[self.lookup.logical_name]]
+        if self.lookup.is_polymorphic:
+            parts.append(owner.c[self.lookup.target_column] == target_table.logical_name)
+        if self.where is not None:
+            parts.append(self.where)
+        return sa.and_(*parts)
+
 
 @dataclass(frozen=True)
 class Aggregate:

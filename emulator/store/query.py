@@ -168,27 +168,12 @@ def _after_values(after: list[tuple[str, str | None]], keys: list[SortKey]) -> l
     return values
 
 
-def _join_condition(join: Join, tables: dict[sa.FromClause, Table]) -> sa.ColumnElement:
-    """ON: the lookup's value equals the key of the table it points at (and, for a polymorphic lookup, its target
-    column names that table), and the join's own conditions."""
-    if join.to_many:
-        owner, target, target_table = join.source, join.parent, tables[join.parent]
-    else:
-        owner, target, target_table = join.parent, join.source, join.table
-    parts = [target.c[target_table.primary_id] == owner.c[join.lookup.logical_name]]
-    if join.lookup.is_polymorphic:
-        parts.append(owner.c[join.lookup.target_column] == target_table.logical_name)
-    if join.where is not None:
-        parts.append(join.where)
-    return sa.and_(*parts)
-
-
 def _from(db: Database, plan: Plan) -> sa.FromClause:
     root = _root(db, plan)
     tables: dict[sa.FromClause, Table] = {root: plan.table}
     clause: sa.FromClause = root
     for join in plan.joins:
-        clause = clause.join(join.source, _join_condition(join, tables), isouter=join.outer)
+        clause = clause.join(join.source, join.on(tables[join.parent]), isouter=join.outer)
         tables[join.source] = join.table
     return clause
 
