@@ -406,9 +406,15 @@ REFUSED = [
     (conversations('<condition attribute="msdyn_activeagentid" operator="under" value="{x}"/>'), 501,
      "0x8004d101", "under"),
     (conversations(links='<link-entity name="systemuser" from="systemuserid" to="msdyn_activeagentid" '
-                         'link-type="exists"/>'), 501, "0x8004d101", "exists"),
-    (conversations('<link-entity name="systemuser" from="systemuserid" to="msdyn_activeagentid" '
-                   'link-type="any"/>'), 501, "0x8004d101", "any"),
+                         'link-type="matchfirstrowusingcrossapply"/>'), 501, "0x8004d101",
+     "matchfirstrowusingcrossapply"),
+    (conversations(links='<link-entity name="systemuser" from="systemuserid" to="msdyn_activeagentid" '
+                         'link-type="any"/>'), 400, "0x80040201", "any"),
+    (conversations('<link-entity name="systemuser" from="systemuserid" to="msdyn_activeagentid"/>'), 400,
+     "0x80040201", "inner"),
+    (conversations(links='<link-entity name="systemuser" from="systemuserid" to="msdyn_activeagentid" '
+                         'link-type="exists"><order attribute="fullname"/></link-entity>'), 501, "0x8004d101",
+     "exists"),
     (conversations(links='<link-entity name="account" from="name" to="subject"/>'), 501, "0x8004d101",
      "account.name"),
     (conversations(fetch_attrs=' aggregate="true"', attrs='<attribute name="createdon" alias="d" groupby="true" '
@@ -544,3 +550,48 @@ def test_dynamics_web_api_fetch_and_fetch_all(live):
     assert result.returncode == 0, f"node --test failed:\n{result.stdout}\n{result.stderr}"
     passed = re.search(r"^# pass (\d+)$", result.stdout, re.MULTILINE)
     assert passed and int(passed.group(1)) == 3, result.stdout  # none skipped or lost
+
+
+@pytest.mark.parametrize("link_type,inside_filter", [("exists", False), ("in", False), ("any", True),
+                                                     ("not all", True)])
+def test_exists_in_and_any_links_filter_without_repeating_or_adding_columns(client, link_type, inside_filter):
+    """Users with a closed conversation: each once, with no linked columns (a semi-join)."""
+    closed = odata(client, f"{CONV}?$select=_msdyn_activeagentid_value&$filter=statuscode eq 4")
+    agents = {r["_msdyn_activeagentid_value"] for r in closed} - {None}
+    link = (f'<link-entity name="msdyn_ocliveworkitem" from="msdyn_activeagentid" to="systemuserid" '
+            f'link-type="{link_type}"><attribute name="subject"/><filter>'
+            f'<condition attribute="statuscode" operator="eq" value="4"/></filter></link-entity>')
+    body = f"<filter>{link}</filter>" if inside_filter else link
+    rows = answer(client, f'<fetch><entity name="systemuser"><attribute name="fullname"/>{body}</entity></fetch>',
+                  "systemusers")["value"]
+    assert sorted(ids(rows, "systemuserid")) == sorted(agents) and agents
+    assert all(set(r) == {"@odata.etag", "systemuserid", "fullname"} for r in rows)
+
+
+def test_not_any_and_all_links(client):
+    """not any: users without a closed conversation; all: users with conversations, none of them closed."""
+    conversations_of: dict[str, set[int]] = {}
+    for r in odata(client, f"{CONV}?$select=_msdyn_activeagentid_value,statuscode"):
+        if r["_msdyn_activeagentid_value"]:
+            conversations_of.setdefault(r["_msdyn_activeagentid_value"], set()).add(r["statuscode"])
+    users = ids(odata(client, "systemusers?$select=systemuserid"), "systemuserid")
+
+    def ask(link_type: str) -> list[str]:
+        xml = (f'<fetch><entity name="systemuser"><attribute name="systemuserid"/><filter type="and">'
+               f'<link-entity name="msdyn_ocliveworkitem" from="msdyn_activeagentid" to="systemuserid" '
+               f'link-type="{link_type}"><filter><condition attribute="statuscode" operator="eq" value="4"/>'
+               f'</filter></link-entity></filter></entity></fetch>')
+        return sorted(ids(answer(client, xml, "systemusers")["value"], "systemuserid"))
+
+    assert ask("not any") == sorted(u for u in users if 4 not in conversations_of.get(u, set()))
+    assert ask("all") == sorted(u for u in users if u in conversations_of and 4 not in conversations_of[u])
+    assert ask("not any") and users
+
+
+def test_exists_link_against_odata_on_the_many_to_one_side(client):
+    xml = conversations(links='<link-entity name="systemuser" from="systemuserid" to="msdyn_activeagentid" '
+                              'link-type="exists"><filter><condition attribute="fullname" operator="begins-with" '
+                              'value="a"/></filter></link-entity>')
+    nav = "msdyn_activeagentid_msdyn_ocliveworkitem"
+    expected = odata(client, f"{CONV}?$select=activityid&$filter=startswith({nav}/fullname,'a')")
+    assert sorted(ids(answer(client, xml)["value"])) == sorted(ids(expected)) and expected

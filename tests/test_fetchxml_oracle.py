@@ -1,7 +1,8 @@
 """The FetchXML differential oracle: random FetchXML queries (nested and/or filters over every implemented operator
-family, an inner link-entity with its own filter, orders, page sizes) paged through with the paging cookie must
-answer exactly the rows, in the order, of the same question asked in OData; and FetchXML damaged at random answers
-200, 400 or 501 in Dataverse's error shape, never 500. `make fuzz` runs the long version (ORACLE_QUERIES)."""
+family, an inner, exists or in link-entity with its own filter, orders, page sizes) paged through with the paging
+cookie must answer exactly the rows, in the order, of the same question asked in OData; and FetchXML damaged at
+random answers 200, 400 or 501 in Dataverse's error shape, never 500. `make fuzz` runs the long version
+(ORACLE_QUERIES)."""
 from __future__ import annotations
 
 import os
@@ -141,9 +142,10 @@ class Generator:
         link = ""
         if self.rng.random() < 0.2:
             letter = self.rng.choice("abcdjms")
-            link = (f'<link-entity name="systemuser" from="systemuserid" to="msdyn_activeagentid" alias="agent">'
-                    f'<filter><condition attribute="fullname" operator="begins-with" value="{letter}"/></filter>'
-                    f'</link-entity>')
+            link_type = self.rng.choice(["inner", "exists", "in"])  # to one row each: the same rows
+            link = (f'<link-entity name="systemuser" from="systemuserid" to="msdyn_activeagentid" alias="agent" '
+                    f'link-type="{link_type}"><filter><condition attribute="fullname" operator="begins-with" '
+                    f'value="{letter}"/></filter></link-entity>')
             odata_filter = f"({odata_filter}) and startswith({NAV}/fullname,'{letter}')"
         count = self.rng.choice([7, 50, 200, 5000])
         raw_order = ' useraworderby="true"' if raw else ""

@@ -117,6 +117,8 @@ NOT_EMULATED_OPERATORS = {
     "eq-userlanguage": "user settings (the caller's UI language)",
     **{op: "hierarchical relationships" for op in ("under", "eq-or-under", "not-under", "above", "eq-or-above")},
 }
+SEMI_JOINS = ("exists", "in")  # link types of an entity's link-entity that filter without joining
+FILTER_LINKS = ("any", "not any", "all", "not all")  # link types of a link-entity inside a filter
 AGGREGATE_FUNCTIONS = {"count", "countcolumn", "sum", "avg", "min", "max"}
 
 
@@ -360,17 +362,17 @@ class Compiler:
                 self._add_column(query, scope, attr, None)
         for child in attrs:
             self._attribute(child, scope, query)
-        for child in children:
-            if child.tag == "link-entity":
-                self._link(child, scope, query)
-        where = [self._filter(c, scope) for c in children if c.tag == "filter"]
+        semi_joins = [self._link(c, scope, query) for c in children if c.tag == "link-entity"]
+        where = [clause for clause in semi_joins if clause is not None]
+        where += [self._filter(c, scope) for c in children if c.tag == "filter"]
         for child in children:
             if child.tag == "order":
                 (query.order if root or child.get("entityname") else self.link_orders).append(
                     self._order(child, scope, query))
         return sa.and_(*where) if len(where) > 1 else (where[0] if where else None)
 
-    def _link(self, el: Element, parent: Scope, query: FetchQuery) -> None:
+    def _link_scope(self, el: Element) -> Scope:
+        """A link-entity's table under its alias (given, or `<table><N>`), registered for `entityname`."""
         self.links += 1
         self._count_condition()
         if self.links > MAX_LINKS:
@@ -380,9 +382,6 @@ class Compiler:
         if table is None:
             raise BadRequest(f"The entity with a name = '{name}' with namemapping = 'Logical' was not found in the "
                              f"MetadataCache.", code=NO_ENTITY)
-        link_type = el.get("link-type", "inner")
-        if link_type not in ("inner", "outer"):
-            raise not_emulated(f"link-entity link-type '{link_type}'")
         alias = el.get("alias")
         if alias is not None and not ALIAS.match(alias):
             raise BadRequest(f"The link-entity alias '{alias}' is not a valid name.", code=INVALID_ARGUMENT)
@@ -393,6 +392,19 @@ class Compiler:
                              code=INVALID_ARGUMENT)
         scope = self._scope(table, self.sql_tables[table.logical_name].alias(sql_alias), sql_alias)
         self.scopes[alias or table.logical_name] = scope
+        return scope
+
+    def _link(self, el: Element, parent: Scope, query: FetchQuery) -> sa.ColumnElement | None:
+        """An entity's link-entity: a join (inner, outer), or a condition on the parent (exists, in)."""
+        link_type = el.get("link-type", "inner")
+        if link_type in SEMI_JOINS:
+            return self._semi_join(el, parent, link_type)
+        if link_type in FILTER_LINKS:
+            raise invalid(f"The link-type '{link_type}' belongs to a link-entity inside a <filter>.")
+        if link_type not in ("inner", "outer"):
+            raise not_emulated(f"link-entity link-type '{link_type}'")
+        scope = self._link_scope(el)
+        table = scope.table
         lookup, to_many = self._relationship(el, table, parent)
         index = len(query.joins)  # the join goes before its nested links' joins, which join to its table
         query.joins.append(Join(scope.source, table, lookup, parent.source, to_many=to_many))
@@ -400,6 +412,32 @@ class Compiler:
         query.joins[index] = Join(scope.source, table, lookup, parent.source, to_many=to_many,
                                   outer=link_type == "outer", where=where,
                                   columns=tuple(c.attr for c in query.columns if c.prefix == scope.prefix))
+        return None
+
+    def _semi_join(self, el: Element, parent: Scope, link_type: str) -> sa.ColumnElement:
+        """exists / in / any / not any / all / not all: whether the parent row has linked rows (matching the link's
+        filter), as an EXISTS subquery in the parent's filter; such a link returns no columns."""
+        scope = self._link_scope(el)
+        lookup, to_many = self._relationship(el, scope.table, parent)
+        filters = []
+        for child in el:
+            check_element(child, el.tag)
+            if child.tag == "filter":
+                filters.append(self._filter(child, scope))
+            elif child.tag in ("link-entity", "order"):
+                raise not_emulated(f"<{child.tag}> inside a link-entity of link-type '{link_type}'")
+            elif child.tag == "attribute":
+                scope.attribute(child.get("name"))  # checked; a semi-join returns no columns
+        on = Join(scope.source, scope.table, lookup, parent.source, to_many=to_many).on(parent.table)
+
+        def linked(*conditions: sa.ColumnElement) -> sa.ColumnElement:
+            return sa.select(sa.literal(1)).select_from(scope.source).where(on, *conditions).exists()
+
+        if link_type == "not any":
+            return sa.not_(linked(*filters))
+        if link_type == "all":  # has linked rows, and none of them matches the filter
+            return sa.and_(linked(), sa.not_(linked(*filters))) if filters else sa.false()
+        return linked(*filters)  # exists, in, any, and "not all" (which Dataverse runs as any)
 
     def _relationship(self, el: Element, table: Table, parent: Scope) -> tuple[Attribute, bool]:
         """The lookup the link follows: the parent's, to the linked table's key (many-to-one), or the linked
@@ -530,8 +568,12 @@ class Compiler:
         for child in el:
             check_element(child, "filter")
             if child.tag == "link-entity":
-                raise not_emulated(f"link-entity inside a filter (link-type "
-                                   f"'{child.get('link-type', 'inner')}')")
+                link_type = child.get("link-type", "inner")
+                if link_type not in FILTER_LINKS:
+                    raise invalid(f"A link-entity inside a <filter> has the link-type any, not any, all or not all, "
+                                  f"not '{link_type}'.")
+                parts.append(self._semi_join(child, scope, link_type))
+                continue
             parts.append(self._filter(child, scope, depth + 1) if child.tag == "filter" else
                          self._condition(child, scope))
         if not parts:

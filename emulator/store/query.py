@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from ..errors import BadRequest
 from ..lru import LRU
 from ..metadata import BY_LOGICAL_NAME, Attribute, Table
-from ..plan import AGGREGATES, Aggregate, Join, Plan, case_insensitive
+from ..plan import AGGREGATES, Aggregate, Plan, case_insensitive
 from .database import Database
 from .rows import record_columns, record_names
 
