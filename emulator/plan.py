@@ -68,11 +68,13 @@ class Aggregate:
 
 @dataclass(frozen=True)
 class Group:
-    """A group-by column, returned labelled `alias`."""
+    """A group-by column, returned labelled `alias`; with `expr`, an expression over that column (such as its year)
+    is grouped by and returned instead."""
 
     attr: Attribute
     alias: str
     source: NamedFromClause | None = None
+    expr: sa.ColumnElement | None = None
 
 
 @dataclass(frozen=True)

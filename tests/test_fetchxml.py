@@ -10,6 +10,7 @@ import os
 import re
 import subprocess
 from collections import Counter
+from datetime import date
 from urllib.parse import quote, unquote
 from xml.sax.saxutils import quoteattr
 
@@ -418,8 +419,10 @@ REFUSED = [
     (conversations(links='<link-entity name="account" from="name" to="subject"/>'), 501, "0x8004d101",
      "account.name"),
     (conversations(fetch_attrs=' aggregate="true"', attrs='<attribute name="createdon" alias="d" groupby="true" '
-                                                          'dategrouping="month"/>'), 501, "0x8004d101",
-     "dategrouping"),
+                                                          'dategrouping="fiscal-period"/>'), 501, "0x8004d101",
+     "fiscal-period"),
+    (conversations(fetch_attrs=' aggregate="true"', attrs='<attribute name="subject" alias="d" groupby="true" '
+                                                          'dategrouping="year"/>'), 400, "0x80040203", "subject"),
     (conversations('<condition attribute="subject" operator="like" value="[a-c]%"/>'), 501, "0x8004d101", "[...]"),
     (conversations(fetch_attrs=' datasource="retained"'), 501, "0x8004d101", "datasource"),
     (conversations(links='<link-entity name="systemuser" from="systemuserid" to="msdyn_activeagentid" '
@@ -595,3 +598,23 @@ def test_exists_link_against_odata_on_the_many_to_one_side(client):
     nav = "msdyn_activeagentid_msdyn_ocliveworkitem"
     expected = odata(client, f"{CONV}?$select=activityid&$filter=startswith({nav}/fullname,'a')")
     assert sorted(ids(answer(client, xml)["value"])) == sorted(ids(expected)) and expected
+
+
+def week_of_year(day: date) -> int:
+    """SQL Server's DATEPART(week): weeks start on Sunday and week 1 holds January 1."""
+    january_first = (date(day.year, 1, 1).weekday() + 1) % 7  # 0 = Sunday
+    return (day.timetuple().tm_yday - 1 + january_first) // 7 + 1
+
+
+def test_dategrouping_by_day_week_month_quarter_and_year(client):
+    assert week_of_year(date(2023, 3, 25)) == 12  # the docs' example
+    parts = ("day", "week", "month", "quarter", "year")
+    xml = (f'<fetch aggregate="true"><entity name="{ENTITY}">'
+           + "".join(f'<attribute name="createdon" alias="{p}" groupby="true" dategrouping="{p}"/>' for p in parts)
+           + '<attribute name="activityid" alias="n" aggregate="count"/></entity></fetch>')
+    got = Counter({tuple(g[p] for p in parts): g["n"] for g in answer(client, xml)["value"]})
+    expected: Counter = Counter()
+    for row in odata(client, f"{CONV}?$select=createdon"):
+        day = date.fromisoformat(row["createdon"][:10])
+        expected[(day.day, week_of_year(day), day.month, (day.month + 2) // 3, day.year)] += 1
+    assert got == expected and len(got) > 10

@@ -49,7 +49,8 @@ ATTRIBUTES = {
     "entity": {"name", "enableprefiltering", "prefilterparametername"},
     "link-entity": {"name", "from", "to", "alias", "link-type", "intersect", "visible", "enableprefiltering",
                     "prefilterparametername"},
-    "attribute": {"name", "alias", "aggregate", "groupby", "distinct", "usertimezone", "build", "addedby"},
+    "attribute": {"name", "alias", "aggregate", "groupby", "dategrouping", "distinct", "usertimezone", "build",
+                  "addedby"},
     "all-attributes": set(),
     "order": {"attribute", "alias", "descending", "entityname"},
     "filter": {"type", "hint"},
@@ -59,7 +60,6 @@ ATTRIBUTES = {
 }
 NOT_EMULATED_ATTRIBUTES = {
     ("fetch", "datasource"): "long-term retention data (datasource)",
-    ("attribute", "dategrouping"): "date grouping (dategrouping)",
     ("attribute", "rowaggregate"): "hierarchical child counts (rowaggregate)",
     ("filter", "isquickfindfields"): "quick-find filters (isquickfindfields)",
     ("filter", "overridequickfindrecordlimitenabled"): "the quick-find record limit switches",
@@ -119,6 +119,8 @@ NOT_EMULATED_OPERATORS = {
 }
 SEMI_JOINS = ("exists", "in")  # link types of an entity's link-entity that filter without joining
 FILTER_LINKS = ("any", "not any", "all", "not all")  # link types of a link-entity inside a filter
+DATE_PARTS = ("day", "week", "month", "quarter", "year")
+FISCAL_DATE_PARTS = ("fiscal-period", "fiscal-year")
 AGGREGATE_FUNCTIONS = {"count", "countcolumn", "sum", "avg", "min", "max"}
 
 
@@ -492,9 +494,14 @@ class Compiler:
         if groupby == (function is not None):
             raise BadRequest(f"The attribute '{alias}' of an aggregate query needs either an 'aggregate' or "
                              f"groupby='true'.", code=INVALID_ARGUMENT)
+        part = el.get("dategrouping")
+        if part is not None and not groupby:
+            raise BadRequest(f"The attribute '{alias}' has a dategrouping but is not groupby='true'.",
+                             code=INVALID_ARGUMENT)
         if groupby:
-            query.groups.append(Group(attr, alias, source))
-            query.columns.append(Column(alias, alias, attr, aliased=True))
+            expr = self._date_part(scope.column(attr.logical_name).expr, attr, part) if part else None
+            query.groups.append(Group(attr, alias, source, expr))
+            query.columns.append(Column(alias, alias, attr, aliased=True, function="dategrouping" if part else None))
             return
         if function not in AGGREGATE_FUNCTIONS:
             raise invalid(f"The aggregate '{function}' is not one of {', '.join(sorted(AGGREGATE_FUNCTIONS))}.")
@@ -506,6 +513,38 @@ class Compiler:
             function = "countdistinct"
         query.aggregates.append(Aggregate(function, alias, attr, source))
         query.columns.append(Column(alias, alias, attr, function=function))
+
+    def _date_part(self, column: sa.ColumnElement, attr: Attribute, part: str) -> sa.ColumnElement:
+        """A part of a date and time column (stored as `YYYY-MM-DDTHH:MM:SSZ` text) as a whole number, in UTC (the
+        user's time zone, as the query functions assume): day of month, week of year (SQL Server's DATEPART(week):
+        weeks from Sunday, week 1 holds January 1), month, quarter or year."""
+        if part in FISCAL_DATE_PARTS:
+            raise not_emulated(f"dategrouping '{part}' (the organization's fiscal year settings)")
+        if part not in DATE_PARTS:
+            raise invalid(f"The dategrouping '{part}' is not one of {', '.join(DATE_PARTS + FISCAL_DATE_PARTS)}.")
+        if attr.type != m.DATETIME:
+            raise BadRequest(f"The dategrouping applies to date and time columns; '{attr.logical_name}' is "
+                             f"{attr.type}.", code=INVALID_ARGUMENT)
+
+        def digits(start: int, length: int) -> sa.ColumnElement:
+            return sa.cast(sa.func.substr(column, start, length), sa.Integer)
+
+        if part == "year":
+            return digits(1, 4)
+        if part == "month":
+            return digits(6, 2)
+        if part == "day":
+            return digits(9, 2)
+        if part == "quarter":
+            return (digits(6, 2) + 2) // 3
+        if self.context["dialect"] == "sqlite":
+            day_of_year = sa.cast(sa.func.strftime("%j", sa.func.substr(column, 1, 10)), sa.Integer)
+            january_first = sa.cast(sa.func.strftime("%w", sa.func.substr(column, 1, 4) + "-01-01"), sa.Integer)
+        else:
+            day = sa.cast(sa.func.substr(column, 1, 10), sa.Date)
+            day_of_year = sa.cast(sa.extract("doy", day), sa.Integer)
+            january_first = sa.cast(sa.extract("dow", sa.func.date_trunc("year", day)), sa.Integer)
+        return (day_of_year - 1 + january_first) // 7 + 1
 
     # -- order -----------------------------------------------------------------------------------------------------
     def _order(self, el: Element, scope: Scope, query: FetchQuery) -> Order:
@@ -710,7 +749,7 @@ Annotate = Callable[..., None]
 def number(column: Column, value: Any) -> Any:
     """An aggregate's value as Dataverse writes it: counts and sums of whole-number columns whole, avg of them
     truncated (the docs show 35,200 / 9 as 3,911), others as numbers."""
-    if column.function in ("count", "countcolumn", "countdistinct"):
+    if column.function in ("count", "countcolumn", "countdistinct", "dategrouping"):
         return int(value)
     if column.attr.edm_type in ("Edm.Int32", "Edm.Int64"):
         return int(value)
@@ -734,7 +773,7 @@ def records(query: FetchQuery, rows: Sequence, annotate: Annotate | None, *, att
             if value is None:
                 continue
             if column.function is not None:
-                if column.function.startswith("count"):
+                if column.function == "dategrouping" or column.function.startswith("count"):
                     if formatted:
                         item[f"{column.key}@{FORMATTED_VALUE}"] = f"{int(value):,}"
                 elif annotate is not None:  # formatted as the column's own values

@@ -59,7 +59,8 @@ def lookup_name(db: Database, source: sa.FromClause, attr: Attribute) -> sa.Colu
 def _selected(db: Database, plan: Plan) -> dict[str, sa.ColumnElement]:
     """A grouped plan's result columns by alias: its groups, then its aggregates."""
     out: dict[str, sa.ColumnElement] = {
-        g.alias: (g.source if g.source is not None else _root(db, plan)).c[g.attr.logical_name] for g in plan.groups}
+        g.alias: g.expr if g.expr is not None else
+        (g.source if g.source is not None else _root(db, plan)).c[g.attr.logical_name] for g in plan.groups}
     out.update((a.alias, _aggregate(db, plan, a)) for a in plan.aggregates)
     return out
 
