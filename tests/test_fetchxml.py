@@ -10,7 +10,7 @@ import os
 import re
 import subprocess
 from collections import Counter
-from datetime import date
+from datetime import date, timedelta
 from urllib.parse import quote, unquote
 from xml.sax.saxutils import quoteattr
 
@@ -618,3 +618,19 @@ def test_dategrouping_by_day_week_month_quarter_and_year(client):
         day = date.fromisoformat(row["createdon"][:10])
         expected[(day.day, week_of_year(day), day.month, (day.month + 2) // 3, day.year)] += 1
     assert got == expected and len(got) > 10
+
+
+def test_a_repeated_fetchxml_follows_the_clock_and_the_caller(emulator, api):
+    """Compiled FetchXML is reused per text: the same query must still answer for the current clock and caller."""
+    recent = conversations('<condition attribute="createdon" operator="last-x-days" value="400"/>')
+    assert len(answer(api, recent)["value"]) == 10
+    emulator.clock.set(NOW + timedelta(days=800))
+    assert answer(api, recent)["value"] == []
+    mine = conversations('<condition attribute="msdyn_activeagentid" operator="eq-userid"/>',
+                         attrs='<attribute name="msdyn_activeagentid"/>')
+    agent = next(r["_msdyn_activeagentid_value"] for r in odata(api, f"{CONV}?$select=_msdyn_activeagentid_value")
+                 if r["_msdyn_activeagentid_value"])
+    assert all(r.get("_msdyn_activeagentid_value") != agent for r in answer(api, mine)["value"])
+    emulator.caller_id = agent
+    rows = answer(api, mine)["value"]
+    assert rows and all(r["_msdyn_activeagentid_value"] == agent for r in rows)

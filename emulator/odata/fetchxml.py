@@ -5,9 +5,9 @@ is silent: docs/decisions.md, FetchXML."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote
 from xml.etree.ElementTree import Element
@@ -19,6 +19,7 @@ from odata_query import ast
 from sqlalchemy.sql.selectable import NamedFromClause
 
 from ..errors import BadRequest, NotSupported
+from ..lru import LRU
 from ..metadata import BY_LOGICAL_NAME, Attribute, Table
 from ..metadata import model as m
 from ..plan import Aggregate, Group, Join, Order, Plan
@@ -221,6 +222,11 @@ class Scope(FilterCompiler):
     def prefix(self) -> str:
         return f"{self.source.name}." if self.alias is not None else ""
 
+    @property
+    def read(self) -> set[str]:
+        """The clock and caller values this scope's conditions read."""
+        return self._read
+
 
 @dataclass
 class FetchQuery:
@@ -240,6 +246,7 @@ class FetchQuery:
     cookie: list[tuple[str, str | None]] | None = None
     count: bool = False
     aggregate_limit: int | None = None  # set on aggregate queries
+    where_key: Hashable | None = None  # stands for `where` (equal keys, equivalent clauses); None: not to be cached
 
     @property
     def grouped(self) -> bool:
@@ -262,8 +269,9 @@ class FetchQuery:
             limit = self.top
         else:
             limit = self.page_size if after is not None else self.page_size * self.page
-        return Plan(self.table, self.root_columns, joins=list(self.joins), where=self.where, groups=self.groups,
-                    aggregates=self.aggregates, order=self.order, limit=limit, after=after, count=self.count)
+        return Plan(self.table, self.root_columns, joins=list(self.joins), where=self.where,
+                    where_key=self.where_key, groups=self.groups, aggregates=self.aggregates, order=self.order,
+                    limit=limit, after=after, count=self.count)
 
     def skipped(self, plan: Plan) -> int:
         """Rows of the plan's answer that earlier pages served."""
@@ -289,6 +297,7 @@ class Compiler:
         self.table, self.sql_tables = table, sql_tables
         self.context: dict[str, Any] = {"now": now, "user_id": user_id, "dialect": dialect, "limits": limits}
         self.scopes: dict[str, Scope] = {}  # link-entity alias (or name when it has none) -> scope
+        self.root: Scope | None = None
         self.links = 0
         self.conditions = 0
         self.link_orders: list[Order] = []
@@ -320,7 +329,7 @@ class Compiler:
         self.raw_order = boolean(root, "useraworderby")
         query = FetchQuery(self.table)
         self._paging(root, query)
-        scope = self._scope(self.table, self.sql_tables[self.table.logical_name], None)
+        self.root = scope = self._scope(self.table, self.sql_tables[self.table.logical_name], None)
         query.where = self._entity(entity, scope, query, root=True)
         query.order += self.link_orders
         if self.aggregate:
@@ -328,6 +337,11 @@ class Compiler:
         elif self.distinct:
             self._distinct(query)
         return query
+
+    def context_read(self) -> set[str]:
+        """The clock and caller values (`now`, `user_id`) the compiled conditions depend on."""
+        scopes = [*self.scopes.values(), *([self.root] if self.root is not None else [])]
+        return set().union(*(scope.read for scope in scopes))
 
     # -- fetch ---------------------------------------------------------------------------------------------------
     def _paging(self, root: Element, query: FetchQuery) -> None:
@@ -738,9 +752,29 @@ def parse_cookie(text: str) -> list[tuple[str, str | None]]:
     return keys
 
 
+# (SQL table, dialect, limits, FetchXML text) -> (the compiled query, the clock and caller values its conditions
+# read). Compiling is most of a simple query's cost; the query holds bound literals, never data, so writes cannot
+# stale it. Longer texts are compiled again rather than held (their clauses are large).
+_COMPILED: LRU[tuple[FetchQuery, tuple[tuple[str, object], ...]]] = LRU(256)
+MAX_CACHED_TEXT = 4000
+
+
 def compile_fetch(text: str, table: Table, sql_tables: dict[str, sa.Table], *, now: datetime, user_id: str | None,
                   dialect: str, limits: FilterLimits) -> FetchQuery:
-    return Compiler(table, sql_tables, now=now, user_id=user_id, dialect=dialect, limits=limits).compile(text)
+    """The FetchXML's query on `table`'s entity set, reused from an earlier request with the same text while the
+    clock and caller values its conditions read are unchanged. A copy: the caller may set its `count`."""
+    key = (sql_tables[table.logical_name], dialect, limits, text)
+    context = {"now": now.astimezone(UTC).replace(microsecond=0), "user_id": user_id}
+    cached = _COMPILED.get(key)
+    if cached is not None and all(context[name] == value for name, value in cached[1]):
+        return replace(cached[0])
+    compiler = Compiler(table, sql_tables, now=now, user_id=user_id, dialect=dialect, limits=limits)
+    query = compiler.compile(text)
+    read = tuple((name, context[name]) for name in sorted(compiler.context_read()))
+    if len(text) <= MAX_CACHED_TEXT:
+        query.where_key = (key, read)
+        _COMPILED.put(key, (query, read))
+    return replace(query)
 
 
 Annotate = Callable[..., None]
