@@ -17,11 +17,6 @@ from xml.sax.saxutils import quoteattr
 import pytest
 from defusedxml import ElementTree
 
-from emulator.errors import BadRequest
-from emulator.metadata import BY_ENTITY_SET
-from emulator.odata.fetchxml import compile_fetch
-from emulator.odata.limits import FilterLimits
-
 from .conftest import NOW
 from .test_batch import batch_body, request_part, responses, send
 from .test_real_clients_read import JS, _node_tools, https_url, sdk  # noqa: F401  (fixtures)
@@ -506,13 +501,20 @@ def test_query_size_limits(client, xml, code):
     assert status == 400 and json.loads(text[text.index("{"):])["error"]["code"] == code
 
 
-def test_more_than_500_conditions_are_refused(seeded):
-    """Past the URL limit over HTTP, so compiled directly: Dataverse's TooManyConditionsInQuery."""
-    xml = conversations('<condition attribute="statuscode" operator="null"/>' * 501)
-    with pytest.raises(BadRequest) as refused:
-        compile_fetch(xml, BY_ENTITY_SET[CONV], seeded.db.tables, now=NOW, user_id=None,
-                      dialect=seeded.db.engine.dialect.name, limits=FilterLimits(32, 500))
-    assert refused.value.code == "0x8004430C"
+def test_long_fetchxml_goes_in_a_batch_up_to_64_kb_and_500_conditions(client):
+    """Past 32 KB a GET answers 414; inside a $batch the same FetchXML runs (URLs up to 64 KB), and past 500
+    conditions it answers Dataverse's TooManyConditionsInQuery."""
+    def conditions(n: int) -> str:
+        return conversations('<filter type="or">' + '<condition attribute="subject" operator="ne" value="x"/>' * n
+                             + "</filter>")
+
+    assert fetch(client, conditions(450)).status_code == 414
+    for n, status in ((450, 200), (501, 400)):
+        answered = send(client, batch_body(request_part("GET", f"/api/data/v9.2/{CONV}?fetchXml="
+                                                                f"{quote(conditions(n))}")))
+        [(got, text)] = responses(answered)
+        assert got == status, text[:300]
+    assert json.loads(text[text.index("{"):])["error"]["code"] == "0x8004430C"
 
 
 # -- real clients: the official Python SDK and npm dynamics-web-api -------------------------------------------------
