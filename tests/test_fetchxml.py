@@ -636,3 +636,19 @@ def test_a_repeated_fetchxml_follows_the_clock_and_the_caller(emulator, api):
     emulator.caller_id = agent
     rows = answer(api, mine)["value"]
     assert rows and all(r["_msdyn_activeagentid_value"] == agent for r in rows)
+
+
+def test_a_link_with_only_from_or_only_to_follows_the_one_relationship(client):
+    both = conversations(links='<link-entity name="systemuser" from="systemuserid" to="msdyn_activeagentid" '
+                               'alias="a"><attribute name="fullname"/></link-entity>')
+    expected = answer(client, both)["value"]
+    assert answer(client, both.replace('from="systemuserid" ', ""))["value"] == expected
+    sessions = conversations(links='<link-entity name="msdyn_ocsession" from="msdyn_liveworkitemid" to="activityid" '
+                                   'link-type="exists"/>')
+    with_sessions = answer(client, sessions)["value"]
+    assert with_sessions and answer(client, sessions.replace('from="msdyn_liveworkitemid" ', ""))["value"] == \
+        with_sessions  # the session's one lookup to conversations
+    for ambiguous in ('<link-entity name="systemuser" to="activityid"/>',  # no user lookup points at conversations
+                      '<link-entity name="systemuser" from="systemuserid"/>'):  # several conversation lookups do
+        refused = fetch(client, conversations(links=ambiguous))
+        assert refused.status_code == 400 and "both" in refused.get_json()["error"]["message"]

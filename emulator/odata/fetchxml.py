@@ -463,8 +463,10 @@ class Compiler:
             raise BadRequest(f"No system many-to-many relationship exists between {parent.table.logical_name} and "
                              f"{table.logical_name}.  If attempting to link through a custom many-to-many "
                              f"relationship ensure that you provide the from and to attributes.", code=NO_ENTITY)
-        if frm is None or to is None:
-            raise not_emulated("link-entity with only one of 'from' and 'to' (relationship inference)")
+        if frm is None:
+            frm = self._other_end(attribute_of(parent.table, to), parent.table, table)
+        elif to is None:
+            to = self._other_end(attribute_of(table, frm), table, parent.table)
         linked, parents = attribute_of(table, frm), attribute_of(parent.table, to)
         if frm == table.primary_id and parents.is_lookup and table.logical_name in parents.targets:
             return parents, False
@@ -472,6 +474,19 @@ class Compiler:
             return linked, True
         raise not_emulated(f"link-entity joining {table.logical_name}.{frm} to {parent.table.logical_name}.{to} "
                            f"(the emulator joins a lookup to the primary key of a table it points to)")
+
+    @staticmethod
+    def _other_end(given: Attribute, given_table: Table, other: Table) -> str:
+        """The column of `other` that a link's one given column (`given`, of `given_table`) relates to: the key of
+        the table a lookup points at, or the one lookup of `other` that points at `given_table`'s key."""
+        if given.is_lookup and other.logical_name in given.targets:
+            return other.primary_id
+        lookups = [a for a in other.lookups if given_table.logical_name in a.targets]
+        if given.logical_name == given_table.primary_id and len(lookups) == 1:
+            return lookups[0].logical_name
+        raise BadRequest(f"The link-entity between {given_table.logical_name} and {other.logical_name} names only "
+                         f"'{given.logical_name}', and no single relationship gives the other column: give both "
+                         f"'from' and 'to'.", code=INVALID_ARGUMENT)
 
     # -- attributes ------------------------------------------------------------------------------------------------
     def _add_column(self, query: FetchQuery, scope: Scope, attr: Attribute, alias: str | None) -> None:
