@@ -19,6 +19,8 @@ NOW = "2026-01-15T12:00:00Z"
 CLI = [sys.executable, "-c", "from emulator.cli import main; main()"]
 AUTH = {"Authorization": "Bearer bench"}
 WRK_REPORT = Path(__file__).with_name("wrk_report.lua")
+SERVICE_DOCUMENT = "/api/data/v9.2/"
+BARE_PATH = "/_bench/bare"  # bench/bare_route.py; outside /api/, so only the app-wide request hooks run there
 
 
 def machine() -> dict:
@@ -34,7 +36,7 @@ def machine() -> dict:
 
     wrk = subprocess.run(["wrk", "--version"], capture_output=True, text=True).stdout.split(" [")[0].strip() \
         if has_wrk() else None
-    return {"nproc": os.cpu_count(), "cpu": cpu, "platform": platform.platform(),
+    return {"nproc": os.cpu_count(), "cpu": cpu, "platform": platform.platform(), "load_average": os.getloadavg(),
             "python": platform.python_version(), "sqlite": sqlite3.sqlite_version, "wrk": wrk,
             **{name: installed(name) for name in ("sqlalchemy", "flask", "gunicorn", "orjson", "psycopg",
                                                   "datasette")}}
@@ -48,19 +50,21 @@ def summary(samples_ms: list[float]) -> dict:
             "iqr_ms": round(q3 - q1, 3), "min_ms": round(ordered[0], 3)}
 
 
-def timed(action, count: int) -> list[float]:
+def timed_cpu(action, count: int) -> tuple[list[float], float]:
+    """`count` wall times in ms after a warm-up, and the CPU ms per action (this process's, user + system)."""
     for _ in range(min(20, count)):  # warm-up: connections, caches
         action()
     samples = []
+    cpu = time.process_time()
     for _ in range(count):
         started = time.perf_counter()
         action()
         samples.append((time.perf_counter() - started) * 1000)
-    return samples
+    return samples, (time.process_time() - cpu) * 1000 / count
 
 
 def timed_pair(first, second, count: int) -> tuple[list[float], list[float]]:
-    """`timed` for two actions in alternation, so that drift on a noisy machine weighs on both alike."""
+    """Wall times in ms of two actions in alternation, so that drift on a noisy machine weighs on both alike."""
     samples: tuple[list[float], list[float]] = ([], [])
     for i in range(min(20, count) + count):
         for action, out in ((first, samples[0]), (second, samples[1])):
@@ -99,11 +103,21 @@ class Process:
                 time.sleep(0.005)
         raise SystemExit("server did not start")
 
+    def children_cpu_seconds(self) -> float:
+        """CPU seconds (user + system) the process's children have used: gunicorn's workers. On a loaded machine
+        CPU per request moves much less than latency, which also counts the waits for a core."""
+        total = 0
+        for task in Path(f"/proc/{self.process.pid}/task").iterdir():
+            for child in (task / "children").read_text().split():
+                fields = Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()
+                total += int(fields[11]) + int(fields[12])  # utime and stime, in clock ticks
+        return total / os.sysconf("SC_CLK_TCK")
+
     def stop(self) -> None:
         self.process.terminate()
         self.process.wait(30)
 
-    def __enter__(self) -> "Process":
+    def __enter__(self) -> Process:
         return self
 
     def __exit__(self, *_) -> None:
@@ -111,12 +125,14 @@ class Process:
 
 
 class Server(Process):
-    """`dataverse-emulator serve`; `workers` None is the development server."""
+    """`dataverse-emulator serve`; `workers` None is the development server. `bare`: with the bare route of
+    bench/bare_route.py (gunicorn only)."""
 
-    def __init__(self, database: str, *args: str, workers: int | None = 2) -> None:
+    def __init__(self, database: str, *args: str, workers: int | None = 2, bare: bool = False) -> None:
         port = free_port()
         extra = ["--workers", str(workers)] if workers else []
-        super().__init__([*CLI, "serve", "--port", str(port), "--database", database, *extra, *args], port)
+        command = [sys.executable, str(Path(__file__).with_name("bare_route.py"))] if bare else CLI
+        super().__init__([*command, "serve", "--port", str(port), "--database", database, *extra, *args], port)
 
     def wait(self, path: str = "/_emulator/health") -> float:
         return super().wait(path)

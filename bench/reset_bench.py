@@ -10,7 +10,7 @@ import argparse
 import statistics
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -20,7 +20,7 @@ from emulator.settings import Settings
 from emulator.store.seed import seed
 from emulator.webapi import create_app
 
-NOW = datetime(2026, 1, 15, 12, tzinfo=timezone.utc)
+NOW = datetime(2026, 1, 15, 12, tzinfo=UTC)
 
 
 def median_ms(action, repeat: int, before=None) -> float:
