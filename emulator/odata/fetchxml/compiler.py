@@ -1,191 +1,49 @@
-"""FetchXML (`?fetchXml=`): parsed with defusedxml, checked against the table metadata and compiled into the same
-query plan (plan.py) as the OData options; conditions reuse the SQL of the Microsoft.Dynamics.CRM query functions.
-What FetchXML can say and the emulator does not run is refused by name. Facts: spec fetchxml.md; choices where it
-is silent: docs/decisions.md, FetchXML."""
+"""FetchXML compiled into the query plan (plan.py) that the OData options also compile into: columns, joins and
+semi-joins for link-entities, filters, orders, grouping and aggregates, and the paging FetchXML asks for."""
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Hashable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import unquote
 from xml.etree.ElementTree import Element
 
 import sqlalchemy as sa
-from defusedxml import ElementTree
-from defusedxml.common import DefusedXmlException
-from odata_query import ast
 from sqlalchemy.sql.selectable import NamedFromClause
 
-from ..errors import BadRequest, NotSupported
-from ..lru import LRU
-from ..metadata import BY_LOGICAL_NAME, Attribute, Table
-from ..metadata import model as m
-from ..plan import Aggregate, Group, Join, Order, Plan
-from . import paging
-from .filter import SQL_OPERATORS, FilterCompiler, normalize_guid
-from .functions import REGISTRY, FunctionCall
-from .limits import FilterLimits
-from .operand import NUMERIC_EDM, Operand
+from ...errors import BadRequest
+from ...lru import LRU
+from ...metadata import BY_LOGICAL_NAME, Attribute, Table
+from ...metadata import model as m
+from ...plan import Aggregate, Group, Join, Order, Plan
+from .. import paging
+from ..limits import FilterLimits
+from ..operand import NUMERIC_EDM
+from .conditions import ARITY, NOT_EMULATED_OPERATORS, Scope
+from .grammar import (
+    ALIAS,
+    DOCUMENT,
+    INVALID_ARGUMENT,
+    NO_ENTITY,
+    attribute_of,
+    boolean,
+    check_element,
+    invalid,
+    not_emulated,
+    parse_cookie,
+    parse_xml,
+    whole_number,
+)
 
 PAGE_LIMIT = 5000  # rows per page (count) and top, at most
 AGGREGATE_LIMIT = 50000  # rows an aggregate may read (aggregatelimit can only lower it)
 MAX_LINKS = 15
 MAX_CONDITIONS = 500  # conditions and link-entities in one query
-INVALID_XML = "0x80040201"
-NO_ATTRIBUTE = "0x80041103"  # QueryBuilderNoAttribute
-NO_ENTITY = "0x80041102"  # QueryBuilderNoEntity
-INVALID_ARGUMENT = "0x80040203"
-ALIAS = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,49}$")  # also a SQL name: short enough for PostgreSQL
-FORMATTED_VALUE = "OData.Community.Display.V1.FormattedValue"
-ATTRIBUTE_NAME = "OData.Community.Display.V1.AttributeName"
-BOOLEAN_TEXT = {"true": True, "1": True, "false": False, "0": False}
-
-# Each element's attributes (Fetch.xsd): handled or without effect on a Web API query; then those refused by name.
-ATTRIBUTES = {
-    "fetch": {"version", "count", "page", "paging-cookie", "top", "distinct", "aggregate", "aggregatelimit",
-              "returntotalrecordcount", "no-lock", "latematerialize", "useraworderby", "options", "mapping",
-              "output-format", "utc-offset", "min-active-row-version"},
-    "entity": {"name", "enableprefiltering", "prefilterparametername"},
-    "link-entity": {"name", "from", "to", "alias", "link-type", "intersect", "visible", "enableprefiltering",
-                    "prefilterparametername"},
-    "attribute": {"name", "alias", "aggregate", "groupby", "dategrouping", "distinct", "usertimezone", "build",
-                  "addedby"},
-    "all-attributes": set(),
-    "order": {"attribute", "alias", "descending", "entityname"},
-    "filter": {"type", "hint"},
-    "condition": {"attribute", "operator", "value", "valueof", "entityname", "alias", "uiname", "uitype",
-                  "uihidden"},
-    "value": {"uiname", "uitype"},
-}
-NOT_EMULATED_ATTRIBUTES = {
-    ("fetch", "datasource"): "long-term retention data (datasource)",
-    ("attribute", "rowaggregate"): "hierarchical child counts (rowaggregate)",
-    ("filter", "isquickfindfields"): "quick-find filters (isquickfindfields)",
-    ("filter", "overridequickfindrecordlimitenabled"): "the quick-find record limit switches",
-    ("filter", "overridequickfindrecordlimitdisabled"): "the quick-find record limit switches",
-    ("condition", "column"): "conditions on the column attribute",
-    ("condition", "aggregate"): "conditions on aggregates",
-    ("condition", "rowaggregate"): "conditions on hierarchical child counts (rowaggregate)",
-}
-DOCUMENT = "#document"
-CHILDREN = {
-    DOCUMENT: {"fetch"},
-    "fetch": {"entity"},
-    "entity": {"attribute", "all-attributes", "order", "filter", "link-entity"},
-    "link-entity": {"attribute", "all-attributes", "order", "filter", "link-entity"},
-    "filter": {"condition", "filter", "link-entity"},
-    "condition": {"value"},
-    "attribute": set(), "all-attributes": set(), "order": set(), "value": set(),
-}
-
-# operator -> (arity: 0, 1, 2 or "N" values; the query function whose SQL it shares, or None: compiled here)
-DATE_FUNCTIONS = {
-    "yesterday": "Yesterday", "today": "Today", "tomorrow": "Tomorrow", "last-seven-days": "Last7Days",
-    "next-seven-days": "Next7Days", "last-week": "LastWeek", "this-week": "ThisWeek", "next-week": "NextWeek",
-    "last-month": "LastMonth", "this-month": "ThisMonth", "next-month": "NextMonth", "last-year": "LastYear",
-    "this-year": "ThisYear", "next-year": "NextYear", "eq-userid": "EqualUserId", "ne-userid": "NotEqualUserId",
-}
-VALUE_FUNCTIONS = {
-    "on": "On", "on-or-before": "OnOrBefore", "on-or-after": "OnOrAfter",
-    **{f"{d}-x-{unit}": f"{d.capitalize()}X{unit.capitalize()}" for d in ("last", "next")
-       for unit in ("hours", "days", "weeks", "months", "years")},
-    **{f"olderthan-x-{unit}": f"OlderThanX{unit.capitalize()}"
-       for unit in ("minutes", "hours", "days", "weeks", "months", "years")},
-}
-LIST_FUNCTIONS = {"in": "In", "not-in": "NotIn", "contain-values": "ContainValues",
-                  "not-contain-values": "DoesNotContainValues"}
-RANGE_FUNCTIONS = {"between": "Between", "not-between": "NotBetween"}
-COMPARISONS = {"eq": ast.Eq, "ne": ast.NotEq, "neq": ast.NotEq, "gt": ast.Gt, "ge": ast.GtE, "lt": ast.Lt,
-               "le": ast.LtE}
-PATTERNS = {"like": ("{}", False), "not-like": ("{}", True), "begins-with": ("{}%", False),
-            "not-begin-with": ("{}%", True), "ends-with": ("%{}", False), "not-end-with": ("%{}", True)}
-ARITY: dict[str, int | str] = {
-    **{op: 0 for op in DATE_FUNCTIONS}, **{op: 1 for op in VALUE_FUNCTIONS}, **{op: "N" for op in LIST_FUNCTIONS},
-    **{op: 2 for op in RANGE_FUNCTIONS}, **{op: 1 for op in COMPARISONS}, **{op: 1 for op in PATTERNS},
-    "null": 0, "not-null": 0,
-}
-_FISCAL = ("this-fiscal-year", "this-fiscal-period", "last-fiscal-year", "last-fiscal-period", "next-fiscal-year",
-           "next-fiscal-period", "last-x-fiscal-years", "last-x-fiscal-periods", "next-x-fiscal-years",
-           "next-x-fiscal-periods", "in-fiscal-year", "in-fiscal-period", "in-fiscal-period-and-year",
-           "in-or-before-fiscal-period-and-year", "in-or-after-fiscal-period-and-year")
-NOT_EMULATED_OPERATORS = {
-    **{op: "the organization's fiscal year settings" for op in _FISCAL},
-    **{op: "teams, hierarchy security and business units" for op in (
-        "eq-userteams", "eq-useroruserteams", "eq-useroruserhierarchy", "eq-useroruserhierarchyandteams",
-        "eq-businessid", "ne-businessid")},
-    "eq-userlanguage": "user settings (the caller's UI language)",
-    **{op: "hierarchical relationships" for op in ("under", "eq-or-under", "not-under", "above", "eq-or-above")},
-}
 SEMI_JOINS = ("exists", "in")  # link types of an entity's link-entity that filter without joining
 FILTER_LINKS = ("any", "not any", "all", "not all")  # link types of a link-entity inside a filter
 DATE_PARTS = ("day", "week", "month", "quarter", "year")
 FISCAL_DATE_PARTS = ("fiscal-period", "fiscal-year")
 AGGREGATE_FUNCTIONS = {"count", "countcolumn", "sum", "avg", "min", "max"}
-
-
-def invalid(message: str) -> BadRequest:
-    return BadRequest(f"Invalid XML. {message}", code=INVALID_XML)
-
-
-def not_emulated(what: str) -> NotSupported:
-    return NotSupported(f"The emulator does not implement {what} in FetchXML yet; the query was not run.")
-
-
-def no_attribute(table: Table, name: str) -> BadRequest:
-    return BadRequest(f"'{table.logical_name}' entity doesn't contain attribute with Name = '{name}' and "
-                      f"NameMapping = 'Logical' (look up attribute by name is case-sensitive).", code=NO_ATTRIBUTE)
-
-
-def attribute_of(table: Table, name: str | None) -> Attribute:
-    attr = table.attribute(name) if name else None
-    if attr is None:
-        raise no_attribute(table, name or "")
-    return attr
-
-
-def boolean(el: Element, name: str, default: bool = False) -> bool:
-    text = el.get(name)
-    if text is None:
-        return default
-    if text.strip().lower() not in BOOLEAN_TEXT:
-        raise invalid(f"The '{name}' attribute of <{el.tag}> must be true, false, 1 or 0, not '{text}'.")
-    return BOOLEAN_TEXT[text.strip().lower()]
-
-
-def whole_number(el: Element, name: str, maximum: int) -> int | None:
-    text = el.get(name)
-    if text is None:
-        return None
-    if not re.fullmatch(r"\s*\d{1,9}\s*", text) or not 1 <= int(text) <= maximum:
-        raise BadRequest(f"The '{name}' attribute of <fetch> must be a whole number from 1 to {maximum}, "
-                         f"not '{text}'.", code=INVALID_ARGUMENT)
-    return int(text)
-
-
-def parse_xml(text: str, what: str = "FetchXML") -> Element:
-    """Well-formed XML without a DTD (so without entity expansion), or Dataverse's 'Invalid XML.'."""
-    try:
-        return ElementTree.fromstring(text, forbid_dtd=True)
-    except (ElementTree.ParseError, DefusedXmlException, ValueError) as e:
-        raise invalid(f"The {what} is not well-formed: {e}.") from None
-
-
-def check_element(el: Element, parent: str) -> None:
-    """Fetch.xsd's elements and attributes: unknown ones are invalid XML, known ones not emulated a named 501."""
-    if el.tag not in CHILDREN.get(parent, ()):
-        raise invalid(f"The element '{el.tag}' is not expected in <{parent}>.")
-    for name in el.attrib:
-        if name in ATTRIBUTES[el.tag]:
-            continue
-        if (el.tag, name) in NOT_EMULATED_ATTRIBUTES:
-            raise not_emulated(NOT_EMULATED_ATTRIBUTES[(el.tag, name)])
-        raise invalid(f"The '{name}' attribute is not declared on <{el.tag}>.")
-    if el.tag != "value" and (el.text or "").strip():
-        raise invalid(f"The element <{el.tag}> cannot contain text.")
-    if not CHILDREN[el.tag] and len(el):
-        raise invalid(f"The element <{el.tag}> cannot contain <{el[0].tag}>.")
 
 
 @dataclass
@@ -199,33 +57,6 @@ class Column:
     prefix: str = ""  # `<link alias>.` for a linked column: where its row values are labelled
     aliased: bool = False  # under an alias of its own: the raw value and, asked for, its AttributeName
     function: str | None = None  # aggregate function
-
-
-class Scope(FilterCompiler):
-    """An `entity` or `link-entity`: its table under an SQL alias of its own, its conditions compiled with the $filter
-    compiler, column names being FetchXML's logical names."""
-
-    def __init__(self, table: Table, source: NamedFromClause, sql_tables: dict[str, sa.Table], *, now: datetime,
-                 user_id: str | None, dialect: str, limits: FilterLimits, alias: str | None = None) -> None:
-        super().__init__(table, sql_tables, now=now, limits=limits, user_id=user_id, dialect=dialect)
-        self.source = source
-        self.alias = alias  # None for the root entity
-
-    def attribute(self, name: str | None) -> Attribute:
-        return attribute_of(self.table, name)
-
-    def column(self, name: str, table: Table | None = None, sql: NamedFromClause | None = None) -> Operand:
-        attr = self.attribute(name)
-        return Operand(self.source.c[attr.logical_name], attr.edm_type, attr)
-
-    @property
-    def prefix(self) -> str:
-        return f"{self.source.name}." if self.alias is not None else ""
-
-    @property
-    def read(self) -> set[str]:
-        """The clock and caller values this scope's conditions read."""
-        return self._read
 
 
 @dataclass
@@ -662,63 +493,13 @@ class Compiler:
         if el.get("entityname") is not None:
             scope = self._named_scope(el.get("entityname") or "")
         attr = scope.attribute(name)
-        operand = scope.column(attr.logical_name)
-        if el.get("valueof") is not None:
-            return self._value_of(el, operator, operand, scope)
+        other = el.get("valueof")
+        if other is not None:  # another column of the row: `column`, or `alias.column` of a link
+            alias, _, other = other.rpartition(".")
+            other_scope = self._named_scope(alias) if alias else scope
+            return scope.compare_columns(operator, attr, other_scope.column(other_scope.attribute(other).logical_name))
         values = ([el.get("value") or ""] if "value" in el.attrib else []) + [v.text or "" for v in el]
-        arity = ARITY[operator]
-        if arity == "N" and not values or arity != "N" and len(values) != arity:
-            wanted = {0: "no value", 1: "one value", 2: "two values", "N": "one or more values"}[arity]
-            raise BadRequest(f"The condition operator '{operator}' on '{attr.logical_name}' takes "
-                             f"{wanted}, not {len(values)}.", code=INVALID_ARGUMENT)
-        call = FunctionCall(scope, f"{operator} ({attr.logical_name})", {
-            "PropertyName": ast.String(attr.logical_name),
-            "PropertyValue": ast.String(values[0] if values else ""),
-            "PropertyValues": ast.List([ast.String(v) for v in values])})
-        if operator in COMPARISONS:
-            return SQL_OPERATORS[COMPARISONS[operator]](operand.expr, self._values(call, operand, values)[0])
-        if operator in PATTERNS:
-            return self._pattern(operator, operand, values[0])
-        if operator in ("null", "not-null"):
-            return operand.expr.is_(None) if operator == "null" else operand.expr.is_not(None)
-        function = {**DATE_FUNCTIONS, **VALUE_FUNCTIONS, **LIST_FUNCTIONS, **RANGE_FUNCTIONS}[operator]
-        return REGISTRY[function.lower()][1](call)
-
-    @staticmethod
-    def _values(call: FunctionCall, operand: Operand, texts: list[str]) -> list[Any]:
-        """The condition's values as bound literals of the column's type."""
-        if operand.edm == "Edm.Boolean":
-            if any(t.strip().lower() not in BOOLEAN_TEXT for t in texts):
-                raise BadRequest(f"The value of '{call.name}' must be true, false, 1 or 0.", code=INVALID_ARGUMENT)
-            return [sa.literal(BOOLEAN_TEXT[t.strip().lower()]) for t in texts]
-        return call.coerced_values(operand)
-
-    @staticmethod
-    def _pattern(operator: str, operand: Operand, value: str) -> sa.ColumnElement:
-        if operand.edm != "Edm.String":
-            raise BadRequest(f"The condition operator '{operator}' applies to string columns; "
-                             f"'{operand.attr.logical_name if operand.attr else ''}' is {operand.edm}.",
-                             code=INVALID_ARGUMENT)
-        if "[" in value:
-            raise not_emulated("[...] character sets in like patterns")
-        form, negated = PATTERNS[operator]
-        match = operand.expr.like(sa.literal(form.format(value), operand.expr.type))
-        return sa.not_(match) if negated else match
-
-    def _value_of(self, el: Element, operator: str, operand: Operand, scope: Scope) -> sa.ColumnElement:
-        """A column compared with another column of the row (`valueof`, or `alias.column` of a link)."""
-        if operator not in ("eq", "ne", "neq", "gt", "ge", "lt", "le"):
-            raise BadRequest(f"The 'valueof' attribute applies to eq, ne, gt, ge, lt and le, not '{operator}'.",
-                             code=INVALID_ARGUMENT)
-        other_name = el.get("valueof") or ""
-        if "." in other_name:
-            alias, other_name = other_name.split(".", 1)
-            scope = self._named_scope(alias)
-        other = scope.column(scope.attribute(other_name).logical_name)
-        if other.edm != operand.edm:
-            raise BadRequest(f"The columns compared with 'valueof' must have the same type: {operand.edm} and "
-                             f"{other.edm}.", code=INVALID_ARGUMENT)
-        return SQL_OPERATORS[COMPARISONS[operator]](operand.expr, other.expr)
+        return scope.condition(operator, attr, values)
 
     # -- aggregate and distinct --------------------------------------------------------------------------------------
     def _check_aggregate(self, query: FetchQuery) -> None:
@@ -751,22 +532,6 @@ class Compiler:
         query.order += [Order(alias=g.alias) for g in query.groups if g.alias not in ordered]
 
 
-def parse_cookie(text: str) -> list[tuple[str, str | None]]:
-    """The paging-cookie attribute (`<cookie page="1"><col last=".." first=".."/>...</cookie>`, as the previous
-    answer's pagingcookie gave it, URL-decoded or not): each sort key's last value (None: null)."""
-    if not text.lstrip().startswith("<"):
-        text = unquote(unquote(text))
-    cookie = parse_xml(text, "paging cookie")
-    if cookie.tag != "cookie":
-        raise invalid("The paging cookie must be a <cookie> element.")
-    keys = []
-    for el in cookie:
-        value = el.get("last")
-        guid = normalize_guid(value) if value is not None and value.startswith("{") else None
-        keys.append((el.tag, guid or value))
-    return keys
-
-
 # (SQL table, dialect, limits, FetchXML text) -> (the compiled query, the clock and caller values its conditions
 # read). Compiling is most of a simple query's cost; the query holds bound literals, never data, so writes cannot
 # stale it. Longer texts are compiled again rather than held (their clauses are large).
@@ -790,51 +555,3 @@ def compile_fetch(text: str, table: Table, sql_tables: dict[str, sa.Table], *, n
         query.where_key = (key, read)
         _COMPILED.put(key, (query, read))
     return replace(query)
-
-
-Annotate = Callable[..., None]
-
-
-def number(column: Column, value: Any) -> Any:
-    """An aggregate's value as Dataverse writes it: counts and sums of whole-number columns whole, avg of them
-    truncated (the docs show 35,200 / 9 as 3,911), others as numbers."""
-    if column.function in ("count", "countcolumn", "countdistinct", "dategrouping"):
-        return int(value)
-    if column.attr.edm_type in ("Edm.Int32", "Edm.Int64"):
-        return int(value)
-    if column.attr.edm_type in ("Edm.Decimal", "Edm.Double"):
-        return float(value)
-    return value
-
-
-def records(query: FetchQuery, rows: Sequence, annotate: Annotate | None, *, attribute_names: bool = False,
-            formatted: bool = False) -> list[dict]:
-    """Rows as FetchXML answers them: nulls left out, aliases and `<link alias>.<column>` as keys, lookups as
-    `_x_value` only when not aliased; an etag on every row that is a record. `annotate` adds the annotations asked
-    for; `attribute_names` and `formatted` say whether AttributeName and FormattedValue were."""
-    out = []
-    record = not query.grouped
-    for row in rows:
-        mapping = row._mapping
-        item: dict = {"@odata.etag": f'W/"{mapping["versionnumber"]}"'} if record else {}
-        for column in query.columns:
-            value = mapping[column.label]
-            if value is None:
-                continue
-            if column.function is not None:
-                if column.function == "dategrouping" or column.function.startswith("count"):
-                    if formatted:
-                        item[f"{column.key}@{FORMATTED_VALUE}"] = f"{int(value):,}"
-                elif annotate is not None:  # formatted as the column's own values
-                    annotate(item, column.attr, row, key=column.key, label=column.label)
-                item[column.key] = number(column, value)
-                continue
-            if column.aliased and attribute_names:
-                item[f"{column.key}@{ATTRIBUTE_NAME}"] = column.attr.logical_name
-            if annotate is not None:
-                annotate(item, column.attr, row, key=column.key, prefix=column.prefix, label=column.label)
-            item[column.key] = value
-        if record and query.table.primary_id not in item:
-            item[query.table.primary_id] = mapping[query.table.primary_id]  # the key comes back, asked for or not
-        out.append(item)
-    return out
