@@ -28,9 +28,9 @@ NOT_EMULATED = {
     "userquery": "user queries (the userQuery query parameter)",
     "sql": "SQL queries (the sql query parameter)",
 }
+FETCHXML = "fetchxml"  # the fetchXml parameter (any case): a query of its own, on an entity set's GET only
 # System query option names written without their `$`: Dataverse is an OData 4.0 service, where these are custom
 # options; ignoring them would answer unfiltered data, so they are refused (docs/decisions.md).
-FETCHXML = "fetchxml"  # the fetchXml parameter (any case): a query of its own, on an entity set's GET only
 SYSTEM_NAMES = {"filter", "select", "orderby", "top", "skip", "expand", "count", "apply", "search", "skiptoken",
                 "format", "levels", "deltatoken"}
 _ORDER_TERM = re.compile(r"^\s*(\S+?)(?:\s+(asc|desc))?\s*$", re.IGNORECASE)

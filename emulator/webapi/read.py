@@ -106,13 +106,12 @@ def _fetch(resource: Resource, text: str, prefs: prefer.Preferences):
     (when asked for and more rows follow) in place of a nextLink. odata.maxpagesize does not apply (nor is echoed):
     `count` sets FetchXML's page size."""
     emulator = server.current()
-    for name in request.args:
-        if name.lower() == FETCHXML or name == "$count":
-            continue
+    others = [name for name in request.args if name.lower() != FETCHXML and name != "$count"]
+    for name in others:
         if name.startswith("$"):
             raise BadRequest(f"The query parameter {name} cannot be combined with fetchXml: the FetchXML carries "
                              f"the whole query.")
-        check_option_names({name: ""})
+    check_option_names(dict.fromkeys(others, ""))  # the other Dataverse parameters: honoured, or refused by name
     fetch = fetchxml.compile_fetch(text, resource.table, emulator.db.tables, now=emulator.clock.now(),
                                    user_id=emulator.caller_id, dialect=emulator.db.engine.dialect.name,
                                    limits=_limits(emulator))
