@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run demo test install clean fuzz bench
+.PHONY: run demo test lint install clean fuzz bench
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,7 +23,13 @@ demo: install
 # Storage tests also run on PostgreSQL when one answers on 127.0.0.1:5432 (or EMULATOR_TEST_DATABASE_URL is set).
 PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-test: install
+# The gate: lint and import order (ruff), types (mypy), the layers' import contracts (import-linter, pyproject.toml).
+lint: install
+	$(BIN)/ruff check emulator tests bench examples
+	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
+
+test: install lint
 	@if [ -z "$$EMULATOR_TEST_DATABASE_URL" ] && command -v pg_isready >/dev/null 2>&1 \
 	    && pg_isready -q -h 127.0.0.1 -p 5432; then \
 	  export EMULATOR_TEST_DATABASE_URL=$(PG_TEST_URL); echo "PostgreSQL found: storage tests run on SQLite and PostgreSQL"; \

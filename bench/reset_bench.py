@@ -15,10 +15,10 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from emulator.server import Emulator
+from emulator.app import create_app
+from emulator.server import prepare
 from emulator.settings import Settings
 from emulator.store.seed import seed
-from emulator.webapi import create_app
 
 NOW = datetime(2026, 1, 15, 12, tzinfo=UTC)
 
@@ -35,8 +35,8 @@ def median_ms(action, repeat: int, before=None) -> float:
 
 
 def run(size: int, repeat: int, directory: Path) -> dict[str, float]:
-    emulator = Emulator.from_settings(Settings(database_url=f"sqlite:///{directory / f'bench{size}.db'}",
-                                               now=NOW.isoformat()))
+    emulator = prepare(Settings(database_url=f"sqlite:///{directory / f'bench{size}.db'}", load="never",
+                                now=NOW.isoformat()))
     started = time.perf_counter()
     seed(emulator.db, conversations=size, now=NOW)
     reseed = (time.perf_counter() - started) * 1000

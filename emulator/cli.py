@@ -2,12 +2,16 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from . import __version__
 from .clock import parse_instant
 from .settings import AUTH_MODES, Settings, default_database_url
+
+if TYPE_CHECKING:
+    from .server import Emulator
 
 
 def _instant(ctx, param, value):
@@ -72,37 +76,21 @@ def serve(host: str, port: int, database: str, auth: str, admin_key: str | None,
     """Serve the Web API (loads the scenario, or the default data set, when the database is empty)."""
     if workers and simulate:
         raise click.UsageError("--simulate runs in one process; it cannot be combined with --workers.")
-    from .server import Emulator
-    from .store import scenario as scenarios
-    from .store.database import DatabaseUnavailable
-    from .store.seed import seed
-    from .webapi import auth as web_auth
-    from .webapi import create_app, limits
+    from . import control
+    from .app import create_app
+    from .control import access
+    from .store.seed import SeedResult
+    from .webapi import limits
 
-    settings = Settings(database_url=database, auth=auth, now=now, seed=seed_value, host=host,
-                        admin_key=admin_key, query_timeout_ms=query_timeout_ms)
-    try:
-        emulator = Emulator.from_settings(settings)
-    except DatabaseUnavailable as e:
-        raise click.ClickException(str(e)) from None
-    emulator.service_protection, emulator.baseline = service_protection, baseline
-    if emulator.db.is_empty() and not emulator.db.count("systemuser"):
-        if scenario:
-            try:
-                result = scenarios.load(emulator.db, scenarios.read(scenario), now=emulator.clock.now())
-            except scenarios.ScenarioError as e:
-                raise click.ClickException(str(e)) from None
-            emulator.scenario = result.name
-            click.echo(f"Loaded scenario {result.name}: {result.counts['msdyn_ocliveworkitem']} conversations.",
-                       err=True)
-        else:
-            result = seed(emulator.db, seed=seed_value, now=emulator.clock.now())
-            click.echo(f"Seeded {result.conversations} conversations for {result.agents} agents.", err=True)
-    else:
-        emulator.scenario = None  # the data is whatever the file holds; reset comes back to it
-        if scenario:
-            click.echo(f"The database already holds data; serving it (scenario {scenario} not loaded; use "
-                       f"`dataverse-emulator seed --reset --scenario {scenario}` to replace it).", err=True)
+    emulator = _prepare(database_url=database, auth=auth, now=now, seed=seed_value, host=host, admin_key=admin_key,
+                        query_timeout_ms=query_timeout_ms, scenario=scenario, baseline=baseline,
+                        service_protection=service_protection)
+    settings = emulator.settings
+    loaded = emulator.loaded
+    if isinstance(loaded, SeedResult):
+        click.echo(f"Seeded {loaded.conversations} conversations for {loaded.agents} agents.", err=True)
+    elif loaded is not None:
+        click.echo(f"Loaded scenario {loaded.name}: {loaded.counts['msdyn_ocliveworkitem']} conversations.", err=True)
     try:
         app = create_app(emulator)
     except (ValueError, OSError) as e:  # strict auth without usable clients
@@ -112,9 +100,9 @@ def serve(host: str, port: int, database: str, auth: str, admin_key: str | None,
 
         for_app(app, rate=simulate_rate, seed=simulate_seed).start()
         click.echo(f"Simulating {simulate_rate:g} new conversations a minute (seed {simulate_seed}).", err=True)
-    if baseline:
-        click.echo(f"Baseline for POST /_emulator/reset saved in {app.extensions['control'].baseline_ms / 1000:.1f} s.",
-                   err=True)
+    baseline_ms = control.state(app).baseline_ms
+    if baseline_ms is not None:
+        click.echo(f"Baseline for POST /_emulator/reset saved in {baseline_ms / 1000:.1f} s.", err=True)
     ssl_context = None
     if tls:
         from .tls import ensure_certificate, server_context
@@ -131,7 +119,7 @@ def serve(host: str, port: int, database: str, auth: str, admin_key: str | None,
         service = app.extensions["tokens"]
         click.echo(f"Token endpoint: {scheme}://{host}:{port}/{service.tenant}/oauth2/v2.0/token "
                    f"({len(service.clients)} client(s); secrets are never printed)", err=True)
-    click.echo(f"Control plane /_emulator/: {web_auth.control_plane_status(settings)}", err=True)
+    click.echo(f"Control plane /_emulator/: {access.status(settings)}", err=True)
     click.echo(f"Agent dashboard on {scheme}://{host}:{port}/", err=True)
     if workers:
         from .wsgi import serve as serve_workers
@@ -157,39 +145,35 @@ def serve(host: str, port: int, database: str, auth: str, admin_key: str | None,
 def seed_command(database: str, conversations: int, agents: int, seed_value: int, reset: bool,
                  scenario: str | None, now: str | None) -> None:
     """Fill the database with deterministic demo data, or a scenario."""
-    from .store.database import Database, DatabaseUnavailable
-    from .store.seed import seed
+    _fill(database_url=database, now=now, scenario=scenario, conversations=conversations, agents=agents,
+          seed=seed_value, load="replace" if reset else "refuse")
 
-    if scenario:
-        _load_scenario(database, scenario, reset, now)
-        return
-    db = Database(database)
+
+def _prepare(**options: Any) -> Emulator:
+    """server.prepare with the Settings these options make; its errors as the command's error message."""
+    from .server import prepare
+    from .store.database import DatabaseUnavailable
+
     try:
-        result = seed(db, conversations=conversations, agents=agents, seed=seed_value,
-                      now=parse_instant(now) if now else None, reset=reset)
-    except (ValueError, DatabaseUnavailable) as e:
+        return prepare(Settings(**options), note=lambda text: click.echo(text, err=True))
+    except (ValueError, DatabaseUnavailable) as e:  # ScenarioError is a ValueError
         raise click.ClickException(str(e)) from None
-    finally:
-        db.dispose()
-    click.echo(f"Seeded {result.conversations} conversations, {result.sessions} sessions, {result.agents} agents "
-               f"in {result.seconds:.1f} s into {db.describe()}.")
 
 
-def _load_scenario(database: str, name_or_file: str, reset: bool, now: str | None) -> None:
-    from .store import scenario as scenarios
-    from .store.database import Database
+def _fill(**options: Any) -> None:
+    """`seed` and `import`: the data loaded by server.prepare, and a line saying what it was."""
+    from .store.seed import SeedResult
 
-    db = Database(database)
-    try:
-        result = scenarios.load(db, scenarios.read(name_or_file), now=parse_instant(now) if now else None,
-                                reset=reset)
-    except scenarios.ScenarioError as e:
-        raise click.ClickException(str(e)) from None
-    finally:
-        db.dispose()
-    counts = result.counts
-    click.echo(f"Loaded scenario {result.name}: {counts['msdyn_ocliveworkitem']} conversations, "
-               f"{counts['msdyn_ocsession']} sessions, {counts['systemuser']} users into {db.describe()}.")
+    emulator = _prepare(**options)
+    emulator.db.dispose()
+    loaded, where = emulator.loaded, emulator.db.describe()
+    if isinstance(loaded, SeedResult):
+        click.echo(f"Seeded {loaded.conversations} conversations, {loaded.sessions} sessions, {loaded.agents} "
+                   f"agents in {loaded.seconds:.1f} s into {where}.")
+    elif loaded is not None:
+        counts = loaded.counts
+        click.echo(f"Loaded scenario {loaded.name}: {counts['msdyn_ocliveworkitem']} conversations, "
+                   f"{counts['msdyn_ocsession']} sessions, {counts['systemuser']} users into {where}.")
 
 
 @main.command("export")
@@ -220,7 +204,7 @@ def export_command(file: str, database: str) -> None:
 @now_option
 def import_command(file: str, database: str, reset: bool, now: str | None) -> None:
     """Load a scenario file (for example one written by `export`) into the database."""
-    _load_scenario(database, file, reset, now)
+    _fill(database_url=database, now=now, scenario=file, load="replace" if reset else "refuse")
 
 
 from .omnichannel.cli import get_conversations  # noqa: E402  (client side; imports nothing from the server)

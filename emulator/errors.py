@@ -73,3 +73,10 @@ class NotSupported(DataverseError):
 
     status = 501
     code = "0x8004d101"
+
+
+class QueryTimeout(DataverseError):
+    """A query stopped at the emulator's per-query time limit (400, empty code)."""
+
+    status = 400
+    code = ""

@@ -1,14 +1,19 @@
-"""The running emulator's state, shared by the Web API and the control plane: database, clock, settings."""
+"""The running emulator's state, shared by the Web API and the control plane (database, clock, settings); how it is
+prepared from Settings; and the one accessor for it."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from flask import current_app, g, has_request_context
+from flask import Flask, current_app, g, has_request_context
 
 from .clock import Clock, parse_instant
 from .settings import Settings
+from .store import scenario as scenarios
 from .store.database import Database
-from .store.seed import ADMIN_USER_ID
+from .store.seed import ADMIN_USER_ID, SeedResult, seed
+
+EXTENSION = "emulator"  # the app.extensions key create_app keeps the emulator under
 
 
 @dataclass
@@ -18,8 +23,7 @@ class Emulator:
     clock: Clock = field(default_factory=Clock)
     default_caller_id: str = ADMIN_USER_ID  # the systemuser requests act as (WhoAmI) unless auth says otherwise
     scenario: str | None = "default"  # the scenario the data came from (the control plane's reset baseline)
-    service_protection: bool = False  # service protection limits on at start (and after a reset)
-    baseline: bool = True  # snapshot the data at start so POST /_emulator/reset can return to it
+    loaded: SeedResult | scenarios.LoadResult | None = None  # what prepare() put in (None: it kept what was there)
 
     @property
     def caller_id(self) -> str:
@@ -30,12 +34,35 @@ class Emulator:
     def caller_id(self, value: str) -> None:
         self.default_caller_id = value
 
-    @classmethod
-    def from_settings(cls, settings: Settings) -> "Emulator":
-        clock = Clock(parse_instant(settings.now)) if settings.now else Clock()
-        db = Database(settings.database_url)
-        db.create_schema()
-        return cls(settings, db, clock)
+
+def prepare(settings: Settings, note: Callable[[str], None] = lambda _: None) -> Emulator:
+    """The emulator `settings` describe, its database ready: schema created and the data loaded as `settings.load`
+    says (a scenario, or the generated data set). The CLI, the pytest plugin and the tests all start here; `note`
+    hears why data already there was kept. Raises DatabaseUnavailable, ScenarioError or ValueError."""
+    emulator = Emulator(settings, Database(settings.database_url),
+                        Clock(parse_instant(settings.now)) if settings.now else Clock())
+    db = emulator.db
+    db.create_schema()
+    if settings.load == "never":
+        return emulator
+    if settings.load == "if-empty" and not (db.is_empty() and not db.count("systemuser")):
+        emulator.scenario = None  # the data is whatever the database holds; reset comes back to it
+        if settings.scenario:
+            note(f"The database already holds data; serving it (scenario {settings.scenario} not loaded; use "
+                 f"`dataverse-emulator seed --reset --scenario {settings.scenario}` to replace it).")
+        return emulator
+    reset, now = settings.load == "replace", emulator.clock.now()
+    try:
+        if settings.scenario:
+            emulator.loaded = scenarios.load(db, scenarios.read(settings.scenario), now=now, reset=reset)
+            emulator.scenario = emulator.loaded.name
+        else:
+            emulator.loaded = seed(db, conversations=settings.conversations, agents=settings.agents,
+                                   seed=settings.seed, now=now, reset=reset)
+    except Exception:
+        db.dispose()
+        raise
+    return emulator
 
 
 def request_caller() -> str | None:
@@ -43,5 +70,6 @@ def request_caller() -> str | None:
     return g.get("caller_id") if has_request_context() else None
 
 
-def current() -> Emulator:
-    return current_app.extensions["emulator"]
+def current(app: Flask | None = None) -> Emulator:
+    """The running emulator: of `app`, or of the app serving the current request."""
+    return (app or current_app).extensions[EXTENSION]

@@ -1,17 +1,22 @@
-"""Settings from command-line flags and environment variables, read in one place."""
+"""The emulator's one configuration object, built from command-line flags, environment variables or pytest
+options (the CLI, the pytest plugin and the tests make it the same way), and read in one place."""
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal, get_args
 
 DEFAULT_DATABASE = ".emulator/emulator.db"
-API_PREFIX = "/api/data/v9.2"
 API_VERSIONS = ("v9.0", "v9.1", "v9.2")
 MAX_PAGE_SIZE = 5000
 AUTH_MODES = ("bearer", "none", "strict")
 DEFAULT_TENANT = "72f988bf-0000-4000-8000-00000000e41a"  # the emulator's own tenant id in strict auth
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+# when server.prepare loads data: into an empty database and otherwise serve what is there (serve); into an empty
+# database and otherwise refuse (seed, import); in place of every row (seed --reset); never (schema only)
+Load = Literal["if-empty", "refuse", "replace", "never"]
+LOAD_MODES: tuple[Load, ...] = get_args(Load)
 
 
 def default_database_url() -> str:
@@ -37,10 +42,16 @@ class Settings:
     database_url: str = field(default_factory=default_database_url)
     auth: str = field(default_factory=lambda: os.environ.get("EMULATOR_AUTH", "bearer"))
     now: str | None = field(default_factory=lambda: os.environ.get("EMULATOR_NOW") or None)
+    host: str = "127.0.0.1"  # the interface the server binds; the control plane is guarded off loopback
+    # the data server.prepare loads: a scenario (seed_data name or JSON file), else the generated data set
+    load: Load = "if-empty"
+    scenario: str | None = None
     seed: int = 42
     conversations: int = 500
     agents: int = 12
-    host: str = "127.0.0.1"  # the interface the server binds; the control plane is guarded off loopback
+    # the control plane: the reset baseline saved at start, service protection limits on at start (and after a reset)
+    baseline: bool = True
+    service_protection: bool = False
     # limits (emulator/webapi/limits.py)
     max_url_length: int = _env_int("EMULATOR_MAX_URL_LENGTH", 32768)  # Dataverse: 32 KB
     max_body_bytes: int = _env_int("EMULATOR_MAX_BODY_BYTES", 16 * 1024 * 1024)
@@ -61,3 +72,5 @@ class Settings:
     def __post_init__(self) -> None:
         if self.auth not in AUTH_MODES:
             raise ValueError(f"auth must be one of {', '.join(AUTH_MODES)}, not {self.auth!r}")
+        if self.load not in LOAD_MODES:
+            raise ValueError(f"load must be one of {', '.join(LOAD_MODES)}, not {self.load!r}")

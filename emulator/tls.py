@@ -6,7 +6,7 @@ import ipaddress
 import os
 import ssl
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from cryptography import x509
@@ -32,7 +32,7 @@ def ensure_certificate(directory: str | Path = DEFAULT_DIRECTORY, now: datetime 
     """The certificate and key in `directory`, created when missing, unreadable, expiring or lacking a SAN."""
     directory = Path(directory).resolve()
     cert_path, key_path = directory / "cert.pem", directory / "key.pem"
-    moment = now or datetime.now(timezone.utc)
+    moment = now or datetime.now(UTC)
     if key_path.exists() and _usable(cert_path, moment):
         return Certificate(cert_path, key_path, created=False)
     directory.mkdir(parents=True, exist_ok=True)

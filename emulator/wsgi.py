@@ -1,9 +1,11 @@
 """`serve --workers N`: the Flask app on gunicorn (Linux/macOS), through gunicorn's application API."""
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from gunicorn.app.base import BaseApplication
+
+from . import server
 
 WORKER_CLASS = "sync"  # one request at a time per process: fastest for short CPU-bound requests (docs/decisions.md)
 TIMEOUT = 300  # seconds a worker may spend on one request (a reset or seed of 1M rows) before gunicorn restarts it
@@ -36,9 +38,9 @@ def serve(factory: Callable, *, host: str, port: int, workers: int, certfile: st
           keyfile: str | None = None) -> None:
     """Serve the app `factory()` returns with `workers` processes on host:port until interrupted."""
 
-    def post_fork(_server, _worker) -> None:
+    def post_fork(_arbiter, _worker) -> None:
         app = application.load()
-        app.extensions["emulator"].db.engine.dispose(close=False)  # the parent's pooled connections stay its own
+        server.current(app).db.dispose(close=False)  # the parent's pooled connections stay its own
 
     options = {"bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}", "workers": workers,
                "worker_class": WORKER_CLASS, "preload_app": True, "timeout": TIMEOUT, "post_fork": post_fork,

@@ -10,7 +10,7 @@ import sys
 import threading
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote
 
@@ -19,12 +19,11 @@ import requests
 import sqlalchemy as sa
 from werkzeug.serving import make_server
 
-from emulator.server import Emulator
+from emulator.app import create_app
+from emulator.server import Emulator, prepare
 from emulator.settings import Settings
-from emulator.store.seed import seed
-from emulator.webapi import create_app
 
-NOW = datetime(2026, 1, 15, 12, 0, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 1, 15, 12, 0, 0, tzinfo=UTC)
 API = "/api/data/v9.2"
 AUTH = {"Authorization": "Bearer test-token"}
 
@@ -60,11 +59,10 @@ def drop_database(emulator: Emulator) -> None:
 
 def make_emulator(path, *, conversations: int = 500, agents: int = 12, seed_value: int = 42,
                   auth: str = "bearer", backend: str = "sqlite") -> Emulator:
-    emulator = Emulator.from_settings(Settings(database_url=database_url(path, backend), auth=auth,
-                                               now=NOW.isoformat()))
-    if conversations:
-        seed(emulator.db, conversations=conversations, agents=agents, seed=seed_value, now=NOW)
-    return emulator
+    """The generated data set at NOW (none at all when `conversations` is 0)."""
+    return prepare(Settings(database_url=database_url(path, backend), auth=auth, now=NOW.isoformat(),
+                            conversations=conversations, agents=agents, seed=seed_value,
+                            load="if-empty" if conversations else "never"))
 
 
 class Client:
@@ -160,11 +158,8 @@ def pytest_addoption(parser):
 @pytest.fixture(scope="module")
 def minimal_server(tmp_path_factory) -> LiveServer:
     """A live server on the `minimal` scenario with its own SQLite file (control-plane tests reset it)."""
-    from emulator.store import scenario as scenarios
-
     path = tmp_path_factory.mktemp("minimal") / "e.db"
-    emulator = Emulator.from_settings(Settings(database_url=f"sqlite:///{path}", now=NOW.isoformat()))
-    scenarios.load(emulator.db, scenarios.read("minimal"), now=NOW)
+    emulator = prepare(Settings(database_url=f"sqlite:///{path}", now=NOW.isoformat(), scenario="minimal"))
     server = LiveServer(create_app(emulator))
     yield server
     server.stop()

@@ -21,9 +21,9 @@ def report_section(path: Path, name: str, text: str) -> None:
 
 
 # -- the data model the oracle needs: property names and Edm types (metadata is data, not query logic) -------------
+import random  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
 from functools import cmp_to_key  # noqa: E402
-import random  # noqa: E402
 
 from emulator.metadata import BY_ENTITY_SET  # noqa: E402
 

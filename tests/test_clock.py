@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
 
+from emulator.app import create_app
 from emulator.clock import format_instant
-from emulator.webapi import create_app
 
 from .conftest import API, AUTH, NOW, LiveServer
 
@@ -79,9 +79,9 @@ def test_advance_moves_a_running_clock(http):
 
 
 def test_delete_returns_to_real_time(http):
-    before = datetime.now(timezone.utc).replace(microsecond=0)
+    before = datetime.now(UTC).replace(microsecond=0)
     response = http.delete(CLOCK)
-    after = datetime.now(timezone.utc)
+    after = datetime.now(UTC)
     assert response.status_code == 200
     state = response.get_json()
     assert state["frozen"] is False
@@ -136,7 +136,7 @@ def _insert_created(emulator, stamps: dict[str, datetime]) -> None:
 
 
 def test_moving_the_clock_changes_what_last_x_days_returns(fresh):
-    ids = {"00000000-0000-4000-8000-00000000000%d" % i: NOW - timedelta(days=d)
+    ids = {f"00000000-0000-4000-8000-00000000000{i}": NOW - timedelta(days=d)
            for i, d in enumerate((0, 1, 2, 5, 10))}
     _insert_created(fresh, ids)
     server = LiveServer(create_app(fresh))

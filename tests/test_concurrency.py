@@ -9,7 +9,7 @@ import pytest
 import requests
 import sqlalchemy as sa
 
-from emulator.webapi import create_app
+from emulator.app import create_app
 
 from .conftest import API, AUTH, BACKENDS, LiveServer, drop_database, make_emulator
 

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from emulator.app import create_app
 from emulator.omnichannel import Omnichannel, OmnichannelError
-from emulator.webapi import create_app
 
 from .conftest import LiveServer, make_emulator
 
@@ -193,12 +193,12 @@ def prepare(target: Target) -> dict[str, dict]:
         if bulk:
             made = target.create_many("msdyn_ocliveworkitems", "msdyn_ocliveworkitem",
                                       [conversation_body(r, refs, marker) for r in bulk])
-            refs.update({r["ref"]: i for r, i in zip(bulk, made)})
+            refs.update({r["ref"]: i for r, i in zip(bulk, made, strict=False)})
         for record in records:
             if not record.get("bulk"):
                 refs[record["ref"]] = target.create("msdyn_ocliveworkitems", conversation_body(record, refs, marker))
         created = sorted(refs[r["ref"]] for r in records)
-        for (i, case), call_id in zip(cases, ids):
+        for (i, case), call_id in zip(cases, ids, strict=False):
             if target.real_org and (case.get("real_org") is False or is_clock_dependent(case)):
                 calls[call_id] = {"id": call_id, "skip": "emulator only (depends on the emulator's clock or URLs)"}
                 continue

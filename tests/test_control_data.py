@@ -4,19 +4,16 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from emulator.server import Emulator
+from emulator.app import create_app
+from emulator.server import prepare
 from emulator.settings import Settings
-from emulator.store import scenario as scenarios
-from emulator.webapi import create_app
 
 from .conftest import NOW, Client
 
 
 @pytest.fixture
 def minimal(tmp_path):
-    emulator = Emulator.from_settings(Settings(database_url=f"sqlite:///{tmp_path / 'e.db'}", now=NOW.isoformat()))
-    scenarios.load(emulator.db, scenarios.read("minimal"), now=NOW)
-    emulator.scenario = "minimal"
+    emulator = prepare(Settings(database_url=f"sqlite:///{tmp_path / 'e.db'}", now=NOW.isoformat(), scenario="minimal"))
     yield emulator
     emulator.db.dispose()
 
@@ -159,7 +156,7 @@ def test_snapshot_names_are_checked(api, name):
 
 def test_snapshots_live_in_the_database_file(api, minimal, tmp_path):
     api.request("POST", "/_emulator/snapshots", json={"name": "kept"})
-    other = Emulator.from_settings(Settings(database_url=f"sqlite:///{tmp_path / 'e.db'}", now=NOW.isoformat()))
+    other = prepare(Settings(database_url=f"sqlite:///{tmp_path / 'e.db'}", now=NOW.isoformat(), load="never"))
     names = [s["name"] for s in Client(create_app(other)).get("/_emulator/snapshots").get_json()["value"]]
     other.db.dispose()
     assert names == ["kept"]
@@ -186,18 +183,16 @@ def test_reset_of_1000_conversations_restores_every_row(tmp_path):
     emulator.db.dispose()
 
 
-def test_writes_through_another_engine_on_the_same_database_are_restored(api, minimal, tmp_path):
-    other_engine = sa.create_engine(f"sqlite:///{tmp_path / 'e.db'}")  # as a dedicated writer engine would
+def test_writes_through_another_engine_on_the_same_database_are_restored(api, minimal):
     table = minimal.db.tables["msdyn_ocliveworkitem"]
-    with other_engine.begin() as conn:
+    with minimal.db.transaction() as conn:  # the writer's own engine (BEGIN IMMEDIATE), not db.engine
         conn.execute(table.update().values(msdyn_title="elsewhere"))
-    other_engine.dispose()
     assert api.request("POST", "/_emulator/reset").get_json()["tables"] == ["msdyn_ocliveworkitem"]
     assert "elsewhere" not in titles(api)
 
 
 def test_without_a_baseline_reset_is_a_409_until_a_seed(minimal):
-    minimal.baseline = False
+    minimal.settings.baseline = False
     api = Client(create_app(minimal))
     response = api.request("POST", "/_emulator/reset")
     assert response.status_code == 409

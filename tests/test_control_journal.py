@@ -5,7 +5,6 @@ import json
 import pytest
 import requests
 
-
 from .conftest import API, AUTH
 
 CORRELATION = "a1b2c3d4-0000-4000-8000-000000000001"

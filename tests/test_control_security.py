@@ -13,8 +13,8 @@ import time
 import pytest
 import requests
 
+from emulator.app import create_app
 from emulator.settings import DEFAULT_TENANT
-from emulator.webapi import create_app
 
 from .conftest import API, AUTH, free_port, make_emulator
 

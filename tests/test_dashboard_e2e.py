@@ -14,9 +14,9 @@ from urllib.parse import quote, unquote
 import pytest
 import requests
 
+from emulator.app import create_app
 from emulator.simulation import for_app
 from emulator.store.seed import DOC_AGENT_ID, DOC_AGENT_NAME
-from emulator.webapi import create_app
 
 from .conftest import API, NOW, LiveServer, make_emulator
 

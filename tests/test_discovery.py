@@ -2,6 +2,7 @@
 EntityDefinitions as the real clients query it, option-set metadata, and WhoAmI."""
 from __future__ import annotations
 
+import pytest
 import requests
 from defusedxml import ElementTree as SafeET
 
@@ -298,3 +299,92 @@ def test_attribute_filter_on_a_property_only_some_columns_have(client):
     assert {a["LogicalName"] for a in long_texts} == {a.logical_name for a in LIVEWORKITEM.attributes
                                                       if (a.max_length or 0) >= 2000}
     assert client.get("EntityDefinitions?$select=LogicalName,").status_code == 400
+
+
+# --- EntityDefinitions query options: odata/'s parser over the metadata -------------------------------------
+
+def _names(client, query: str) -> set[str]:
+    return {v["LogicalName"] for v in client.values(f"EntityDefinitions?$select=LogicalName&{query}")}
+
+
+@pytest.mark.parametrize("query, expected", [
+    # quoted commas, parentheses and semicolons are text, not separators
+    ("$filter=LogicalName eq 'it''s, (odd); no' or LogicalName eq 'team'", {"team"}),
+    ("$filter=LogicalName in ('a,b', 'account')", {"account"}),
+    ("$filter=LogicalName eq 'Microsoft.Dynamics.CRM.OwnershipTypes''UserOwned'''", set()),
+    # the Web API's syntax: a one-item list, a JSON array, parameter aliases
+    ("$filter=LogicalName in ('account')", {"account"}),
+    ("$filter=LogicalName in [\"account\",\"team\"]", {"account", "team"}),
+    ("$filter=LogicalName eq @p1&@p1='team'", {"team"}),
+    ("$filter=OwnershipType eq @kind&@kind=Microsoft.Dynamics.CRM.OwnershipTypes'BusinessOwned'",
+     {t.logical_name for t in ALL_TABLES if t.ownership == "BusinessOwned"}),
+    ("$filter=not (IsActivity eq true) and LogicalName ne 'team'",
+     {t.logical_name for t in ALL_TABLES if not t.is_activity} - {"team"}),
+    ("$filter=DisplayName/UserLocalizedLabel/Label eq 'Conversation'", {"msdyn_ocliveworkitem"}),
+])
+def test_entity_definitions_filter_syntax(client, query, expected):
+    assert _names(client, query) == expected
+
+
+def test_expand_options_keep_quoted_separators(client):
+    [account] = client.values("EntityDefinitions?$select=LogicalName&$filter=LogicalName eq 'account'"
+                              "&$expand=Attributes($select=LogicalName;$filter=LogicalName eq 'a);b,c' or "
+                              "LogicalName eq 'name')")
+    assert [a["LogicalName"] for a in account["Attributes"]] == ["name"]
+    assert set(account["Attributes"][0]) == {"@odata.type", "LogicalName", "MetadataId"}
+
+
+def test_a_cast_without_columns_of_its_type_is_empty(client):
+    # the Python SDK asks this before writing a string to any table, systemuser included (no choice column)
+    assert client.values("EntityDefinitions(LogicalName='systemuser')/Attributes/"
+                         "Microsoft.Dynamics.CRM.PicklistAttributeMetadata?$select=LogicalName"
+                         "&$expand=OptionSet($select=Options)") == []
+
+
+@pytest.mark.parametrize("path, named", [
+    ("EntityDefinitions?$filter=contains(LogicalName,'acc')", "contains"),
+    ("EntityDefinitions?$filter=Microsoft.Dynamics.CRM.In(PropertyName='LogicalName',PropertyValues=['account'])",
+     "Microsoft.Dynamics.CRM.In"),
+    ("EntityDefinitions?$filter=IsActivity eq 1", "True"),
+    ("EntityDefinitions(LogicalName='account')/Attributes?$filter=MaxLength add 1 gt 100", "'add'"),
+    ("EntityDefinitions(LogicalName='account')/Attributes?$filter=-MaxLength lt 100", "unary minus"),
+    ("EntityDefinitions?$filter=not LogicalName eq 'account'", "'not' applied to a value"),
+    ("EntityDefinitions?$filter=Attributes eq null", "Attributes"),
+    ("EntityDefinitions?$expand=Attributes($top=1)", "$top"),
+    ("EntityDefinitions?filter=LogicalName eq 'account'", "'$filter'"),
+    ("EntityDefinitions?$expand=Attributes($select=LogicalName;x=1)", "x=1"),
+    ("EntityDefinitions?$expand=Attributes,Attributes", "more than once"),
+    ("EntityDefinitions(LogicalName='account')/Attributes?$expand=OptionSet($filter=Name eq 'x')", "$filter"),
+    ("EntityDefinitions(LogicalName='account')/Attributes?$filter=OptionSet/Name eq 'x'", "OptionSet"),
+    ("EntityDefinitions(LogicalName='account')/Attributes(LogicalName='name')?$filter=LogicalName eq 'x'",
+     "one attribute"),
+    ("EntityDefinitions?$filter=" + "not (" * 120 + "IsActivity" + ")" * 120, "levels deep"),
+])
+def test_unsupported_metadata_queries_are_refused_by_name(client, path, named):
+    response = client.get(path)
+    assert response.status_code == 400, response.get_data(as_text=True)
+    assert named in response.get_json()["error"]["message"]
+
+
+def test_unknown_names_are_refused_even_when_nothing_would_match(client):
+    response = client.get("EntityDefinitions(LogicalName='systemuser')/Attributes/"
+                          "Microsoft.Dynamics.CRM.PicklistAttributeMetadata?$filter=Nope eq 1")
+    assert response.status_code == 400
+    assert response.get_json()["error"]["message"] == (
+        "Could not find a property named 'Nope' on type 'Microsoft.Dynamics.CRM.PicklistAttributeMetadata'.")
+
+
+def test_every_metadata_property_can_be_selected_under_its_cast(client):
+    for table in ALL_TABLES:
+        for item in client.values(f"EntityDefinitions(LogicalName='{table.logical_name}')/Attributes"
+                                  "?$expand=OptionSet,GlobalOptionSet"):
+            cast = item["@odata.type"].lstrip("#")
+            names = ",".join(name for name in item if name not in ("@odata.type", "OptionSet", "GlobalOptionSet"))
+            response = client.get(f"EntityDefinitions(LogicalName='{table.logical_name}')/Attributes"
+                                  f"(LogicalName='{item['LogicalName']}')/{cast}?$select={names}")
+            assert response.status_code == 200, response.get_data(as_text=True)
+            for nav in ("OptionSet", "GlobalOptionSet"):
+                if item[nav] is not None:
+                    path = (f"EntityDefinitions(LogicalName='{table.logical_name}')/Attributes"
+                            f"(LogicalName='{item['LogicalName']}')?$expand={nav}($select={','.join(item[nav])})")
+                    assert client.get(path).status_code == 200, path

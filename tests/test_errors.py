@@ -1,7 +1,7 @@
 """Every error the read side gives, with its status and Dataverse-shaped body; auth."""
 import pytest
 
-from emulator.webapi import create_app
+from emulator.app import create_app
 
 from .conftest import API, Client, make_emulator
 

@@ -5,9 +5,9 @@ import time
 import pytest
 import requests
 
-from emulator.server import Emulator
+from emulator.app import create_app
+from emulator.server import prepare
 from emulator.settings import Settings
-from emulator.webapi import create_app
 
 from .conftest import API, AUTH, NOW
 
@@ -161,7 +161,7 @@ def test_rules_apply_to_concurrent_requests_consistently(url):
 def test_drop_in_process_raises_in_the_test_client(tmp_path):
     from .conftest import Client
 
-    emulator = Emulator.from_settings(Settings(database_url=f"sqlite:///{tmp_path / 'e.db'}", now=NOW.isoformat()))
+    emulator = prepare(Settings(database_url=f"sqlite:///{tmp_path / 'e.db'}", now=NOW.isoformat(), load="never"))
     client = Client(create_app(emulator))
     client.request("POST", "/_emulator/faults", json={"kind": "drop"})
     with pytest.raises(ConnectionAbortedError):

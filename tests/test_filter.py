@@ -91,8 +91,9 @@ def test_string_equality_is_case_insensitive(client, rows):
 
 
 def test_quotes_are_escaped_by_doubling(client, fresh):
+    from emulator.app import create_app
+
     from .conftest import Client
-    from emulator.webapi import create_app
 
     table = fresh.db.tables["account"]
     with fresh.db.engine.begin() as conn:

@@ -15,9 +15,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from emulator.app import create_app
 from emulator.metadata import BY_ENTITY_SET
 from emulator.settings import DEFAULT_TENANT
-from emulator.webapi import create_app
 from emulator.webapi.routing import HANDLERS
 
 from .conftest import make_emulator

@@ -7,7 +7,8 @@ import socket
 import pytest
 from werkzeug.serving import make_server
 
-from emulator.webapi import create_app, limits
+from emulator.app import create_app
+from emulator.webapi import limits
 
 from .conftest import API, Client, make_emulator
 

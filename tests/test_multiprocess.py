@@ -107,8 +107,9 @@ def test_paging_through_one_process_is_exact_while_the_other_writes(pair):
 def test_dropping_one_emulators_schema_leaves_the_others_working(tmp_path):
     """Emulators in schemas of one database share the citext extension; it lives in public, so removing one
     emulator's schema (as a test run or `make bench` does) cannot take it, and the others' columns, away."""
+    from emulator.app import create_app
+
     from .conftest import Client, drop_database, make_emulator
-    from emulator.webapi import create_app
 
     first = make_emulator(tmp_path, conversations=5, backend="postgresql")
     second = make_emulator(tmp_path, conversations=5, backend="postgresql")

@@ -53,7 +53,7 @@ def differences(oracle: Oracle, query: Query, got: list[dict]) -> list[str]:
     got_ids, expected_ids = [r[pk] for r in got], [r[pk] for r in expected]
     if query.order:
         if got_ids != expected_ids:
-            first = next((i for i, (a, b) in enumerate(zip(got_ids, expected_ids)) if a != b),
+            first = next((i for i, (a, b) in enumerate(zip(got_ids, expected_ids, strict=False)) if a != b),
                          min(len(got_ids), len(expected_ids)))
             problems.append(f"order/rows differ at position {first}: got {len(got_ids)} rows, expected "
                             f"{len(expected_ids)}")

@@ -13,8 +13,8 @@ import pytest
 import requests
 import sqlalchemy as sa
 
+from emulator.app import create_app
 from emulator.clock import format_instant
-from emulator.webapi import create_app
 
 from .conftest import API, AUTH, NOW, Client, LiveServer, make_emulator
 
@@ -370,7 +370,7 @@ AWKWARD = ['O\'Brian "quoted"', "<tag>&amp;", "100% sure_", "a/b?c=d&e", "Ünïc
 def test_awkward_sort_values_survive_the_cookie(fresh):
     table = fresh.db.tables["msdyn_ocliveworkitem"]
     rows = [bare_row(str(uuid.UUID(int=i + 1)), format_instant(NOW), i + 1) for i in range(len(AWKWARD) + 2)]
-    for row, title in zip(rows, AWKWARD + [None, None]):
+    for row, title in zip(rows, AWKWARD + [None, None], strict=False):
         row["msdyn_title"] = title
     with fresh.db.engine.begin() as conn:
         conn.execute(table.insert(), rows)

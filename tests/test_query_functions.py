@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from urllib.parse import quote, urlencode
 
 import pytest
 
+from emulator.app import create_app
 from emulator.clock import format_instant
 from emulator.store.seed import ADMIN_USER_ID
-from emulator.webapi import create_app
 
 from .conftest import NOW, Client, make_emulator
 
@@ -125,8 +125,8 @@ def bounds(text: str) -> list[str]:
 
 def boundary_instants(cases, now: datetime) -> list[str]:
     """Each bound one second before, at and after it; now and its neighbours; far past and future."""
-    instants = {format_instant(datetime(2000, 1, 1, tzinfo=timezone.utc)),
-                format_instant(datetime(2100, 1, 1, tzinfo=timezone.utc))}
+    instants = {format_instant(datetime(2000, 1, 1, tzinfo=UTC)),
+                format_instant(datetime(2100, 1, 1, tzinfo=UTC))}
     points = [now] + [datetime.fromisoformat(b.replace("Z", "+00:00")) for *_, r in cases for b in bounds(r)]
     for point in points:
         for delta in (-1, 0, 1):
@@ -313,7 +313,7 @@ def test_a_repeated_filter_follows_the_clock_the_caller_and_new_rows(fresh):
     today = url(_dollar_filter=call("Today", None))
     mine = url(_dollar_filter=f"{FN}EqualUserId(PropertyName='_ownerid_value')")
     assert names(client, today, by_id) == {"mine today"}
-    fresh.clock.set(datetime(2026, 1, 14, 12, tzinfo=timezone.utc))
+    fresh.clock.set(datetime(2026, 1, 14, 12, tzinfo=UTC))
     assert names(client, today, by_id) == {"theirs yesterday"}
     assert names(client, mine, by_id) == {"mine today"}
     fresh.caller_id = OTHER_USER

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
+from emulator.app import create_app
 from emulator.tls import ensure_certificate, server_context
-from emulator.webapi import create_app
 
 JS = Path(__file__).parent / "js"
 TABLE = "msdyn_ocliveworkitem"

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from emulator.webapi import create_app
+from emulator.app import create_app
 
 from .conftest import LiveServer, make_emulator
 

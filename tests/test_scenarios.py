@@ -6,11 +6,11 @@ import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 
+from emulator.app import create_app
 from emulator.cli import main
 from emulator.store import scenario as scenarios
 from emulator.store.database import Database
 from emulator.store.seed import ADMIN_USER_ID, DOC_AGENT_ID
-from emulator.webapi import create_app
 
 from .conftest import NOW, Client, make_emulator
 

@@ -1,7 +1,7 @@
 """Seeding: the same seed gives the same rows; every coherence rule holds on every seeded row."""
 import re
 import sqlite3
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -22,7 +22,7 @@ def dump(db: Database) -> dict[str, list[tuple]]:
 
 def test_same_seed_same_rows_and_other_seed_other_rows(tmp_path):
     dbs = [Database(f"sqlite:///{tmp_path / f'{i}.db'}") for i in range(3)]
-    for db, value in zip(dbs, (7, 7, 8)):
+    for db, value in zip(dbs, (7, 7, 8), strict=False):
         seed(db, conversations=300, agents=6, seed=value, now=NOW)
     first, second, other = (dump(db) for db in dbs)
     assert first == second
@@ -178,7 +178,7 @@ def test_keys_are_lowercase_version_4_guids(data):
 def test_instants_format_as_the_schema_does():
     instants = Instants(int(NOW.timestamp()), 400)
     for seconds in range(int((NOW - timedelta(days=400)).timestamp()), int(NOW.timestamp()) + 1, 7919):
-        assert instants(seconds) == format_instant(datetime.fromtimestamp(seconds, timezone.utc))
+        assert instants(seconds) == format_instant(datetime.fromtimestamp(seconds, UTC))
 
 
 def test_msdyn_ocliveworkitemid_equals_key(data):

@@ -7,9 +7,9 @@ from datetime import timedelta
 
 import pytest
 
+from emulator.app import create_app
 from emulator.clock import parse_instant
 from emulator.simulation import ALLOWED, Simulator, for_app
-from emulator.webapi import create_app
 
 from .conftest import NOW, Client, make_emulator
 
@@ -52,7 +52,7 @@ def test_every_recorded_transition_is_allowed_and_all_kinds_happen(run):
 def test_snapshot_diffs_show_only_allowed_transitions(run):
     _, _, simulator, snapshots = run
     changes = 0
-    for before, after in zip(snapshots, snapshots[1:]):
+    for before, after in zip(snapshots, snapshots[1:], strict=False):
         assert set(before) <= set(after), "a conversation disappeared"
         for cid, status in after.items():
             source = before.get(cid)
@@ -125,7 +125,7 @@ def test_timeline_columns_follow_the_transitions(run):
                 (parse_instant(first.at) - parse_instant(r["createdon"])).total_seconds()
             assert r["msdyn_activeagentassignedon"] == accepted[-1].at
             # Handle time is the sum of the time spent Active.
-            spans = [(a, b) for a, b in zip(moves, moves[1:]) if a.to_status == 2]
+            spans = [(a, b) for a, b in zip(moves, moves[1:], strict=False) if a.to_status == 2]
             handled = sum((parse_instant(b.at) - parse_instant(a.at)).total_seconds() for a, b in spans)
             assert (r["msdyn_conversationhandletimeinseconds"] or 0) == handled
         if r["statuscode"] == 4:

@@ -19,8 +19,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 from werkzeug.serving import make_server
 
+from emulator.app import create_app
 from emulator.settings import DEFAULT_TENANT
-from emulator.webapi import create_app
 
 from .conftest import API, make_emulator
 
@@ -33,7 +33,7 @@ CLIENTS = [{"client_id": "11111111-aaaa-4bbb-8ccc-000000000001", "client_secret"
 def self_signed(tmp_path):
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
             .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(days=1))
             .not_valid_after(now + dt.timedelta(days=2))

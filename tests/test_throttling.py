@@ -6,10 +6,10 @@ import time
 import pytest
 import requests
 
+from emulator.app import create_app
 from emulator.control.throttling import Limits, ServiceProtection
-from emulator.server import Emulator
+from emulator.server import prepare
 from emulator.settings import Settings
-from emulator.webapi import create_app
 
 from .conftest import API, AUTH, NOW
 
@@ -141,8 +141,8 @@ def test_bad_settings_are_400s(url, body, words):
 def test_serve_option_turns_limits_on(tmp_path):
     from .conftest import Client
 
-    emulator = Emulator.from_settings(Settings(database_url=f"sqlite:///{tmp_path / 'e.db'}", now=NOW.isoformat()))
-    emulator.service_protection = True
+    emulator = prepare(Settings(database_url=f"sqlite:///{tmp_path / 'e.db'}", now=NOW.isoformat(), load="never",
+                                service_protection=True))
     client = Client(create_app(emulator))
     response = client.get("systemusers")
     assert response.headers["x-ms-ratelimit-burst-remaining-xrm-requests"] == "5999"

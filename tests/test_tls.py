@@ -8,15 +8,15 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 import requests
 from cryptography import x509
 from werkzeug.serving import make_server
 
+from emulator.app import create_app
 from emulator.tls import ensure_certificate, server_context
-from emulator.webapi import create_app
 
 from .conftest import API, AUTH, free_port
 
@@ -35,7 +35,7 @@ def test_certificate_has_sans_for_loopback_and_is_reused(tmp_path):
 
 
 def test_expired_or_broken_certificate_is_replaced(tmp_path):
-    old = ensure_certificate(tmp_path, now=datetime(2020, 1, 1, tzinfo=timezone.utc))
+    old = ensure_certificate(tmp_path, now=datetime(2020, 1, 1, tzinfo=UTC))
     pem = old.cert.read_bytes()
     renewed = ensure_certificate(tmp_path)
     assert renewed.created and renewed.cert.read_bytes() != pem

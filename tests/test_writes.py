@@ -512,14 +512,12 @@ def test_deep_insert_is_501_naming_the_alternative(api, emulator):
 
 
 def test_row_versions_stay_above_rows_loaded_behind_the_writers_back(api, emulator):
-    from emulator.store.write import sync_row_versions
-
     created_key(api.request("POST", CONV, json={"subject": "first write starts the counter"}))
     key = first_id(emulator, "account")
     with emulator.db.engine.begin() as conn:  # what a reseed does: rows with versions the counter never gave
         table = emulator.db.tables["account"]
         conn.execute(table.update().where(table.c.accountid == key).values(versionnumber=10_000_000))
-    sync_row_versions(emulator.db)
+    emulator.db.sync_row_versions()
     new = created_key(api.request("POST", CONV, json={"subject": "after the reload"}))
     assert row(emulator, "msdyn_ocliveworkitem", new)["versionnumber"] == 10_000_001
 

@@ -9,8 +9,8 @@ from flask import request
 from .. import server
 from ..clock import format_instant, parse_instant
 from ..errors import BadRequest
-from ..webapi.responses import json_response
-from . import blueprint
+from ..responses import json_response
+from .plane import blueprint
 
 ADVANCE_UNITS = ("days", "hours", "minutes", "seconds")
 

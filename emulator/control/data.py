@@ -7,7 +7,7 @@ from flask import jsonify, request
 
 from ..errors import BadRequest
 from ..store import scenario as scenarios
-from . import blueprint, state
+from .plane import blueprint, state
 from .snapshots import BASELINE
 
 GENERATOR_KEYS = ("conversations", "agents", "seed")

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, fields
 from flask import Response, g, jsonify, request
 
 from ..errors import BadRequest, DataverseError, ResourceNotFound
-from . import blueprint, state
+from .plane import blueprint, state
 from .throttling import MESSAGES, REQUESTS_CODE
 
 KINDS = ("error", "latency", "drop", "throttle")

@@ -3,7 +3,7 @@ from flask import jsonify
 
 from .. import __version__, server
 from ..clock import format_instant
-from . import blueprint, state
+from .plane import blueprint, state
 
 
 @blueprint.get("/health")

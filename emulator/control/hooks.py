@@ -3,13 +3,14 @@ protection, faults. They run outside the Dataverse handlers, which stay unaware 
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from flask import Flask, g, request
 
 from ..clock import format_instant
 from . import faults
 from .journal import caller
+from .plane import state
 
 
 def _skipped() -> bool:
@@ -17,7 +18,7 @@ def _skipped() -> bool:
 
 
 def register(app: Flask) -> None:
-    control = app.extensions["control"]
+    control = state(app)
 
     @app.before_request
     def before():
@@ -39,7 +40,7 @@ def register(app: Flask) -> None:
             response.headers["x-ms-ratelimit-time-remaining-xrm-requests"] = str(ms_left)
         fault = g.get("emulator_fault")
         control.journal.record({
-            "at": format_instant(datetime.now(timezone.utc), "milliseconds"),
+            "at": format_instant(datetime.now(UTC), "milliseconds"),
             "method": request.method, "path": request.path,
             "query": request.query_string.decode("utf-8", "replace"),
             "status": 0 if fault and fault["kind"] == "drop" else response.status_code,

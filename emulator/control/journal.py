@@ -2,18 +2,17 @@
 GET /_emulator/requests (filter by method, path, status, correlation_id, caller) and DELETE to clear it."""
 from __future__ import annotations
 
-import base64
 import fnmatch
 import hashlib
 import itertools
-import json
 import threading
 from collections import deque
 
+import jwt
 from flask import jsonify, request
 
 from ..errors import BadRequest
-from . import blueprint, state
+from .plane import blueprint, state
 
 DEFAULT_SIZE = 1000
 JWT_CLAIMS = ("upn", "preferred_username", "unique_name", "email", "appid", "azp", "oid", "sub")
@@ -25,15 +24,15 @@ def caller() -> str:
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     token = token.strip()
     if scheme.lower() == "bearer" and token:
-        parts = token.split(".")
-        if len(parts) == 3:
-            try:
-                claims = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
-                for claim in JWT_CLAIMS:
-                    if isinstance(claims, dict) and claims.get(claim):
-                        return f"{claim}:{claims[claim]}"
-            except ValueError:
-                pass
+        # Naming the caller needs the claims only: the signature goes unread here, so it need not even be base64.
+        unsigned = token.rpartition(".")[0] + "."
+        try:
+            claims = jwt.decode(unsigned, options={"verify_signature": False})
+        except jwt.PyJWTError:
+            claims = {}
+        for claim in JWT_CLAIMS:
+            if claims.get(claim):
+                return f"{claim}:{claims[claim]}"
         return "token:" + hashlib.sha256(token.encode()).hexdigest()[:12]
     return "agent:" + (request.headers.get("User-Agent") or "unknown")
 

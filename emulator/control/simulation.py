@@ -5,7 +5,7 @@ from flask import current_app, jsonify, request
 
 from .. import simulation
 from ..errors import BadRequest
-from . import blueprint
+from .plane import blueprint
 
 
 @blueprint.get("/simulation")

@@ -6,38 +6,20 @@ from __future__ import annotations
 
 import re
 import time
-import weakref
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from flask import jsonify, request
+from sqlalchemy.sql.elements import quoted_name
 
 from ..clock import format_instant
 from ..errors import BadRequest, ResourceNotFound
 from ..store.database import Database
-from . import blueprint, state
+from .plane import blueprint, state
 
-WRITE = re.compile(r'^\s*(?:INSERT(?:\s+OR\s+\w+)?\s+INTO|REPLACE\s+INTO|UPDATE(?:\s+OR\s+\w+)?|DELETE\s+FROM)\s+'
-                   r'["`\[]?(\w+)', re.IGNORECASE)
 BASELINE = "@baseline"  # what POST /_emulator/reset restores: the scenario the server started with or last seeded
 IGNORED = ("_snap", "_emulator", "emulator_")  # the emulator's own bookkeeping tables, never restored
 NAME = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
-
-
-_STORES: "weakref.WeakSet[SnapshotStore]" = weakref.WeakSet()
-
-
-def _on_execute(conn, _cursor, statement: str, *_args) -> None:
-    """Every statement of every engine: writers may use an engine of their own on the same database."""
-    match = WRITE.match(statement)
-    if match:
-        url = conn.engine.url
-        for store in list(_STORES):
-            if store.db.url == url:
-                store.written(match.group(1))
-
-
-sa.event.listen(sa.engine.Engine, "after_cursor_execute", _on_execute)
 
 
 class SnapshotStore:
@@ -54,20 +36,16 @@ class SnapshotStore:
             sa.Column("created", sa.String(30), nullable=False),
             sa.Column("tables", sa.String(2000), nullable=False))  # the live tables it holds, comma-separated
         self.registry.create(db.engine, checkfirst=True)
-        # Which live tables were written since the data last equalled snapshot `current`: restoring that same
-        # snapshot copies only those (a reset after a test that wrote one table costs one table's copy).
-        self.current: str | None = None
-        self.dirty: set[str] = set(db.tables)
-        _STORES.add(self)
 
-    def written(self, name: str) -> None:
-        if name in self.db.tables:
-            self.dirty.add(name)
-        elif not name.startswith(IGNORED):
-            self.dirty.add("*")  # a table we do not know: restore everything next time
-
-    def _clean(self, name: str) -> None:
-        self.current, self.dirty = name, set()
+    def _dirty(self, name: str) -> set[str] | None:
+        """The live tables written since the data equalled snapshot `name`: restoring it copies only those (a reset
+        after a test that wrote one table costs one table's copy). None: copy all (the data has not equalled it
+        since, or a table we do not know was written)."""
+        written = self.db.written_since(name)
+        if written is None:
+            return None
+        written = {table for table in written if not table.startswith(IGNORED)}
+        return written if written <= self.db.tables.keys() else None
 
     def _copy_table(self, snapshot_id: int, logical_name: str) -> sa.Table:
         """A table with the live table's columns and indexes (needed for SQLite's page-copy path)."""
@@ -75,7 +53,7 @@ class SnapshotStore:
         name = f"_snap{snapshot_id}_{logical_name}"
         copy = live.to_metadata(sa.MetaData(), name=name)
         for index in copy.indexes:
-            index.name = f"_snap{snapshot_id}_{index.name}"
+            index.name = quoted_name(f"_snap{snapshot_id}_{index.name}", None)
         return copy
 
     @staticmethod
@@ -97,15 +75,17 @@ class SnapshotStore:
     def save(self, name: str, scenario: str | None = None) -> dict:
         started = time.perf_counter()
         self.delete(name)
-        created = format_instant(datetime.now(timezone.utc), "milliseconds")
+        created = format_instant(datetime.now(UTC), "milliseconds")
         with self.db.engine.begin() as conn:
-            snapshot_id = conn.execute(self.registry.insert().values(
-                name=name, scenario=scenario, created=created, tables=",".join(self.db.tables))).inserted_primary_key[0]
+            key = conn.execute(self.registry.insert().values(
+                name=name, scenario=scenario, created=created, tables=",".join(self.db.tables))).inserted_primary_key
+            assert key is not None  # a one-row insert has one
+            snapshot_id = key[0]
             for logical_name in self.db.tables:
                 copy = self._copy_table(snapshot_id, logical_name)
                 copy.create(conn)
                 self._transfer(conn, logical_name, copy.name)
-        self._clean(name)
+        self.db.forget_writes(name)
         return {"name": name, "scenario": scenario, "created": created,
                 "ms": round((time.perf_counter() - started) * 1000, 2)}
 
@@ -115,18 +95,17 @@ class SnapshotStore:
         if row is None:
             raise ResourceNotFound(f"_emulator/snapshots/{name}")
         held = row.tables.split(",")
-        copy_all = full or self.current != name or "*" in self.dirty
-        copied = "all" if copy_all else sorted(self.dirty)
+        dirty = None if full else self._dirty(name)
         with self.db.engine.begin() as conn:
             for logical_name in self.db.tables:
-                if not copy_all and logical_name not in self.dirty:
+                if dirty is not None and logical_name not in dirty:
                     continue
                 if logical_name in held:
                     self._transfer(conn, f"_snap{row.id}_{logical_name}", logical_name)
                 else:  # a table added after the snapshot was taken: it was empty then
                     conn.execute(sa.delete(self.db.tables[logical_name]))
-        self._clean(name)
-        return {"name": name, "scenario": row.scenario, "tables": copied,
+        self.db.forget_writes(name)
+        return {"name": name, "scenario": row.scenario, "tables": "all" if dirty is None else sorted(dirty),
                 "ms": round((time.perf_counter() - started) * 1000, 2)}
 
     def delete(self, name: str) -> bool:

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from flask import jsonify, request
 
 from ..errors import BadRequest, DataverseError
-from . import blueprint, state
+from .plane import blueprint, state
 
 REQUESTS_CODE, EXECUTION_CODE, CONCURRENCY_CODE = "0x80072322", "0x80072321", "0x80072326"
 
@@ -32,15 +32,16 @@ def _window(limits: Limits) -> str:
     return str(int(seconds)) if float(seconds).is_integer() else str(seconds)
 
 
+DEFAULT_LIMITS = Limits()
 MESSAGES = {
-    REQUESTS_CODE: lambda limits=Limits(): (f"Number of requests exceeded the limit of {limits.requests} over time "
-                                            f"window of {_window(limits)} seconds."),
-    EXECUTION_CODE: lambda limits=Limits(): (
+    REQUESTS_CODE: lambda limits=DEFAULT_LIMITS: (
+        f"Number of requests exceeded the limit of {limits.requests} over time window of {_window(limits)} seconds."),
+    EXECUTION_CODE: lambda limits=DEFAULT_LIMITS: (
         f"Combined execution time of incoming requests exceeded limit of {limits.execution_ms:,} milliseconds over "
         f"time window of {_window(limits)} seconds. Decrease number of concurrent requests or reduce the duration "
         "of requests and try again later."),
-    CONCURRENCY_CODE: lambda limits=Limits(): (f"Number of concurrent requests exceeded the limit of "
-                                               f"{limits.concurrent}."),
+    CONCURRENCY_CODE: lambda limits=DEFAULT_LIMITS: (
+        f"Number of concurrent requests exceeded the limit of {limits.concurrent}."),
 }
 
 

@@ -4,8 +4,25 @@ from __future__ import annotations
 
 from . import optionsets as os_
 from .model import (
-    BIGINT, BOOLEAN, CUSTOMER, DATETIME, DECIMAL, ENTITYNAME, INTEGER, LOOKUP, MEMO, MULTISELECT, OWNER, PICKLIST,
-    STATE, STATUS, STRING, UNIQUEIDENTIFIER, Attribute, OptionSet, Table,
+    BIGINT,
+    BOOLEAN,
+    CUSTOMER,
+    DATETIME,
+    DECIMAL,
+    ENTITYNAME,
+    INTEGER,
+    LOOKUP,
+    MEMO,
+    MULTISELECT,
+    OWNER,
+    PICKLIST,
+    STATE,
+    STATUS,
+    STRING,
+    UNIQUEIDENTIFIER,
+    Attribute,
+    OptionSet,
+    Table,
 )
 
 
@@ -23,7 +40,7 @@ def lookup(name: str, display: str, table: str, *targets: str, type_: str = LOOK
     if not navs:
         navs = (f"{name}_{table}",) if len(targets) == 1 else tuple(f"{name}_{table}_{t}" for t in targets)
     return Attribute(name, type_, display, description=description, targets=targets,
-                     navigation=tuple(zip(targets, navs)), valid_for_create=not read_only,
+                     navigation=tuple(zip(targets, navs, strict=False)), valid_for_create=not read_only,
                      valid_for_update=not read_only)
 
 

@@ -23,9 +23,9 @@ def _table(records: list[dict]) -> str:
         columns += [k for k in record if k not in columns and not k.startswith("@")]
     rows = [[("" if r.get(c) is None else str(r.get(c))) for c in columns] for r in records]
     widths = [max([len(c)] + [len(row[i]) for row in rows]) for i, c in enumerate(columns)]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths)),
+    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=False)),
              "  ".join("-" * w for w in widths)]
-    lines += ["  ".join(v.ljust(w) for v, w in zip(row, widths)) for row in rows]
+    lines += ["  ".join(v.ljust(w) for v, w in zip(row, widths, strict=False)) for row in rows]
     lines.append(f"({len(records)} conversation{'s' if len(records) != 1 else ''})")
     return "\n".join(line.rstrip() for line in lines)
 

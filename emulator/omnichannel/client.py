@@ -2,7 +2,8 @@
 emulator or a real org. Client side only: it knows the Web API, not the server's code."""
 from __future__ import annotations
 
-from typing import Any, Callable, Union
+from collections.abc import Callable
+from typing import Any
 
 import orjson
 import requests
@@ -11,7 +12,7 @@ from . import columns, request
 from .errors import NETWORK_ERROR, OmnichannelError
 
 API_PATH = "/api/data/v9.2/"
-Token = Union[str, Callable[[], str], None]
+Token = str | Callable[[], str] | None
 
 
 class Omnichannel:

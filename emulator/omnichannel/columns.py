@@ -3,7 +3,6 @@ so the client needs nothing from the server (and works against a real org). Look
 from __future__ import annotations
 
 ENTITY_SET = "msdyn_ocliveworkitems"
-LOGICAL_NAME = "msdyn_ocliveworkitem"
 
 COLUMNS = (
     "activityid", "msdyn_ocliveworkitemid", "subject", "msdyn_title", "description", "statecode", "statuscode",

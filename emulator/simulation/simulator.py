@@ -13,10 +13,12 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from ..clock import Clock, format_instant, parse_instant
-from ..store import write
+from ..metadata import BY_LOGICAL_NAME
+from ..store import records, write
 from ..store.database import Database
 from ..store.seed import ADMIN_USER_ID, TOPICS
 
+CONVERSATION, SESSION = BY_LOGICAL_NAME["msdyn_ocliveworkitem"], BY_LOGICAL_NAME["msdyn_ocsession"]
 OPEN, ACTIVE, WAITING, CLOSED, WRAP_UP = 1, 2, 3, 4, 5
 # conversation-entity.md 1.3, exactly; None -> Open is a new arrival.
 ALLOWED = {None: {OPEN}, OPEN: {ACTIVE, CLOSED}, ACTIVE: {WRAP_UP, OPEN, WAITING, CLOSED},
@@ -122,8 +124,8 @@ class Simulator:
             self.steps += 1
             made: list[Transition] = []
             # The Web API's write transaction: same lock and row-version counter as PATCH/POST requests.
-            with write.transaction(self.db) as conn:
-                ctx = _Context(conn, self.db, now, self._pools(conn))
+            with self.db.transaction() as conn:
+                ctx = _Context(conn, self.db, records.Context(now, ADMIN_USER_ID), self._pools(conn))
                 for row in self._live(conn):
                     target = self._next_status(row, elapsed)
                     if target is not None:
@@ -191,8 +193,8 @@ class Simulator:
         return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
 
     # -- changes ---------------------------------------------------------------------------------------------
-    def _arrive(self, ctx: "_Context") -> Transition:
-        fmt = format_instant(ctx.now)
+    def _arrive(self, ctx: _Context) -> Transition:
+        fmt = format_instant(ctx.who.now)
         stream = self.rng.choice(ctx.pools["streams"]) if ctx.pools["streams"] else None
         qi = self.rng.randrange(len(ctx.pools["queues"])) if ctx.pools["queues"] else None
         customer = self._customer(ctx.conn)
@@ -200,7 +202,7 @@ class Simulator:
         cid = self.guid()
         number = self.steps * 100 + self.rng.randrange(100)
         row = {
-            "activityid": cid, "msdyn_ocliveworkitemid": cid,
+            "activityid": cid,
             "subject": f"{topic} ({customer[2]})"[:200] if customer else topic,
             "msdyn_title": f"{topic} #S{number}", "statecode": 0, "statuscode": OPEN,
             "msdyn_channel": str(stream["msdyn_streamsource"]) if stream else None,
@@ -210,7 +212,6 @@ class Simulator:
             "msdyn_queueid": ctx.pools["legacy"][qi] if qi is not None and qi < len(ctx.pools["legacy"]) else None,
             "msdyn_customer": customer[0] if customer else None,
             "msdyn_customer__target": customer[1] if customer else None,
-            "activitytypecode": "msdyn_ocliveworkitem",
             "msdyn_createdon": fmt, "msdyn_modifiedon": fmt, "msdyn_startedon": fmt, "msdyn_initiatedon": fmt,
             "msdyn_firstwaitstartedon": fmt, "msdyn_statusupdatedon": fmt,
             "msdyn_isoutbound": False, "msdyn_isabandoned": False, "msdyn_isagentaccepted": False,
@@ -218,20 +219,17 @@ class Simulator:
             "msdyn_transfercount": 0, "msdyn_escalationcount": 0, "msdyn_conversationholdtimeinseconds": 0,
             "msdyn_statuschangereason": REASON[(None, OPEN)], "msdyn_customersentimentlabel": 0,
             "prioritycode": self.rng.choices((0, 1, 2), (10, 75, 15))[0],
-            "ownerid": ADMIN_USER_ID, "ownerid__target": "systemuser",
-            "createdon": fmt, "modifiedon": fmt, "createdby": ADMIN_USER_ID, "modifiedby": ADMIN_USER_ID,
-            "versionnumber": write.next_version(ctx.conn),
         }
-        ctx.conn.execute(ctx.conv.insert().values(**row))
+        records.create(ctx.conn, self.db, CONVERSATION, row, ctx.who)
         return Transition(cid, None, OPEN, fmt, None)
 
-    def _move(self, ctx: "_Context", row: dict, target: int) -> Transition:
-        now, fmt = ctx.now, format_instant(ctx.now)
+    def _move(self, ctx: _Context, row: dict, target: int) -> Transition:
+        now, fmt = ctx.who.now, format_instant(ctx.who.now)
         source = row["statuscode"]
         agent = row["msdyn_activeagentid"]
         changes: dict = {"statuscode": target, "statecode": STATE_OF[target],
                          "msdyn_statuschangereason": REASON[(source, target)], "msdyn_statusupdatedon": fmt,
-                         "msdyn_modifiedon": fmt, "modifiedon": fmt, "modifiedby": ADMIN_USER_ID}
+                         "msdyn_modifiedon": fmt}
         if source == ACTIVE:  # an agent leg of handling ends: count its time
             leg = _seconds(now, row["msdyn_activeagentassignedon"])
             changes["msdyn_conversationhandletimeinseconds"] = (row["msdyn_conversationhandletimeinseconds"]
@@ -242,7 +240,7 @@ class Simulator:
         if target == ACTIVE:
             agent = self._accepting_agent(ctx, agent)
             changes.update(msdyn_activeagentid=agent, msdyn_activeagentassignedon=fmt, msdyn_isagentaccepted=True,
-                           ownerid=agent or ADMIN_USER_ID, ownerid__target="systemuser")
+                           ownerid=agent or ADMIN_USER_ID)
             if row["msdyn_isagentaccepted"] is not True or row["msdyn_conversationfirstwaittimeinseconds"] is None:
                 changes["msdyn_conversationfirstwaittimeinseconds"] = _seconds(now, row["msdyn_firstwaitstartedon"]
                                                                                or row["createdon"])
@@ -253,7 +251,7 @@ class Simulator:
             session = self._open_session(ctx, row, agent)
             changes["msdyn_lastsessionid"] = session
         elif target == OPEN:  # back to a queue: nobody is assigned any more
-            changes.update(msdyn_activeagentid=None, ownerid=ADMIN_USER_ID, ownerid__target="systemuser")
+            changes.update(msdyn_activeagentid=None, ownerid=ADMIN_USER_ID)
             agent = None
             self._close_session(ctx, row["msdyn_lastsessionid"])
         elif target == WAITING:  # the agent closed the session without ending the conversation
@@ -267,47 +265,42 @@ class Simulator:
             if source == OPEN:
                 changes["msdyn_isabandoned"] = not row["msdyn_isagentaccepted"]
             self._close_session(ctx, row["msdyn_lastsessionid"])
-        changes["versionnumber"] = write.next_version(ctx.conn)
-        ctx.conn.execute(ctx.conv.update().where(ctx.conv.c.activityid == row["activityid"]).values(**changes))
+        records.update(ctx.conn, self.db, CONVERSATION, row["activityid"], changes, ctx.who, row)
         return Transition(row["activityid"], source, target, fmt, agent)
 
-    def _accepting_agent(self, ctx: "_Context", previous: str | None) -> str | None:
+    def _accepting_agent(self, ctx: _Context, previous: str | None) -> str | None:
         """A customer coming back (Waiting -> Active) usually gets the same agent."""
         if previous and self.rng.random() < 0.7:
             return previous
         return self.rng.choice(ctx.pools["agents"]) if ctx.pools["agents"] else previous
 
-    def _open_session(self, ctx: "_Context", row: dict, agent: str | None) -> str:
-        fmt = format_instant(ctx.now)
+    def _open_session(self, ctx: _Context, row: dict, agent: str | None) -> str:
+        fmt = format_instant(ctx.who.now)
         sid = self.guid()
         channel = row["msdyn_channel"]
         legs = ctx.conn.execute(sa.select(sa.func.count()).select_from(ctx.session)
                                 .where(ctx.session.c.msdyn_liveworkitemid == row["activityid"])).scalar_one()
-        ctx.conn.execute(ctx.session.insert().values(
-            activityid=sid, subject=f"Session {legs + 1}: {row['msdyn_title']}"[:200],
-            msdyn_liveworkitemid=row["activityid"],
-            msdyn_channel=int(channel.split(",")[0]) if channel else None,
-            msdyn_activeagentid=agent, msdyn_cdsqueueid=row["msdyn_cdsqueueid"], msdyn_sessioncreatedon=fmt,
-            msdyn_agentassignedon=fmt, msdyn_agentacceptedon=fmt, activitytypecode="msdyn_ocsession",
-            statecode=0, statuscode=1, ownerid=agent or ADMIN_USER_ID, ownerid__target="systemuser",
-            createdon=fmt, modifiedon=fmt, createdby=ADMIN_USER_ID, modifiedby=ADMIN_USER_ID,
-            versionnumber=write.next_version(ctx.conn)))
-        return sid
+        return records.create(ctx.conn, self.db, SESSION, {
+            "activityid": sid, "subject": f"Session {legs + 1}: {row['msdyn_title']}"[:200],
+            "msdyn_liveworkitemid": row["activityid"],
+            "msdyn_channel": int(channel.split(",")[0]) if channel else None,
+            "msdyn_activeagentid": agent, "msdyn_cdsqueueid": row["msdyn_cdsqueueid"], "msdyn_sessioncreatedon": fmt,
+            "msdyn_agentassignedon": fmt, "msdyn_agentacceptedon": fmt, "statecode": 0, "statuscode": 1,
+            "ownerid": agent}, ctx.who)
 
-    def _close_session(self, ctx: "_Context", session_id: str | None) -> None:
+    def _close_session(self, ctx: _Context, session_id: str | None) -> None:
         if not session_id:
             return
-        fmt = format_instant(ctx.now)
-        ctx.conn.execute(ctx.session.update()
-                         .where(ctx.session.c.activityid == session_id, ctx.session.c.statecode == 0)
-                         .values(statecode=1, statuscode=2, msdyn_sessionclosedon=fmt, modifiedon=fmt,
-                                 versionnumber=write.next_version(ctx.conn)))
+        session = write.fetch(ctx.conn, self.db, SESSION, session_id, lock=True)
+        if session is not None and session.statecode == 0:
+            records.update(ctx.conn, self.db, SESSION, session_id, {
+                "statecode": 1, "statuscode": 2, "msdyn_sessionclosedon": format_instant(ctx.who.now)},
+                ctx.who, session._mapping)
 
 
 class _Context:
-    def __init__(self, conn, db: Database, now: datetime, pools: dict) -> None:
-        self.conn, self.now, self.pools = conn, now, pools
-        self.conv = db.tables["msdyn_ocliveworkitem"]
+    def __init__(self, conn, db: Database, who: records.Context, pools: dict) -> None:
+        self.conn, self.who, self.pools = conn, who, pools  # the simulation writes as the administrator
         self.session = db.tables["msdyn_ocsession"]
 
 

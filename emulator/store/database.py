@@ -1,15 +1,21 @@
-"""The database: engine set-up (SQLite file in WAL mode by default, any SQLAlchemy URL) and schema creation."""
+"""The database: its engines (SQLite file in WAL mode by default, any SQLAlchemy URL), schema, single writer,
+per-query time limit and the tables written since the data last matched a snapshot."""
 from __future__ import annotations
 
+import contextlib
 import sqlite3
+import threading
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterable, Iterator
 
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
+from sqlalchemy.sql.dml import UpdateBase
 
 from .schema import build_metadata
+from .timelimit import QueryTimeLimit
+from .writer import ChangeSet, Writer
 
 CACHE_KIB = 262144  # 256 MiB of page cache a connection (see _sqlite_pragmas)
 LOAD_CACHE_KIB, SORT_CACHE_KIB = 131072, 2048  # while bulk loading and building its indexes (see bulk_load)
@@ -31,12 +37,19 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
+def _sqlite_write_connection(dbapi_connection, record) -> None:
+    _sqlite_pragmas(dbapi_connection, record)
+    dbapi_connection.isolation_level = None  # the engine's begin event issues BEGIN IMMEDIATE itself
+
+
 class DatabaseUnavailable(RuntimeError):
     """The database cannot be reached or opened; the message names it (without its password)."""
 
 
 class Database:
-    """One engine plus the SQL tables for every metadata table."""
+    """The engines plus the SQL tables for every metadata table. Reads use `engine`; writes go through
+    `transaction()` (one writer, on its own engine on a SQLite file); statements of both engines that insert,
+    update or delete are noted (see `written_since`)."""
 
     def __init__(self, url: str) -> None:
         self.url = make_url(url)
@@ -44,15 +57,29 @@ class Database:
             self.url = self.url.set(drivername="postgresql+psycopg")  # the driver the package installs
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
         kwargs: dict = {}
+        database = self.url.database or ""
+        is_file = self.is_sqlite and database not in ("", ":memory:") and not database.startswith("file:")
+        if is_file:
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
         if self.is_sqlite:
-            database = self.url.database
-            if database and database != ":memory:" and not database.startswith("file:"):
-                Path(database).parent.mkdir(parents=True, exist_ok=True)
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 10}
         self.engine = sa.create_engine(self.url, **kwargs)
+        self._write_engine = self.engine
+        self._time_limit: QueryTimeLimit | None = None
         if self.is_sqlite:
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
+            self._time_limit = QueryTimeLimit(self.engine)
+        if is_file:  # its own engine, so that every write transaction starts with BEGIN IMMEDIATE
+            self._write_engine = sa.create_engine(self.url, **kwargs)
+            sa.event.listen(self._write_engine, "connect", _sqlite_write_connection)
+            sa.event.listen(self._write_engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
         self.metadata, self.tables = build_metadata()
+        self._written: set[str] = set()
+        self._snapshot: str | None = None  # the snapshot the data equalled when `_written` was emptied
+        for engine in {self.engine, self._write_engine}:
+            sa.event.listen(engine, "after_execute", self._note_write)
+        self._writer: Writer | None = None
+        self._writer_lock = threading.Lock()
 
     def create_schema(self) -> None:
         try:
@@ -76,9 +103,6 @@ class Database:
             raise DatabaseUnavailable(f"cannot use the database {self.describe()}: the citext extension is "
                                       f"installed in schema {schema}, which is not on the connection's search_path")
 
-    def drop_schema(self) -> None:
-        self.metadata.drop_all(self.engine)
-
     def count(self, logical_name: str) -> int:
         table = self.tables[logical_name]
         with self.engine.connect() as conn:
@@ -90,12 +114,61 @@ class Database:
     def counts(self) -> dict[str, int]:
         return {name: self.count(name) for name in self.tables}
 
-    def dispose(self) -> None:
-        self.engine.dispose()
+    def dispose(self, close: bool = True) -> None:
+        """Closes the pooled connections; `close=False` (in a forked child) only forgets the parent's."""
+        for engine in {self.engine, self._write_engine}:
+            engine.dispose(close=close)
 
     def describe(self) -> str:
         """The URL without any password, safe for logs."""
         return self.url.render_as_string(hide_password=True)
+
+    # -- the single writer ---------------------------------------------------------------------------------------
+    def _writer_made(self) -> Writer:
+        """Made at the first write (it needs the schema): its row-version counter starts above the stored rows."""
+        with self._writer_lock:
+            if self._writer is None:
+                self._writer = Writer(self._write_engine, self.tables, serial=self.is_sqlite)
+            return self._writer
+
+    def transaction(self) -> contextlib.AbstractContextManager[sa.Connection]:
+        """The request's write transaction: joins an open change set, else commits on success, rolls back on
+        error."""
+        return self._writer_made().transaction()
+
+    def change_set(self) -> contextlib.AbstractContextManager[ChangeSet]:
+        """A $batch change set: every request inside runs in this one transaction; `failed` rolls all of it back."""
+        return self._writer_made().change_set()
+
+    def sync_row_versions(self) -> None:
+        """Lift the row-version counter above every stored versionnumber: for code that bulk-loads rows (a reseed)
+        while the process keeps running."""
+        self._writer_made().sync_row_versions()
+
+    # -- the per-query time limit ----------------------------------------------------------------------------------
+    def limit_queries(self, time_limit_ms: int | None) -> None:
+        """From now on each statement this thread runs on `engine` stops after `time_limit_ms` (None or 0: no
+        limit) with QueryTimeout. SQLite only: on PostgreSQL the server's own statement_timeout applies."""
+        if self._time_limit is not None:
+            self._time_limit.set(time_limit_ms)
+
+    # -- write tracking --------------------------------------------------------------------------------------------
+    def _note_write(self, _conn, statement, *_args) -> None:
+        if isinstance(statement, UpdateBase) and isinstance(statement.table, sa.TableClause):  # insert, update, delete
+            self._written.add(statement.table.name)
+
+    def mark_written(self, names: Iterable[str]) -> None:
+        """For rows written past the statement level (a bulk load's DB-API cursor)."""
+        self._written.update(names)
+
+    def written_since(self, snapshot: str) -> set[str] | None:
+        """Names of the tables this Database's engines wrote to (any table, also the emulator's own) since its data
+        last equalled `snapshot`; None if it has not since. Writes by other processes or connections are unseen."""
+        return set(self._written) if snapshot == self._snapshot else None
+
+    def forget_writes(self, snapshot: str) -> None:
+        """The data now equals `snapshot` (just saved or restored)."""
+        self._snapshot, self._written = snapshot, set()
 
 
 @contextmanager
@@ -111,6 +184,8 @@ def bulk_load(db: Database, tables: Iterable[str]) -> Iterator[sa.Connection]:
     The page cache is smaller while loading (the load needs its primary-key indexes hot, not every page it
     wrote; peak memory stays flat) and tiny while building indexes (the sorter sorts runs of the cache's size:
     small runs sort in the CPU cache, in a helper thread, and merge faster than one big sort)."""
+    tables = tuple(tables)
+    db.mark_written(tables)
     indexes = [index for name in tables for index in db.tables[name].indexes]
     with db.engine.connect() as conn:
         raw = conn.connection.dbapi_connection if db.is_sqlite else None

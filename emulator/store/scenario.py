@@ -9,7 +9,7 @@ import re
 import sys
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from ..clock import format_instant, parse_instant
 from ..metadata import BY_LOGICAL_NAME
 from ..metadata import optionsets as os_
+from . import records
 from .database import Database
 from .seed import ADMIN_USER_ID, ADMIN_USER_NAME, STATUSES, Seeder, clear
 
@@ -253,7 +254,7 @@ class Loader:
     def __init__(self, db: Database, scenario: Scenario, now: datetime) -> None:
         self.db = db
         self.s = scenario
-        self.now = now.astimezone(timezone.utc).replace(microsecond=0)
+        self.now = now.astimezone(UTC).replace(microsecond=0)
         self.rows: dict[str, list[dict]] = {}
         self.keys: dict[str, dict[str, dict]] = {}  # section -> key -> row
         self.version = 0
@@ -317,12 +318,12 @@ class Loader:
         known = ", ".join(self.keys.get(section, {})) or "none"
         raise self.s.error(path, f"'{value}' is not the key of one of the {section} (keys: {known}) nor a GUID")
 
-    def audit(self, created: str, modified: str | None = None, owner: str | None = None) -> dict:
-        row = {"createdon": created, "modifiedon": modified or created, "createdby": ADMIN_USER_ID,
-               "modifiedby": ADMIN_USER_ID, "versionnumber": self.next_version()}
-        if owner is not None:
-            row.update(ownerid=owner, ownerid__target="systemuser")
-        return row
+    def new_row(self, logical_name: str, row: dict, created: str, modified: str | None = None) -> dict:
+        """`row` with the columns the server sets, as if the administrator created it at `created` and last changed
+        it at `modified`; its owner is the administrator unless the row names one."""
+        table = BY_LOGICAL_NAME[logical_name]
+        return records.rules(table).new_row(row, row[table.primary_id], when=modified or created, created=created,
+                                            caller=ADMIN_USER_ID, version=self.next_version)
 
     def columns(self, logical_name: str, path: tuple, item: dict, row: dict) -> dict:
         """Any column by logical name, written as stored (lookups as GUIDs)."""
@@ -358,7 +359,8 @@ class Loader:
             row = {"systemuserid": guid, "fullname": name, "firstname": first, "lastname": last or None,
                    "internalemailaddress": email, "domainname": email,
                    "title": _str(self.s, path + ("title",), item.get("title")) or "Customer Service Agent",
-                   "isdisabled": bool(item.get("disabled", False)), **self.audit(created)}
+                   "isdisabled": bool(item.get("disabled", False))}
+            row = self.new_row("systemuser", row, created)
             self.remember("agents", item, self.add("systemuser", self.columns("systemuser", path, item, row)))
 
     def workstreams(self) -> None:
@@ -373,7 +375,8 @@ class Loader:
                    "msdyn_name": _str(self.s, path + ("name",), item.get("name"), required=True),
                    "msdyn_streamsource": channel, "msdyn_mode": mode,
                    "msdyn_capacityrequired": _int(self.s, path + ("capacity",), item.get("capacity", 20)),
-                   "statecode": 0, "statuscode": 1, **self.audit(created, owner=ADMIN_USER_ID)}
+                   "statecode": 0, "statuscode": 1}
+            row = self.new_row("msdyn_liveworkstream", row, created)
             self.remember("workstreams", item,
                           self.add("msdyn_liveworkstream", self.columns("msdyn_liveworkstream", path, item, row)))
 
@@ -387,12 +390,12 @@ class Loader:
                    "msdyn_queuetype": choice(self.s, path + ("type",), item.get("type", "Messaging"),
                                              os_.QUEUE_TYPE, "queue type"),
                    "description": _str(self.s, path + ("description",), item.get("description")),
-                   "statecode": 0, "statuscode": 1, **self.audit(created, owner=ADMIN_USER_ID)}
-            row = self.add("queue", self.columns("queue", path, item, row))
+                   "statecode": 0, "statuscode": 1}
+            row = self.add("queue", self.columns("queue", path, item, self.new_row("queue", row, created)))
             if not legacy_listed:  # conversations also point at the legacy Omnichannel queue of the same name
-                legacy = self.add("msdyn_omnichannelqueue", {
+                legacy = self.add("msdyn_omnichannelqueue", self.new_row("msdyn_omnichannelqueue", {
                     "msdyn_omnichannelqueueid": str(uuid.uuid5(NAMESPACE, f"{guid}/legacy")), "msdyn_name": name,
-                    "statecode": 0, "statuscode": 1, **self.audit(created, owner=ADMIN_USER_ID)})
+                    "statecode": 0, "statuscode": 1}, created))
                 row = {**row, "__legacy": legacy["msdyn_omnichannelqueueid"]}
             self.remember("queues", item, row)
 
@@ -407,7 +410,7 @@ class Loader:
             created = when(self.s, path + ("created",), item.get("created", "-200d"), self.now)
             common = {"emailaddress1": _str(self.s, path + ("email",), item.get("email")),
                       "telephone1": _str(self.s, path + ("phone",), item.get("phone")),
-                      "statecode": 0, "statuscode": 1, **self.audit(created, owner=ADMIN_USER_ID)}
+                      "statecode": 0, "statuscode": 1}
             if kind == "account":
                 if item.get("account") is not None:
                     raise self.s.error(path + ("account",), "only a contact has a parent account")
@@ -421,7 +424,7 @@ class Loader:
                 row = {"contactid": guid, "fullname": name, "firstname": first, "lastname": last or None,
                        "parentcustomerid": parent_id, "parentcustomerid__target": "account" if parent_id else None,
                        **common}
-            row = self.add(kind, self.columns(kind, path, item, row))
+            row = self.add(kind, self.columns(kind, path, item, self.new_row(kind, row, created)))
             self.remember("customers", item, {**row, "__type": kind})
 
     def conversations(self) -> None:
@@ -465,7 +468,7 @@ class Loader:
             subject = _str(self.s, path + ("subject",), item.get("subject")) or \
                 (f"{title} ({customer_name})" if customer_name else title)
             row = {
-                "activityid": guid, "msdyn_ocliveworkitemid": guid, "subject": subject[:200], "msdyn_title": title,
+                "activityid": guid, "subject": subject[:200], "msdyn_title": title,
                 "description": _str(self.s, path + ("description",), item.get("description")),
                 "statecode": state, "statuscode": status, "msdyn_channel": str(channel),
                 "msdyn_activeagentid": agent_id,
@@ -473,7 +476,6 @@ class Loader:
                 "msdyn_cdsqueueid": queue["queueid"] if isinstance(queue, dict) else queue,
                 "msdyn_queueid": queue.get("__legacy") if isinstance(queue, dict) else None,
                 "msdyn_customer": customer_id, "msdyn_customer__target": customer_type,
-                "activitytypecode": "msdyn_ocliveworkitem",
                 "msdyn_createdon": created, "msdyn_startedon": created, "msdyn_initiatedon": created,
                 "msdyn_firstwaitstartedon": created, "msdyn_modifiedon": modified, "msdyn_statusupdatedon": modified,
                 "msdyn_activeagentassignedon": assigned if agent_id else None, "msdyn_closedon": closed,
@@ -489,9 +491,9 @@ class Loader:
                 "msdyn_customersentimentlabel": choice(self.s, path + ("sentiment",), item.get("sentiment", 0),
                                                        os_.SENTIMENT_LABEL, "sentiment"),
                 "prioritycode": choice(self.s, path + ("priority",), item.get("priority", "Normal"), os_.PRIORITY,
-                                       "priority"),
-                **self.audit(created, modified, owner=agent_id or ADMIN_USER_ID),
+                                       "priority"), "ownerid": agent_id,
             }
+            self.new_row("msdyn_ocliveworkitem", row, created, modified)
             if str(item.get("key")) not in listed_sessions:  # one agent session, unless the file lists them
                 session = self.session_row(str(uuid.uuid5(NAMESPACE, f"{guid}/session")), row, agent_id,
                                            assigned or created, closed if status == 4 else None)
@@ -500,14 +502,13 @@ class Loader:
                                                           self.columns("msdyn_ocliveworkitem", path, item, row)))
 
     def session_row(self, guid: str, conv: dict, agent_id: str | None, created: str, closed: str | None) -> dict:
-        return self.add("msdyn_ocsession", {
+        return self.add("msdyn_ocsession", self.new_row("msdyn_ocsession", {
             "activityid": guid, "subject": f"Session: {conv['msdyn_title']}"[:200],
             "msdyn_liveworkitemid": conv["activityid"], "msdyn_channel": int(conv["msdyn_channel"].split(",")[0]),
             "msdyn_activeagentid": agent_id, "msdyn_cdsqueueid": conv["msdyn_cdsqueueid"],
             "msdyn_sessioncreatedon": created, "msdyn_agentassignedon": created if agent_id else None,
             "msdyn_agentacceptedon": created if agent_id else None, "msdyn_sessionclosedon": closed,
-            "activitytypecode": "msdyn_ocsession", "statecode": 1 if closed else 0, "statuscode": 2 if closed else 1,
-            **self.audit(created, closed, owner=agent_id or ADMIN_USER_ID)})
+            "statecode": 1 if closed else 0, "statuscode": 2 if closed else 1, "ownerid": agent_id}, created, closed))
 
     def sessions(self) -> None:
         latest: dict[str, tuple[str, str]] = {}
@@ -571,7 +572,7 @@ def load(db: Database, scenario: Scenario, *, now: datetime | None = None, reset
          append: bool = False) -> LoadResult:
     """Load a scenario in one transaction. Refuses to mix with existing rows unless `reset` (replace them) or
     `append` (add to them; keys must then be GUIDs of existing rows or new) is given."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     db.create_schema()
     generator = scenario.data.get("generator")
     if generator is not None:
@@ -607,11 +608,11 @@ def load(db: Database, scenario: Scenario, *, now: datetime | None = None, reset
                 row["versionnumber"] += offset
     elif _needs_admin(rows) and not append:
         admin_first, admin_last = ADMIN_USER_NAME.split()
-        rows.setdefault("systemuser", []).insert(0, {
+        rows.setdefault("systemuser", []).insert(0, loader.new_row("systemuser", {
             "systemuserid": ADMIN_USER_ID, "fullname": ADMIN_USER_NAME, "firstname": admin_first,
             "lastname": admin_last, "internalemailaddress": "emulator.administrator@contoso.example",
-            "domainname": "emulator.administrator@contoso.example", "title": "Administrator", "isdisabled": False,
-            **loader.audit(format_instant(loader.now - timedelta(days=400)))})
+            "domainname": "emulator.administrator@contoso.example", "title": "Administrator", "isdisabled": False},
+            format_instant(loader.now - timedelta(days=400))))
     with db.engine.begin() as conn:
         for name, table_rows in rows.items():
             sql = db.tables[name]

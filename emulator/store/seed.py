@@ -9,18 +9,19 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from itertools import islice
-from typing import Iterable, Iterator
 
 import sqlalchemy as sa
 from faker import Faker
 from tqdm import tqdm
 
 from ..clock import format_instant
-from ..metadata import ALL_TABLES
+from ..metadata import ALL_TABLES, BY_LOGICAL_NAME
 from .database import Database, bulk_load
+from .records import rules
 
 DOC_AGENT_ID = "2b330c52-6844-4d36-8e05-03c78c9681dc"  # the getConversations documentation's example agent
 DOC_AGENT_NAME = "Alex Rivera"
@@ -47,21 +48,23 @@ ABANDONED_REASON = 192350012
 DOC_AGENT_STATUSES = (3, 3, 3, 2, 2, 5, 4, 4)
 BATCH = 10000  # conversations per executemany: big enough to amortise the call, small enough to keep memory flat
 DAY = 86400
-EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
-AUDIT = ("createdon", "modifiedon", "createdby", "modifiedby", "versionnumber")
-OWNED = (*AUDIT, "ownerid", "ownerid__target", "statecode", "statuscode")
+# The server-set columns, from the record API's rules: the row builders below fill them with `Rules.stamp`.
+STAMPED = {t.logical_name: rules(t).stamped for t in ALL_TABLES}
 # Each row builder below returns a tuple with these columns, in the table's order; columns not listed stay NULL.
 COLUMNS = {
     "systemuser": ("systemuserid", "fullname", "firstname", "lastname", "internalemailaddress", "domainname",
-                   "title", "isdisabled", *AUDIT),
+                   "title", "isdisabled", *STAMPED["systemuser"]),
     "msdyn_liveworkstream": ("msdyn_liveworkstreamid", "msdyn_name", "msdyn_streamsource", "msdyn_mode",
-                             "msdyn_capacityrequired", *OWNED),
-    "queue": ("queueid", "name", "msdyn_queuetype", "description", *OWNED),
-    "msdyn_omnichannelqueue": ("msdyn_omnichannelqueueid", "msdyn_name", *OWNED),
-    "account": ("accountid", "name", "accountnumber", "telephone1", "address1_city", *OWNED),
+                             "msdyn_capacityrequired", *STAMPED["msdyn_liveworkstream"], "statecode", "statuscode"),
+    "queue": ("queueid", "name", "msdyn_queuetype", "description", *STAMPED["queue"], "statecode", "statuscode"),
+    "msdyn_omnichannelqueue": ("msdyn_omnichannelqueueid", "msdyn_name", *STAMPED["msdyn_omnichannelqueue"],
+                               "statecode", "statuscode"),
+    "account": ("accountid", "name", "accountnumber", "telephone1", "address1_city", *STAMPED["account"],
+                "statecode", "statuscode"),
     "contact": ("contactid", "fullname", "firstname", "lastname", "emailaddress1", "parentcustomerid",
-                *OWNED),
+                *STAMPED["contact"], "statecode", "statuscode"),
     "msdyn_ocliveworkitem": (
         "activityid", "msdyn_ocliveworkitemid", "subject", "msdyn_title", "statecode", "statuscode", "msdyn_channel",
         "msdyn_activeagentid", "msdyn_liveworkstreamid", "msdyn_lastsessionid", "msdyn_queueid", "msdyn_cdsqueueid",
@@ -74,11 +77,11 @@ COLUMNS = {
         "msdyn_conversationholdtimeinseconds", "msdyn_conversationtalktimeinseconds",
         "msdyn_conversationwrapuptimeinseconds", "msdyn_transfercount", "msdyn_escalationcount",
         "msdyn_statuschangereason", "msdyn_workstreamworkdistributionmode", "msdyn_customersentimentlabel",
-        "prioritycode", *AUDIT, "ownerid", "ownerid__target"),
+        "prioritycode", *STAMPED["msdyn_ocliveworkitem"]),
     "msdyn_ocsession": (
         "activityid", "subject", "msdyn_liveworkitemid", "msdyn_channel", "msdyn_activeagentid", "msdyn_cdsqueueid",
         "msdyn_sessioncreatedon", "msdyn_agentassignedon", "msdyn_agentacceptedon", "msdyn_sessionclosedon",
-        "activitytypecode", "statecode", "statuscode", *AUDIT, "ownerid", "ownerid__target"),
+        "activitytypecode", "statecode", "statuscode", *STAMPED["msdyn_ocsession"]),
 }
 
 # uuid.UUID(int=bits, version=4) without the object: clear the version and variant bits, set 4 and RFC 4122.
@@ -131,22 +134,26 @@ class Seeder:
         self.rng = random.Random(seed)
         self.faker = Faker("en_US")
         self.faker.seed_instance(seed)
-        self.now = int(now.astimezone(timezone.utc).timestamp())
+        self.now = int(now.astimezone(UTC).timestamp())
         self.instant = Instants(self.now, 400)  # the oldest rows (users) were set up 400 days ago
         self.version = 1000
         self.statements: dict[str, str] = {}
+        self.rules = {name: rules(BY_LOGICAL_NAME[name]) for name in COLUMNS}
 
     # -- helpers ---------------------------------------------------------------------------------------------
     def guid(self) -> str:
         h = (self.rng.getrandbits(128) & _GUID_KEEP | _GUID_SET).to_bytes(16, "big").hex()
         return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
-    def audit(self, created: int, modified: int | None = None) -> tuple:
+    def stamp(self, logical_name: str, created: int) -> tuple:
+        """The server-set columns of a reference row the administrator created at `created` (epoch seconds)."""
         self.version += 1
-        return (self.instant(created), self.instant(modified or created), ADMIN_USER_ID, ADMIN_USER_ID, self.version)
+        at = self.instant(created)
+        return self.rules[logical_name].stamp(at, at, ADMIN_USER_ID, self.version)
 
-    def owned(self, created: int, state: int = 0) -> tuple:
-        return (*self.audit(created), ADMIN_USER_ID, "systemuser", state, 1 if state == 0 else 2)
+    def owned(self, logical_name: str, created: int, state: int = 0) -> tuple:
+        """`stamp`, then statecode and its default statuscode."""
+        return (*self.stamp(logical_name, created), state, self.rules[logical_name].default_status(state))
 
     def _insert(self, conn, logical_name: str, rows: Iterable[tuple]) -> None:
         """The tuples go straight to the DB-API cursor: executemany on SQLite, COPY on PostgreSQL (psycopg); values
@@ -160,7 +167,7 @@ class Seeder:
                     copy.write_row(row)
             return
         table, columns, rows = self.db.tables[logical_name], COLUMNS[logical_name], iter(rows)
-        while batch := [dict(zip(columns, row)) for row in islice(rows, BATCH)]:
+        while batch := [dict(zip(columns, row, strict=False)) for row in islice(rows, BATCH)]:
             conn.execute(table.insert(), batch)
 
     def _sqlite_insert(self, logical_name: str) -> str:
@@ -187,18 +194,19 @@ class Seeder:
 
     def _user(self, uid: str, first: str, last: str, title: str, created: int) -> tuple:
         email = f"{first}.{last}@contoso.example".lower()
-        return (uid, f"{first} {last}", first, last, email, email, title, 0, *self.audit(created))
+        return (uid, f"{first} {last}", first, last, email, email, title, 0, *self.stamp("systemuser", created))
 
     def work_streams(self) -> list[tuple]:
         created = self.now - 365 * DAY
-        return [(self.guid(), name, channel, mode, 50 if channel == VOICE else 20, *self.owned(created))
+        return [(self.guid(), name, channel, mode, 50 if channel == VOICE else 20,
+                 *self.owned("msdyn_liveworkstream", created))
                 for channel, name, mode, _ in WORK_STREAMS]
 
     def queues(self) -> tuple[list[tuple], list[tuple]]:
         created = self.now - 365 * DAY
-        queues = [(self.guid(), name, 192350000, f"{name} for Omnichannel conversations", *self.owned(created))
+        queues = [(self.guid(), name, 192350000, f"{name} for Omnichannel conversations", *self.owned("queue", created))
                   for name in QUEUES]
-        legacy = [(self.guid(), name, *self.owned(created)) for name in QUEUES]
+        legacy = [(self.guid(), name, *self.owned("msdyn_omnichannelqueue", created)) for name in QUEUES]
         return queues, legacy
 
     def accounts(self, conversations: int) -> list[tuple]:
@@ -208,7 +216,8 @@ class Seeder:
         for i in range(_clamp(conversations // 20, 10, 20000)):
             name = companies[i] if i < len(companies) else f"{self.rng.choice(companies)} {i}"
             rows.append((self.guid(), name, f"ACC-{10000 + i}", f"+1-555-{self.rng.randrange(1000, 9999)}",
-                         self.rng.choice(("Seattle", "Redmond", "Austin", "Dublin", "Oslo")), *self.owned(created)))
+                         self.rng.choice(("Seattle", "Redmond", "Austin", "Dublin", "Oslo")),
+                         *self.owned("account", created)))
         return rows
 
     def contacts(self, conversations: int, accounts: list[tuple], firsts: list[str], lasts: list[str],
@@ -221,7 +230,7 @@ class Seeder:
             cid, name = self.guid(), f"{first} {last}"
             pool.append((cid, name))
             yield (cid, name, first, last, f"{first}.{last}{i}@example.com".lower(), account[0],
-                   *self.owned(created))
+                   *self.owned("contact", created))
 
     # -- conversations ---------------------------------------------------------------------------------------
     def conversations(self, count: int, agent_ids: list[str], streams: list[tuple], queues: list[tuple],
@@ -230,13 +239,15 @@ class Seeder:
         """(conversation row, its session rows) per conversation. One function on purpose: at a million rows
         every attribute look-up and call counts, so the RNG, pools and formatter are locals here."""
         random, guid, instant_day, instant_time = self.rng.random, self.guid, self.instant.day, self.instant.time
+        conversation, session = self.rules["msdyn_ocliveworkitem"], self.rules["msdyn_ocsession"]
+        conversation_stamp, session_stamp = conversation.stamp, session.stamp
         now, first_day = self.now, self.instant.first_day
         statuses = _weighted((s, w) for s, (_, w, _) in STATUSES.items())
-        stream_pick = _weighted(((s[0], s[2], s[3]), w) for s, (*_, w) in zip(streams, WORK_STREAMS))
+        stream_pick = _weighted(((s[0], s[2], s[3]), w) for s, (*_, w) in zip(streams, WORK_STREAMS, strict=False))
         transfer_pick = _weighted(((0, 80), (1, 15), (2, 5)))
         priority_pick = _weighted(((0, 10), (1, 75), (2, 15)))
         sentiments = (0, 8, 9, 10, 10, 11, 12)
-        queue_pick = [(q[0], legacy[0]) for q, legacy in zip(queues, legacy_queues)]
+        queue_pick = [(q[0], legacy[0]) for q, legacy in zip(queues, legacy_queues, strict=False)]
         agents, n_agents = agent_ids, len(agent_ids)
         n_accounts, n_contacts = len(accounts), len(contacts)
         version = self.version
@@ -310,9 +321,8 @@ class Seeder:
                 version += 1
                 sessions.append((
                     guid(), f"Session {leg + 1}: {title}", cid, channel, session_agent, queue_id, start_at,
-                    accepted_at, accepted_at, None if open_ else end_at, "msdyn_ocsession", 0 if open_ else 1,
-                    1 if open_ else 2, start_at, end_at, ADMIN_USER_ID, ADMIN_USER_ID, version,
-                    session_agent or ADMIN_USER_ID, "systemuser"))
+                    accepted_at, accepted_at, None if open_ else end_at, session.activity_type, 0 if open_ else 1,
+                    1 if open_ else 2, *session_stamp(start_at, end_at, ADMIN_USER_ID, version, session_agent)))
                 start, start_at = end, end_at
 
             # flags as 0/1: stored the same, read back as booleans, but SQLite binds ints far faster than bools
@@ -321,7 +331,7 @@ class Seeder:
             yield (
                 cid, cid, f"{topic} ({customer_name})"[:200], title, STATUSES[status][0], status, str(channel),
                 agent, stream_id, sessions[-1][0], legacy_id, queue_id, customer_id, customer_type,
-                "msdyn_ocliveworkitem", created_at, last_at,
+                conversation.activity_type, created_at, last_at,
                 instant_day[closed // DAY - first_day] + instant_time[closed % DAY] if closed else None,
                 created_at, created_at, assigned_at, created_at, last_at,
                 instant_day[wrap_started // DAY - first_day] + instant_time[wrap_started % DAY] if wrap_started
@@ -333,7 +343,7 @@ class Seeder:
                 wrapup if status == 4 and served else None, transfers, 0,
                 ABANDONED_REASON if status == 4 and not served else STATUSES[status][2], mode,
                 sentiments[int(random() * 7)] if served else 0, priority_pick[int(random() * 100)],
-                created_at, last_at, ADMIN_USER_ID, ADMIN_USER_ID, conv_version, agent or ADMIN_USER_ID, "systemuser",
+                *conversation_stamp(created_at, last_at, ADMIN_USER_ID, conv_version, agent),
             ), sessions
         self.version = version
 
@@ -396,6 +406,6 @@ def seed(db: Database, *, conversations: int = 500, agents: int = 12, seed: int 
         raise ValueError(f"the database already holds {db.count('msdyn_ocliveworkitem')} conversations; "
                          "pass --reset to replace them")
     started = time.perf_counter()
-    result = Seeder(db, seed=seed, now=now or datetime.now(timezone.utc)).run(conversations, agents, progress)
+    result = Seeder(db, seed=seed, now=now or datetime.now(UTC)).run(conversations, agents, progress)
     result.seconds = time.perf_counter() - started
     return result

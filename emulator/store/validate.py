@@ -1,10 +1,10 @@
 """Validation of Web API write bodies, generic over the metadata, with Dataverse's errors: columns and their JSON
-types, option sets, string lengths, GUIDs, `@odata.bind` lookups and the statecode/statuscode model."""
+types, option sets, string lengths, GUIDs and `@odata.bind` lookups, into column values for records.py."""
 from __future__ import annotations
 
 import re
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -229,19 +229,12 @@ def _bind(conn: sa.Connection, db: Database, table: Table, nav_name: str, nav: N
         values[attr.target_column] = target.logical_name
 
 
-@dataclass
-class Changes:
-    """A validated body: SQL column -> value, plus what state/status handling needs to know."""
-
-    values: dict[str, Any] = field(default_factory=dict)
-    given: set[str] = field(default_factory=set)  # logical names present in the body
-
-
-def parse_body(conn: sa.Connection, db: Database, table: Table, body: Any, *, creating: bool) -> Changes:
+def parse_body(conn: sa.Connection, db: Database, table: Table, body: Any, *, creating: bool) -> dict[str, Any]:
+    """A Web API body -> column values in stored form (a column given as null is present with None)."""
     if not isinstance(body, dict):
         raise payload_error(table, "The request body must be a JSON object with the record's columns.")
     check_type_annotation(table, body)
-    changes = Changes()
+    values: dict[str, Any] = {}
     navs = navigations(table)
     for name, value in body.items():
         if name.startswith("@"):
@@ -258,8 +251,7 @@ def parse_body(conn: sa.Connection, db: Database, table: Table, body: Any, *, cr
                                            f"represented as properties without values.")
             if nav.attr.logical_name in IGNORED_ON_WRITE:
                 continue
-            _bind(conn, db, table, prop, nav, value, changes.values)
-            changes.given.add(nav.attr.logical_name)
+            _bind(conn, db, table, prop, nav, value, values)
             continue
         if name in navs and isinstance(value, (dict, list)):
             raise NotSupported(f"Deep insert through '{name}' is not implemented in the emulator: create the "
@@ -275,46 +267,5 @@ def parse_body(conn: sa.Connection, db: Database, table: Table, body: Any, *, cr
                 continue  # create-only columns such as overriddencreatedon are dropped from updates
             raise invalid_argument(f"The attribute '{attr.logical_name}' of '{table.logical_name}' cannot be set "
                                    f"on {'create' if creating else 'update'}.")
-        changes.values[attr.logical_name] = convert(table, attr, value)
-        changes.given.add(attr.logical_name)
-    return changes
-
-
-def _state_name(table: Table, state: int) -> str:
-    label = table.state_attribute.option_set.label(state) or str(state)
-    return f"{table.logical_name}State.{re.sub(r'[^0-9A-Za-z]', '', label)}"
-
-
-def apply_state_model(table: Table, changes: Changes, key: str, existing: sa.Row | None) -> None:
-    """statecode alone -> its default statuscode; statuscode must belong to the (new or current) statecode."""
-    state_attr, status_attr = table.state_attribute, table.status_attribute
-    if state_attr is None or status_attr is None:
-        return
-    values = changes.values
-    current_state = existing._mapping["statecode"] if existing is not None else state_attr.default or 0
-    state = values.get("statecode")
-    if state is None:
-        if "statecode" in changes.given and existing is not None:
-            raise invalid_argument("Attribute: statecode cannot be set to NULL")
-        values.pop("statecode", None)
-        state = current_state
-        state_given = existing is None
-    else:
-        state_given = True
-    status = values.get("statuscode")
-    if status is None:
-        if "statuscode" in changes.given and existing is not None and not state_given:
-            raise invalid_argument("Attribute: statuscode cannot be set to NULL")
-        if state_given:
-            values["statecode"] = state
-            default = next((o.default_status for o in state_attr.option_set.options if o.value == state), None)
-            values["statuscode"] = default
-        else:
-            values.pop("statuscode", None)
-        return
-    owner = next((o.state for o in status_attr.option_set.options if o.value == status), None)
-    if owner is not None and owner != state:
-        raise BadRequest(f"{status} is not a valid status code for state code {_state_name(table, state)} on "
-                         f"{table.logical_name} with Id {key}.", code="0x80048408")
-    if state_given:
-        values["statecode"] = state
+        values[attr.logical_name] = convert(table, attr, value)
+    return values

@@ -10,13 +10,18 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from ..clock import format_instant
+
+if TYPE_CHECKING:
+    from ..settings import Settings
 
 API_PREFIX = "/api/data/v9.2"
 TOKEN = "pytest-dataverse-emulator"
@@ -117,19 +122,15 @@ class Faults:
 class EmulatorServer:
     """One emulator per session (per xdist worker): its own SQLite file, a werkzeug server on a free port."""
 
-    def __init__(self, directory, scenario: str, now: str | None) -> None:
+    def __init__(self, settings: Settings) -> None:
         from werkzeug.serving import make_server
 
-        from ..server import Emulator
-        from ..settings import Settings
-        from ..store import scenario as scenarios
-        from ..webapi import create_app
+        from ..app import create_app
+        from ..server import prepare
 
-        self.emulator = Emulator.from_settings(Settings(database_url=f"sqlite:///{directory / 'emulator.db'}",
-                                                        auth="bearer", now=now or None))
-        result = scenarios.load(self.emulator.db, scenarios.read(scenario), now=self.emulator.clock.now())
-        self.emulator.scenario = self.loaded = result.name
-        self.requested: str | None = scenario  # the scenario the baseline holds (None: one a test seeded)
+        assert settings.scenario, "the plugin's emulator starts from a scenario"
+        self.emulator = prepare(settings)
+        self.requested: str | None = settings.scenario  # the scenario the baseline holds (None: one a test seeded)
         self.app = create_app(self.emulator)
         self.server = make_server("127.0.0.1", 0, self.app, threaded=True)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
@@ -138,7 +139,7 @@ class EmulatorServer:
         self.prepared_for: str | None = None
         self.thread = threading.Thread(target=self.server.serve_forever, name="dataverse-emulator", daemon=True)
         self.thread.start()
-        self._cache(scenario)
+        self._cache(settings.scenario)
 
     def _snapshot_name(self, scenario: str) -> str:
         return f"pytest.{uuid.uuid5(uuid.NAMESPACE_URL, scenario).hex[:16]}"
@@ -320,11 +321,18 @@ def _default_scenario(config) -> str:
     return config.getoption("--dataverse-scenario") or config.getini("dataverse_scenario") or "default"
 
 
+def emulator_settings(config: pytest.Config, directory: Path) -> Settings:
+    """The emulator's Settings from the pytest options and ini settings, with a SQLite file in `directory`."""
+    from ..settings import Settings
+
+    return Settings(database_url=f"sqlite:///{directory / 'emulator.db'}", auth="bearer",
+                    now=config.getini("dataverse_now") or None, scenario=_default_scenario(config))
+
+
 @pytest.fixture(scope="session")
-def dataverse_emulator_server(request, tmp_path_factory) -> EmulatorServer:
+def dataverse_emulator_server(request, tmp_path_factory) -> Iterator[EmulatorServer]:
     """The session's emulator (one per xdist worker, each with its own database file)."""
-    server = EmulatorServer(tmp_path_factory.mktemp("dataverse-emulator"), _default_scenario(request.config),
-                            request.config.getini("dataverse_now"))
+    server = EmulatorServer(emulator_settings(request.config, tmp_path_factory.mktemp("dataverse-emulator")))
     yield server
     server.stop()
 

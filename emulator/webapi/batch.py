@@ -14,7 +14,6 @@ from werkzeug.http import HTTP_STATUS_CODES
 
 from .. import server
 from ..errors import BadRequest
-from ..store import write as store
 from . import limits, write
 from .routing import Resource, handles
 
@@ -219,11 +218,12 @@ def batch(resource: Resource) -> Response:
         if isinstance(item, Part):
             outcome = _execute(item, {})
             chunks.append(_render(outcome))
-            failed = outcome.status >= 400
+            failure = outcome if outcome.status >= 400 else None
         else:
-            outcomes, failure = [], None
+            outcomes: list[Outcome] = []
+            failure = None
             references: dict[str, str] = {}
-            with store.change_set(db) as change_set:
+            with db.change_set() as change_set:
                 for part in item.requests:
                     outcome = _execute(part, references)
                     if outcome.status >= 400:
@@ -233,16 +233,15 @@ def batch(resource: Resource) -> Response:
                     outcomes.append(outcome)
                     if outcome.content_id and outcome.entity_url:
                         references[outcome.content_id] = outcome.entity_url
-            failed = failure is not None
-            if failed:
+            if failure is not None:
                 chunks.append(_render(failure))  # the failed change set answers with its failing request only
             else:
                 inner = f"changesetresponse_{uuid.uuid4()}"
                 body = b"".join(f"--{inner}\r\n".encode() + _render(o) + b"\r\n" for o in outcomes)
                 chunks.append(f"Content-Type: multipart/mixed; boundary={inner}\r\n\r\n".encode() + body
                               + f"--{inner}--".encode())
-        if failed and not continue_on_error:
-            status = outcome.status if isinstance(item, Part) else failure.status
+        if failure is not None and not continue_on_error:
+            status = failure.status
             break
     payload = b"".join(f"--{boundary}\r\n".encode() + chunk + b"\r\n" for chunk in chunks)
     payload += f"--{boundary}--\r\n".encode()

@@ -10,8 +10,8 @@ from flask import Response
 from .. import server
 from ..errors import ResourceNotFound
 from ..metadata import ALL_TABLES, BY_LOGICAL_NAME, Table
+from ..responses import ODATA_HEADERS, json_response
 from .read import service_root
-from .responses import ODATA_HEADERS, json_response
 from .routing import Resource, handles
 
 NAMESPACE = "Microsoft.Dynamics.CRM"

@@ -1,29 +1,31 @@
 """EntityDefinitions: table, column and option-set metadata as Dataverse's metadata Web API returns it, with
-$select, $filter (a small evaluator over the metadata) and $expand of Attributes, OptionSet and GlobalOptionSet."""
+$select, $filter and $expand (of Attributes, OptionSet and GlobalOptionSet) run over it by odata/objects.py."""
 from __future__ import annotations
 
 import re
-from typing import Any, Callable
+from collections.abc import Iterable
+from typing import Any
 
 from flask import request
-from odata_query import ast
 
-from ..errors import BadRequest, DataverseError, PropertyNotFound, ResourceNotFound
+from .. import server
+from ..errors import BadRequest, DataverseError, ResourceNotFound
 from ..metadata import ALL_TABLES, BY_LOGICAL_NAME, Attribute, Option, Table
 from ..metadata import model as m
-from ..odata.filter import normalize_guid, parse
+from ..odata import syntax
+from ..odata.filter import normalize_guid
+from ..odata.limits import FilterLimits
+from ..odata.objects import ObjectQuery, ObjectType, parse_query, query_options
+from ..responses import json_response
 from .discovery import NAMESPACE, metadata_id
 from .read import service_root
-from .responses import json_response
 from .routing import Resource, handles
 
 LANGUAGE = 1033
-ALLOWED_OPTIONS = ("$select", "$filter", "$expand")
 # EntityDefinitions(<key>)[/Attributes[(<key>)][/<cast>]]
 _REST = re.compile(r"^(?:\((?P<key>[^)]*)\))?(?:/(?P<attributes>Attributes)(?:\((?P<attr_key>[^)]*)\))?"
                    r"(?:/(?P<cast>[^/()]+))?)?/?$")
 _KEY = re.compile(r"^\s*LogicalName\s*=\s*'(?P<name>[^']*)'\s*$")
-_ENUM_LITERAL = re.compile(r"\bMicrosoft\.Dynamics\.CRM\.\w+'(\w*)'")  # AttributeTypeCode'Picklist' -> 'Picklist'
 
 METADATA_TYPES = {  # attribute type -> its AttributeMetadata class
     m.UNIQUEIDENTIFIER: "UniqueIdentifierAttributeMetadata", m.STRING: "StringAttributeMetadata",
@@ -144,9 +146,10 @@ def option_set_name(table: Table, attr: Attribute) -> str:
 
 
 def _option(table: Table, attr: Attribute, option: Option) -> dict:
-    out = {"Value": option.value, "Color": None, "IsManaged": True, "ExternalValue": None, "ParentValues": [],
-           "Tag": None, "IsHidden": False, "MetadataId": None, "HasChanged": None, "Label": label(option.label),
-           "Description": label("")}
+    out: dict[str, Any] = {
+        "Value": option.value, "Color": None, "IsManaged": True, "ExternalValue": None, "ParentValues": [],
+        "Tag": None, "IsHidden": False, "MetadataId": None, "HasChanged": None, "Label": label(option.label),
+        "Description": label("")}
     if attr.type == m.STATUS:
         out.update({"State": option.state, "TransitionData": None})
     if attr.type == m.STATE:
@@ -171,147 +174,37 @@ def option_set_metadata(table: Table, attr: Attribute, global_only: bool = False
             "Options": [_option(table, attr, o) for o in attr.option_set.options]}
 
 
-# --- query options -------------------------------------------------------------------------------------------
+# --- what queries may name ------------------------------------------------------------------------------------
 
-def _split_top(text: str, sep: str) -> list[str]:
-    """Split on `sep` outside parentheses."""
-    parts, depth, current = [], 0, ""
-    for char in text:
-        depth += (char == "(") - (char == ")")
-        if char == sep and depth == 0:
-            parts.append(current)
-            current = ""
-        else:
-            current += char
-    parts.append(current)
-    return [p.strip() for p in parts if p.strip()]
-
-
-def _parse_options(pairs: list[tuple[str, str]]) -> dict[str, str]:
-    options: dict[str, str] = {}
-    for name, value in pairs:
-        if name.startswith("$") and name not in ALLOWED_OPTIONS:
-            raise BadRequest(f"The query parameter {name} is not supported for metadata queries.")
-        if name in ALLOWED_OPTIONS:
-            options[name] = value
-    return options
-
-
-def _nested(text: str) -> dict[str, str]:
-    """`$select=a,b;$filter=...` inside an $expand item."""
-    pairs = []
-    for part in _split_top(text, ";"):
-        name, eq, value = part.partition("=")
-        if not eq:
-            raise BadRequest(f"The $expand option '{part}' is not valid.")
-        pairs.append((name.strip(), value.strip()))
-    return _parse_options(pairs)
-
-
-def _expand(text: str | None, allowed: tuple[str, ...], type_name: str) -> dict[str, dict[str, str]]:
-    expands: dict[str, dict[str, str]] = {}
-    for item in _split_top(text or "", ","):
-        match = re.fullmatch(r"(\w+)(?:\((.*)\))?", item, re.DOTALL)
-        if not match:
-            raise BadRequest(f"The $expand option '{item}' is not valid.")
-        if match.group(1) not in allowed:
-            raise PropertyNotFound(match.group(1), type_name)
-        expands[match.group(1)] = _nested(match.group(2) or "")
-    return expands
-
-
-def _select(text: str | None, known: set[str], type_name: str) -> list[str] | None:
-    if text is None or text.strip() in ("", "*"):
-        return None
-    names = [n.strip() for n in text.split(",")]
-    for name in names:
-        if not name:
-            raise BadRequest(f"The $select query option '{text}' has an empty item.")
-        if name not in known:
-            raise PropertyNotFound(name, type_name)
-    return names
-
-
-class _Scope:
-    """What a metadata $filter may name: the properties of the type (an item may lack some, e.g. MaxLength)."""
-
-    def __init__(self, known: set[str], type_name: str) -> None:
-        self.known, self.type_name = known, type_name
-
-
-def _value(node: ast._Node, item: dict, scope: _Scope) -> Any:
-    if isinstance(node, ast.Identifier):
-        if node.name not in scope.known:
-            raise PropertyNotFound(node.name, scope.type_name)
-        return item.get(node.name)
-    if isinstance(node, ast.Attribute):
-        owner = _value(node.owner, item, scope)
-        return owner.get(node.attr) if isinstance(owner, dict) else None
-    if isinstance(node, ast.GUID):
-        return str(node.py_val)
-    if isinstance(node, ast.List):
-        return [_value(v, item, scope) for v in node.val]
-    if isinstance(node, ast._Literal):
-        return node.py_val
-    raise BadRequest(f"The emulator's metadata $filter supports comparisons, 'in', 'and', 'or' and 'not' only, "
-                     f"not {type(node).__name__}.")
-
-
-def _fold(value: Any) -> Any:
-    return value.lower() if isinstance(value, str) else value
-
-
-_COMPARE: dict[type, Callable[[Any, Any], bool]] = {
-    ast.Eq: lambda a, b: a == b, ast.NotEq: lambda a, b: a != b,
-    ast.Lt: lambda a, b: a is not None and b is not None and a < b,
-    ast.LtE: lambda a, b: a is not None and b is not None and a <= b,
-    ast.Gt: lambda a, b: a is not None and b is not None and a > b,
-    ast.GtE: lambda a, b: a is not None and b is not None and a >= b,
-    ast.In: lambda a, b: a in b,
+# AttributeMetadata's properties beyond those every column has, per derived type (an item lacks one it has no value
+# for, as an un-cast collection's items lack those of other types).
+SPECIFIC_PROPERTIES: dict[str, frozenset[str]] = {
+    "StringAttributeMetadata": frozenset({"MaxLength"}), "MemoAttributeMetadata": frozenset({"MaxLength"}),
+    "IntegerAttributeMetadata": frozenset({"MinValue", "MaxValue"}),
+    "DecimalAttributeMetadata": frozenset({"MinValue", "MaxValue", "Precision"}),
+    "DoubleAttributeMetadata": frozenset({"MinValue", "MaxValue", "Precision"}),
+    "DateTimeAttributeMetadata": frozenset({"Format", "DateTimeBehavior"}),
+    "LookupAttributeMetadata": frozenset({"Targets"}), "BooleanAttributeMetadata": frozenset({"DefaultValue"}),
+    "PicklistAttributeMetadata": frozenset({"DefaultFormValue"}),
+    "MultiSelectPicklistAttributeMetadata": frozenset({"DefaultFormValue"}),
 }
+# Every column's properties: a table's key column (a UniqueIdentifierAttributeMetadata) has no others.
+COMMON_PROPERTIES = frozenset(attribute_metadata(ALL_TABLES[0], ALL_TABLES[0].key)) - {"@odata.type"}
+OPTION_SET = ObjectType(f"{NAMESPACE}.OptionSetMetadataBase", frozenset({
+    "MetadataId", "HasChanged", "IsManaged", "Name", "IsCustomOptionSet", "ExternalTypeName", "IntroducedVersion",
+    "Description", "DisplayName", "IsGlobal", "OptionSetType", "Options", "TrueOption", "FalseOption"}), "MetadataId")
 
 
-def _matches(node: ast._Node, item: dict, scope: _Scope) -> bool:
-    if isinstance(node, ast.BoolOp):
-        left = _matches(node.left, item, scope)
-        if isinstance(node.op, ast.And):
-            return left and _matches(node.right, item, scope)
-        return left or _matches(node.right, item, scope)
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
-        return not _matches(node.operand, item, scope)
-    if isinstance(node, ast.Compare):
-        left = _value(node.left, item, scope)
-        right = _value(node.right, item, scope)
-        # metadata names compare case-insensitively, as the emulator's strings do
-        left = _fold(left)
-        right = [_fold(v) for v in right] if isinstance(right, list) else _fold(right)
-        try:
-            return _COMPARE[type(node.comparator)](left, right)
-        except TypeError:
-            raise BadRequest(f"Cannot compare {left!r} with {right!r} in the metadata $filter.") from None
-    value = _value(node, item, scope)
-    if isinstance(value, bool):
-        return value
-    raise BadRequest("A metadata $filter must be a boolean expression.")
+def attribute_type(name: str, classes: Iterable[str]) -> ObjectType:
+    """AttributeMetadata as a cast to `classes` sees it (un-cast, every type's properties may be named)."""
+    properties = COMMON_PROPERTIES.union(*(SPECIFIC_PROPERTIES.get(c, frozenset()) for c in classes))
+    return ObjectType(f"{NAMESPACE}.{name}", properties, "MetadataId",
+                      {"OptionSet": (OPTION_SET, False), "GlobalOptionSet": (OPTION_SET, False)})
 
 
-def _filter(text: str | None, items: list[dict], known: set[str], type_name: str) -> list[dict]:
-    if text is None or not text.strip():
-        return items
-    tree = parse(_ENUM_LITERAL.sub(r"'\1'", text))
-    scope = _Scope(known, type_name)
-    return [item for item in items if _matches(tree, item, scope)]
-
-
-def _shape(item: dict, select: list[str] | None, keep_type: bool) -> dict:
-    out = {}
-    for name, value in item.items():
-        if name == "@odata.type":
-            if keep_type:
-                out[name] = value
-        elif select is None or name in select or name == "MetadataId":
-            out[name] = value
-    return out
+ATTRIBUTE = attribute_type("AttributeMetadata", METADATA_TYPES.values())
+ENTITY = ObjectType(f"{NAMESPACE}.EntityMetadata", frozenset(entity_metadata(ALL_TABLES[0])), "MetadataId",
+                    {"Attributes": (ATTRIBUTE, True)})
 
 
 # --- resources -----------------------------------------------------------------------------------------------
@@ -366,25 +259,32 @@ def _cast_types(cast: str | None) -> frozenset[str] | None:
     return types
 
 
-def _attribute_items(table: Table, attrs: list[Attribute], options: dict[str, str], type_name: str,
-                     keep_type: bool) -> list[dict]:
-    full = [(attr, attribute_metadata(table, attr)) for attr in attrs]
-    known = {k for _, item in full for k in item if k != "@odata.type"} | {"OptionSet", "GlobalOptionSet"}
-    select = _select(options.get("$select"), known, type_name)
-    expands = _expand(options.get("$expand"), ("OptionSet", "GlobalOptionSet"), type_name)
-    kept = {id(item) for item in _filter(options.get("$filter"), [item for _, item in full], known, type_name)}
-    out = []
-    for attr, item in full:
-        if id(item) not in kept:
+def _attributes(table: Table, attrs: list[Attribute], query: ObjectQuery, keep_type: bool) -> list[dict]:
+    out: list[dict] = []
+    for attr in attrs:
+        item = attribute_metadata(table, attr)
+        if not query.matches(item):
             continue
-        shaped = _shape(item, select, keep_type)
-        for nav, nested in expands.items():
+        shaped = query.shape(item, keep_type)
+        for nav, nested in query.expand.items():
             option_set = option_set_metadata(table, attr, global_only=nav == "GlobalOptionSet")
-            nested_known = set(option_set or {}) | {"Options", "TrueOption", "FalseOption"}
-            nested_select = _select(nested.get("$select"), nested_known, f"{NAMESPACE}.OptionSetMetadataBase")
-            shaped[nav] = None if option_set is None else _shape(option_set, nested_select, False)
+            shaped[nav] = None if option_set is None else nested.shape(option_set)
         out.append(shaped)
     return out
+
+
+def _entities(tables: list[Table], query: ObjectQuery) -> list[dict]:
+    value = []
+    for table in tables:
+        item = entity_metadata(table)
+        if not query.matches(item):
+            continue
+        shaped = query.shape(item)
+        if "Attributes" in query.expand:
+            shaped["Attributes"] = _attributes(table, list(table.attributes), query.expand["Attributes"],
+                                               keep_type=True)
+        value.append(shaped)
+    return value
 
 
 def _context(select: str | None, suffix: str = "") -> str:
@@ -392,55 +292,46 @@ def _context(select: str | None, suffix: str = "") -> str:
     return f"{names}{suffix}"
 
 
+def _refuse_filter(options: dict[str, str], collection: str, one: str) -> None:
+    if "$filter" in options:
+        raise BadRequest(f"$filter applies to the {collection} collection, not to one {one}.")
+
+
 @handles("EntityDefinitions", "GET")
 def entity_definitions(resource: Resource):
     match = _REST.match(resource.rest)
     if not match:
         raise ResourceNotFound(resource.path.split("/")[-1])
-    options = _parse_options(list(request.args.items(multi=True)))
+    options = query_options(request.args.items(multi=True))
+    settings = server.current().settings
+    limits = FilterLimits(settings.max_filter_depth, settings.max_filter_conditions)
+    aliases = syntax.aliases_from(request.args)
+    select = options.get("$select")
     base = f"{service_root()}$metadata#EntityDefinitions"
     if match.group("key") is None:
         if match.group("attributes"):
             raise ResourceNotFound("Attributes")
-        return json_response({"@odata.context": base + _context(options.get("$select")),
-                              "value": _entity_items(ALL_TABLES, options)})
+        return json_response({"@odata.context": base + _context(select),
+                              "value": _entities(list(ALL_TABLES), parse_query(options, ENTITY, aliases, limits))})
     table = _find_table(match.group("key"))
     if not match.group("attributes"):
-        if "$filter" in options:
-            raise BadRequest("$filter applies to the EntityDefinitions collection, not to one entity.")
-        item = _entity_items([table], options)[0]
-        return json_response({"@odata.context": base + _context(options.get("$select"), "/$entity"), **item})
-    types = _cast_types(match.group("cast"))
-    cast = f"/{match.group('cast')}" if match.group("cast") else ""
-    type_name = f"{NAMESPACE}.{match.group('cast')[len(NAMESPACE) + 1:]}" if cast else \
-        f"{NAMESPACE}.AttributeMetadata"
+        _refuse_filter(options, "EntityDefinitions", "entity")
+        [item] = _entities([table], parse_query(options, ENTITY, aliases, limits))
+        return json_response({"@odata.context": base + _context(select, "/$entity"), **item})
+    cast_name = match.group("cast")
+    types = _cast_types(cast_name)
+    cast = f"/{cast_name}" if cast_name else ""
+    kind = ATTRIBUTE if types is None else \
+        attribute_type(cast_name[len(NAMESPACE) + 1:], {METADATA_TYPES[t] for t in types})
     context = f"{base}({match.group('key')})/Attributes"
     if match.group("attr_key") is not None:
         attr = _find_attribute(table, match.group("attr_key"))
         if types is not None and attr.type not in types:
-            raise ResourceNotFound(match.group("cast"))
-        item = _attribute_items(table, [attr], options, type_name, keep_type=not cast)[0]
+            raise ResourceNotFound(cast_name)
+        _refuse_filter(options, "Attributes", "attribute")
+        [item] = _attributes(table, [attr], parse_query(options, kind, aliases, limits), keep_type=not cast)
         return json_response({"@odata.context": f"{context}({match.group('attr_key')}){cast}"
-                              f"{_context(options.get('$select'), '/$entity')}", **item})
+                              f"{_context(select, '/$entity')}", **item})
     attrs = [a for a in table.attributes if types is None or a.type in types]
-    value = _attribute_items(table, attrs, options, type_name, keep_type=not cast)
-    return json_response({"@odata.context": f"{context}{cast}{_context(options.get('$select'))}", "value": value})
-
-
-def _entity_items(tables, options: dict[str, str]) -> list[dict]:
-    type_name = f"{NAMESPACE}.EntityMetadata"
-    full = [(table, entity_metadata(table)) for table in tables]
-    known = set(full[0][1]) | {"Attributes"}
-    select = _select(options.get("$select"), known, type_name)
-    expands = _expand(options.get("$expand"), ("Attributes",), type_name)
-    kept = {id(item) for item in _filter(options.get("$filter"), [item for _, item in full], known, type_name)}
-    value = []
-    for table, item in full:
-        if id(item) not in kept:
-            continue
-        shaped = _shape(item, select, False)
-        if "Attributes" in expands:
-            shaped["Attributes"] = _attribute_items(table, list(table.attributes), expands["Attributes"],
-                                                    f"{NAMESPACE}.AttributeMetadata", keep_type=True)
-        value.append(shaped)
-    return value
+    value = _attributes(table, attrs, parse_query(options, kind, aliases, limits), keep_type=not cast)
+    return json_response({"@odata.context": f"{context}{cast}{_context(select)}", "value": value})

@@ -1,25 +1,17 @@
-"""Request limits with Dataverse-shaped errors: URL length, body size, $select width and a per-query time limit
-(SQLite's progress handler aborts a statement that runs past its deadline). The $filter limits: odata/limits.py."""
+"""Request limits with Dataverse-shaped errors: URL length, body size, $select width; and each request's queries get
+the per-query time limit (which the Database enforces). The $filter limits: odata/limits.py."""
 from __future__ import annotations
 
 import json
-import sqlite3
-import threading
-import time
-from typing import TYPE_CHECKING
 
-import sqlalchemy as sa
-from flask import Flask, current_app, request
+from flask import Flask, request
 from werkzeug.serving import WSGIRequestHandler
 
+from .. import server
 from ..errors import BadRequest, DataverseError
 from ..settings import Settings
 
-if TYPE_CHECKING:
-    from ..store.database import Database
-
 BATCH_PART = "emulator.batch_part"  # WSGI environ key set on the requests a $batch runs
-PROGRESS_STEPS = 1000  # SQLite VM instructions between deadline checks: cheap, and fine-grained enough
 
 
 class UriTooLong(DataverseError):
@@ -32,21 +24,9 @@ class PayloadTooLarge(DataverseError):
     code = ""
 
 
-class QueryTimeout(DataverseError):
-    status = 400
-    code = ""
-
-
-_state = threading.local()  # per request thread: whether a deadline applies, and the current statement's
-
-
-def _settings() -> Settings:
-    return current_app.extensions["emulator"].settings
-
-
 def check_request() -> None:
     """Before every request: URL length, declared body size, $select width. Also arms the query time limit."""
-    settings = _settings()
+    settings = server.current().settings
     raw = request.environ.get("RAW_URI") or request.full_path
     if request.environ.get(BATCH_PART):  # the documented way around the URL limit: twice as long inside a $batch
         if len(raw) > 2 * settings.max_url_length:
@@ -63,55 +43,17 @@ def check_request() -> None:
     if select is not None and select.count(",") + 1 > settings.max_select_columns:
         raise BadRequest(f"The $select query option names {select.count(',') + 1} columns; the limit is "
                          f"{settings.max_select_columns}.", code="0x80060888")
-    _state.timeout = settings.query_timeout_ms / 1000 if settings.query_timeout_ms else None
+    server.current().db.limit_queries(settings.query_timeout_ms)
 
 
 def end_request(_exc=None) -> None:
-    _state.timeout = None
-    _state.deadline = None
+    server.current().db.limit_queries(None)
 
 
-# -- the per-query time limit ----------------------------------------------------------------------------------
-def _progress() -> int:
-    deadline = getattr(_state, "deadline", None)
-    if deadline is not None and time.monotonic() > deadline:
-        _state.expired = True
-        return 1  # non-zero: SQLite aborts the statement with "interrupted"
-    return 0
-
-
-def _arm(conn, cursor, statement, parameters, context, executemany) -> None:
-    timeout = getattr(_state, "timeout", None)
-    _state.deadline = time.monotonic() + timeout if timeout is not None else None
-    _state.expired = False
-
-
-def _checkout(dbapi_connection, record, proxy) -> None:
-    dbapi_connection.set_progress_handler(_progress, PROGRESS_STEPS)
-
-
-def _translate(context) -> None:
-    if isinstance(context.original_exception, sqlite3.OperationalError) and getattr(_state, "expired", False):
-        _state.expired = False
-        timeout_ms = round(_state.timeout * 1000) if getattr(_state, "timeout", None) else 0
-        raise QueryTimeout(f"The query ran longer than the emulator's limit of {timeout_ms} ms and was stopped. "
-                           f"Narrow the $filter, lower $top, or raise the limit with --query-timeout-ms.")
-
-
-def install_query_timeout(db: "Database") -> None:
-    if not db.is_sqlite or getattr(db, "_query_timeout_installed", False):
-        return
-    sa.event.listen(db.engine, "checkout", _checkout)
-    sa.event.listen(db.engine, "before_cursor_execute", _arm)
-    sa.event.listen(db.engine, "handle_error", _translate)
-    db._query_timeout_installed = True
-
-
-def install(app: Flask, db: "Database", settings: Settings) -> None:
+def install(app: Flask, settings: Settings) -> None:
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes  # also bounds chunked bodies as they are read
     app.before_request(check_request)
     app.teardown_request(end_request)
-    install_query_timeout(db)
 
 
 class RequestHandler(WSGIRequestHandler):

@@ -10,10 +10,10 @@ from ..errors import BadRequest, PropertyNotFound, RecordNotFound
 from ..odata import fetchxml, paging, serialize
 from ..odata.limits import FilterLimits
 from ..odata.options import FETCHXML, QueryOptions, check_option_names, parse_count, parse_options
+from ..responses import empty_response, json_response, text_response
 from ..store import query
 from ..store.related import related_rows
 from . import instance_annotations, prefer
-from .responses import empty_response, json_response, text_response
 from .routing import Resource, handles
 
 _SAFE = "$,'()/:=@*;"
@@ -38,7 +38,7 @@ def _limits(emulator) -> FilterLimits:
 
 def _options(resource: Resource, single: bool = False) -> QueryOptions:
     emulator = server.current()
-    return parse_options(resource.table, request.args, emulator.db.tables, now=emulator.clock.now(),
+    return parse_options(resource.entity_table, request.args, emulator.db.tables, now=emulator.clock.now(),
                          user_id=emulator.caller_id, dialect=emulator.db.engine.dialect.name, single=single,
                          limits=_limits(emulator))
 
@@ -112,7 +112,7 @@ def _fetch(resource: Resource, text: str, prefs: prefer.Preferences):
             raise BadRequest(f"The query parameter {name} cannot be combined with fetchXml: the FetchXML carries "
                              f"the whole query.")
     check_option_names(dict.fromkeys(others, ""))  # the other Dataverse parameters: honoured, or refused by name
-    fetch = fetchxml.compile_fetch(text, resource.table, emulator.db.tables, now=emulator.clock.now(),
+    fetch = fetchxml.compile_fetch(text, resource.entity_table, emulator.db.tables, now=emulator.clock.now(),
                                    user_id=emulator.caller_id, dialect=emulator.db.engine.dialect.name,
                                    limits=_limits(emulator))
     fetch.count = fetch.count or parse_count(request.args.get("$count"))
@@ -124,9 +124,9 @@ def _fetch(resource: Resource, text: str, prefs: prefer.Preferences):
     rows = page.rows[fetch.skipped(plan):]
     columns = [(c.attr, c.label, c.prefix) for c in fetch.columns if c.function is None]
     annotate = instance_annotations.annotator(emulator, prefs, rows, columns=columns)
-    names = None if fetch.grouped or len(fetch.root_columns) == len(resource.table.attributes) else \
+    names = None if fetch.grouped or len(fetch.root_columns) == len(resource.entity_table.attributes) else \
         [c.key for c in fetch.columns]
-    body: dict = {"@odata.context": serialize.context_url(service_root(), resource.table, names)}
+    body: dict = {"@odata.context": serialize.context_url(service_root(), resource.entity_table, names)}
     _totals(body, prefs, fetch.count, page)
     if page.more and fetch.paged:
         if prefs.wants("Microsoft.Dynamics.CRM.fetchxmlpagingcookie"):
@@ -146,9 +146,9 @@ def retrieve(resource: Resource):
     prefs = prefer.parse(request.headers.get("Prefer"))
     options = _options(resource, single=True)
     attrs = options.columns()
-    row = query.get_one(emulator.db, resource.table, resource.key, attrs)
+    row = query.get_one(emulator.db, resource.entity_table, resource.record_key, attrs)
     if row is None:
-        raise RecordNotFound(resource.table.logical_name, resource.key)
+        raise RecordNotFound(resource.entity_table.logical_name, resource.record_key)
     if _not_modified(row, prefs):
         return empty_response(304)
     body = {"@odata.context": serialize.context_url(service_root(), options.table, options.select_names,
@@ -170,14 +170,15 @@ def _not_modified(row, prefs) -> bool:
 @handles("property", "GET")
 def retrieve_property(resource: Resource):
     emulator = server.current()
-    attr = resource.table.by_property(resource.property)
+    attr = resource.entity_table.by_property(resource.property)
     if attr is None:
-        raise PropertyNotFound(resource.property, resource.table.type_name)
-    row = query.get_one(emulator.db, resource.table, resource.key, [attr])
+        raise PropertyNotFound(resource.property or "", resource.entity_table.type_name)
+    row = query.get_one(emulator.db, resource.entity_table, resource.record_key, [attr])
     if row is None:
-        raise RecordNotFound(resource.table.logical_name, resource.key)
+        raise RecordNotFound(resource.entity_table.logical_name, resource.record_key)
     value = row._mapping[attr.logical_name]
-    context = f"{service_root()}$metadata#{resource.table.entity_set}({resource.key})/{attr.property_name}"
+    table = resource.entity_table
+    context = f"{service_root()}$metadata#{table.entity_set}({resource.record_key})/{attr.property_name}"
     return json_response({"@odata.context": context, "value": value})
 
 

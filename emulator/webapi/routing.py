@@ -3,10 +3,11 @@ Resource (entity set, record, property, $count, bound action, or a top-level nam
 handlers register for (resource kind, HTTP method)."""
 from __future__ import annotations
 
+import builtins
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from flask import Response, request
 
@@ -28,6 +29,18 @@ class Resource:
     path: str = ""
     rest: str = ""  # for top-level names: what follows the name (handlers parse it)
     raw_key: str | None = None
+
+    @builtins.property  # the field `property` shadows the builtin in this class body
+    def entity_table(self) -> Table:
+        """The table of a resource under an entity set (resolve sets it for every such kind)."""
+        assert self.table is not None, f"a {self.kind} resource has no table"
+        return self.table
+
+    @builtins.property
+    def record_key(self) -> str:
+        """The key of a resource that names one record."""
+        assert self.key is not None, f"a {self.kind} resource names no record"
+        return self.key
 
 
 def handles(kind: str, *methods: str) -> Callable[[Handler], Handler]:

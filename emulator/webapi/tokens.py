@@ -4,14 +4,13 @@ expiry, audience (the org URL) and issuer. Each configured client maps to a syst
 never logged."""
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import json
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import jwt
@@ -21,9 +20,9 @@ from jwt.algorithms import RSAAlgorithm
 
 from ..clock import format_instant
 from ..errors import NotAuthenticated
+from ..responses import json_response
 from ..settings import Settings
 from ..store.seed import ADMIN_USER_ID
-from .responses import json_response
 
 ALGORITHM = "RS256"
 LEEWAY = 30  # seconds of clock skew tolerated on exp/nbf, as token libraries commonly do
@@ -56,11 +55,6 @@ def load_clients(source: str | None) -> dict[str, Client]:
     return clients
 
 
-def _b64(number: int) -> str:
-    raw = number.to_bytes((number.bit_length() + 7) // 8, "big")
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
-
-
 class TokenService:
     """One signing key per server process (tokens do not outlive a restart), the clients, and the tenant."""
 
@@ -69,11 +63,12 @@ class TokenService:
         self.lifetime = settings.token_lifetime
         self.clients = load_clients(settings.auth_clients)
         self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        numbers = self.key.public_key().public_numbers()
-        self.kid = hashlib.sha256(f"{numbers.n}".encode()).hexdigest()[:32]
-        self.jwk = {"kty": "RSA", "use": "sig", "alg": ALGORITHM, "kid": self.kid, "n": _b64(numbers.n),
-                    "e": _b64(numbers.e)}
-        self.public_key = RSAAlgorithm.from_jwk(json.dumps(self.jwk))
+        self.public_key = self.key.public_key()
+        self.kid = hashlib.sha256(f"{self.public_key.public_numbers().n}".encode()).hexdigest()[:32]
+        public = RSAAlgorithm.to_jwk(self.public_key, as_dict=True)
+        # the members Entra publishes for a signing key (pyjwt's key_ops is not among them)
+        self.jwk = {"kty": "RSA", "use": "sig", "alg": ALGORITHM, "kid": self.kid, "n": public["n"],
+                    "e": public["e"]}
 
     # -- URLs, from the request so they work whatever host name the client used -----------------------------------
     @staticmethod
@@ -152,7 +147,7 @@ blueprint = Blueprint("tokens", __name__)
 def _oauth_error(status: int, error: str, code: int, description: str):
     """Errors of the token endpoint take Entra's OAuth shape (the client there is an OAuth library)."""
     body = {"error": error, "error_description": f"AADSTS{code}: {description}", "error_codes": [code],
-            "timestamp": format_instant(datetime.now(timezone.utc), sep=" "), "trace_id": str(uuid.uuid4()),
+            "timestamp": format_instant(datetime.now(UTC), sep=" "), "trace_id": str(uuid.uuid4()),
             "correlation_id": str(uuid.uuid4())}
     response = json_response(body, status)
     response.headers.pop("OData-Version", None)

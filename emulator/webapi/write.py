@@ -12,10 +12,10 @@ from ..errors import BadRequest, DataverseError, NotSupported, PreconditionFaile
 from ..metadata import Table
 from ..odata import serialize
 from ..odata.options import parse_select
+from ..responses import empty_response, json_response
 from ..store import write as store
 from . import instance_annotations, prefer
 from .read import service_root
-from .responses import empty_response, json_response
 from .routing import Resource, handles
 
 # The entity URL of the last record a request created or updated, for $batch Content-ID references.
@@ -76,11 +76,11 @@ def _representation(conn, table: Table, key: str, status: int, prefs: prefer.Pre
 
 @handles("collection", "POST")
 def create(resource: Resource):
-    table = resource.table
+    table = resource.entity_table
     emulator = server.current()
     prefs = prefer.parse(request.headers.get("Prefer"))
     body = _body(table)
-    with store.transaction(emulator.db) as conn:
+    with emulator.db.transaction() as conn:
         key = store.create(conn, emulator.db, table, body, _context())
         url = _entity_url(table, key)
         if prefs.return_representation:
@@ -90,13 +90,13 @@ def create(resource: Resource):
 
 @handles("entity", "PATCH")
 def update_or_upsert(resource: Resource):
-    table, key = resource.table, resource.key
+    table, key = resource.entity_table, resource.record_key
     emulator = server.current()
     prefs = prefer.parse(request.headers.get("Prefer"))
     if_match = _etags(request.headers.get("If-Match"))
     if_none_match = _etags(request.headers.get("If-None-Match"))
     body = _body(table)
-    with store.transaction(emulator.db) as conn:
+    with emulator.db.transaction() as conn:
         existing = store.fetch(conn, emulator.db, table, key, lock=True)
         if existing is None:
             if if_match is not None:
@@ -117,10 +117,10 @@ def update_or_upsert(resource: Resource):
 
 @handles("entity", "DELETE")
 def delete(resource: Resource):
-    table, key = resource.table, resource.key
+    table, key = resource.entity_table, resource.record_key
     emulator = server.current()
     if_match = _etags(request.headers.get("If-Match"))
-    with store.transaction(emulator.db) as conn:
+    with emulator.db.transaction() as conn:
         existing = store.fetch(conn, emulator.db, table, key, [table.key], lock=True)
         if existing is None:
             raise RecordNotFound(table.logical_name, key)
@@ -130,9 +130,9 @@ def delete(resource: Resource):
 
 
 def _property(resource: Resource):
-    attr = resource.table.by_property(resource.property)
+    attr = resource.entity_table.by_property(resource.property)
     if attr is None:
-        raise PropertyNotFound(resource.property, resource.table.type_name)
+        raise PropertyNotFound(resource.property or "", resource.entity_table.type_name)
     if attr.is_lookup:
         raise BadRequest(f"'{resource.property}' is a lookup: set it with "
                          f"'<navigation property>@odata.bind' in a PATCH of the record.")
@@ -140,10 +140,10 @@ def _property(resource: Resource):
 
 
 def _update_property(resource: Resource, value):
-    table, key = resource.table, resource.key
+    table, key = resource.entity_table, resource.record_key
     attr = _property(resource)
     emulator = server.current()
-    with store.transaction(emulator.db) as conn:
+    with emulator.db.transaction() as conn:
         existing = store.fetch(conn, emulator.db, table, key, lock=True)
         if existing is None:
             raise RecordNotFound(table.logical_name, key)
@@ -155,9 +155,10 @@ def _update_property(resource: Resource, value):
 
 @handles("property", "PUT")
 def put_property(resource: Resource):
-    body = _body(resource.table)
+    body = _body(resource.entity_table)
     if not isinstance(body, dict) or "value" not in body:
-        raise store.payload_error(resource.table, "A single-property PUT needs a body of the form {\"value\": ...}.")
+        raise store.payload_error(resource.entity_table,
+                                  "A single-property PUT needs a body of the form {\"value\": ...}.")
     return _update_property(resource, body["value"])
 
 
@@ -177,17 +178,17 @@ def _targets(table: Table) -> list:
 
 @handles("action", "POST")
 def bound_action(resource: Resource):
-    table = resource.table
+    table = resource.entity_table
     emulator = server.current()
     if resource.action == "CreateMultiple":
         targets = _targets(table)
-        with store.transaction(emulator.db) as conn:
+        with emulator.db.transaction() as conn:
             ids = [store.create(conn, emulator.db, table, target, _context()) for target in targets]
         return json_response({"@odata.context": f"{service_root()}$metadata#Microsoft.Dynamics.CRM."
                                                 f"CreateMultipleResponse", "Ids": ids})
     if resource.action == "UpdateMultiple":
         targets = _targets(table)
-        with store.transaction(emulator.db) as conn:
+        with emulator.db.transaction() as conn:
             for target in targets:
                 key = store.parse_guid(target.get(table.primary_id))
                 if key is None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import orjson
 from flask import Response
 
-from ..errors import DataverseError
+from .errors import DataverseError
 
 JSON = "application/json; odata.metadata=minimal"
 ODATA_HEADERS = {"OData-Version": "4.0"}
