@@ -7,13 +7,13 @@ from datetime import datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
+from emulator.app import create_app
 from emulator.errors import BadRequest, PreconditionFailed
 from emulator.metadata import BY_LOGICAL_NAME
 from emulator.simulation import Simulator
 from emulator.store import records, scenario, write
 from emulator.store.records import Context, rules
 from emulator.store.seed import ADMIN_USER_ID, DOC_AGENT_ID, Seeder
-from emulator.webapi import create_app
 
 from .conftest import NOW, Client
 

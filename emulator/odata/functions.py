@@ -38,7 +38,7 @@ def function(name: str, params: tuple[str, ...] = PROPERTY) -> Callable[[Handler
 def shift(instant: datetime, **units: int) -> datetime:
     """`instant` moved by calendar units (months and years via relativedelta), clamped to years 1..9999."""
     try:
-        return instant + relativedelta(**units)
+        return instant + relativedelta(None, None, **units)  # no dt1/dt2: the units are the whole delta
     except (OverflowError, ValueError):
         return EARLIEST if any(v < 0 for v in units.values()) else LATEST
 

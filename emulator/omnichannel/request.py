@@ -132,8 +132,8 @@ def statuses(value: Any) -> list[int]:
                 if not _INTEGER.match(piece) or int(piece) not in columns.STATUS_REASONS:
                     raise _unknown_status(piece)
                 out.append(int(piece))
-        elif _whole(item) is not None and _whole(item) in columns.STATUS_REASONS:
-            out.append(_whole(item))
+        elif (whole := _whole(item)) is not None and whole in columns.STATUS_REASONS:
+            out.append(whole)
         elif isinstance(item, (int, float)) and not isinstance(item, bool):
             raise _unknown_status(_number_text(item))
         else:
@@ -174,7 +174,7 @@ def select(value: Any) -> list[str]:
     if not isinstance(value, (list, tuple)):
         raise reject(f"attributes must be an array of column names, not {a_type(value)}.")
     names = [_column(item, "attribute") for item in value]
-    names += [columns.resolve(name) for name in columns.DEFAULT_ATTRIBUTES]
+    names += [_column(name, "attribute") for name in columns.DEFAULT_ATTRIBUTES]  # all known columns
     return list(dict.fromkeys(names))
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 import sqlalchemy as sa
+from sqlalchemy.sql.selectable import NamedFromClause
 
 from ..metadata import BY_LOGICAL_NAME, Attribute, Table
 from ..plan import Join, Plan
@@ -33,7 +34,7 @@ def related_rows(db: Database, table: Table, lookup: Attribute, target: Table, a
 
 
 @lru_cache(maxsize=64)
-def _referencing(sql_table: sa.Table) -> sa.Alias:
+def _referencing(sql_table: sa.Table) -> NamedFromClause:
     """The referencing table's alias, made once: an alias builds a proxy of every column on first use (~1 ms)."""
     return sql_table.alias(_REFERENCING)
 

@@ -10,8 +10,9 @@ import sys
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from json.decoder import scanstring  # type: ignore[attr-defined]  # exists at run time; typeshed leaves it out
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, overload
 
 import sqlalchemy as sa
 
@@ -51,7 +52,9 @@ class _Locator:
         return bisect.bisect_right(self.newlines, index - 1) + 1
 
     def _ws(self, i: int) -> int:
-        return self._WS.match(self.text, i).end()
+        match = self._WS.match(self.text, i)
+        assert match is not None  # `[ \t\n\r]*` matches anywhere
+        return match.end()
 
     def run(self) -> dict[tuple, int]:
         self._value(self._ws(0), ())
@@ -66,7 +69,7 @@ class _Locator:
             if text[i] == "}":
                 return i + 1
             while True:
-                key, i = json.decoder.scanstring(text, i + 1)
+                key, i = scanstring(text, i + 1)
                 self.lines[path + (key,)] = self.line(i)
                 i = self._ws(self._ws(i) + 1)  # past ':'
                 i = self._ws(self._value(i, path + (key,)))
@@ -85,11 +88,13 @@ class _Locator:
                     return i + 1
                 i = self._ws(i + 1)
         if c == '"':
-            return json.decoder.scanstring(text, i + 1)[1]
+            return scanstring(text, i + 1)[1]
         for literal in ("true", "false", "null"):
             if text.startswith(literal, i):
                 return i + len(literal)
-        return self._NUMBER.match(text, i).end()
+        match = self._NUMBER.match(text, i)
+        assert match is not None  # the text is valid JSON, so what is left here is a number
+        return match.end()
 
 
 def _path_text(path: tuple) -> str:
@@ -219,6 +224,10 @@ def choice(scenario: Scenario, path: tuple, value: Any, option_set, what: str) -
     raise scenario.error(path, f"{value!r} is not a {what}; use one of {labels}")
 
 
+@overload
+def _str(scenario: Scenario, path: tuple, value: Any, required: Literal[True]) -> str: ...
+@overload
+def _str(scenario: Scenario, path: tuple, value: Any, required: bool = False) -> str | None: ...
 def _str(scenario: Scenario, path: tuple, value: Any, required: bool = False) -> str | None:
     if value is None:
         if required:
@@ -290,8 +299,8 @@ class Loader:
         key = item.get("key")
         if key is not None and not isinstance(key, (str, int)):
             raise self.s.error(path + ("key",), "must be a string")
-        if item.get("id") is not None:
-            value = _str(self.s, path + ("id",), item["id"])
+        value = _str(self.s, path + ("id",), item.get("id"))
+        if value is not None:
             if not GUID.match(value):
                 raise self.s.error(path + ("id",), f"'{value}' is not a GUID")
             guid = value.lower()
@@ -318,12 +327,13 @@ class Loader:
         known = ", ".join(self.keys.get(section, {})) or "none"
         raise self.s.error(path, f"'{value}' is not the key of one of the {section} (keys: {known}) nor a GUID")
 
-    def new_row(self, logical_name: str, row: dict, created: str, modified: str | None = None) -> dict:
+    def new_row(self, logical_name: str, row: dict, created: str | None, modified: str | None = None) -> dict:
         """`row` with the columns the server sets, as if the administrator created it at `created` and last changed
-        it at `modified`; its owner is the administrator unless the row names one."""
+        it at `modified`; its owner is the administrator unless the row names one. `created` is None only where the
+        file writes `"created": null`, which loads the row without createdon."""
         table = BY_LOGICAL_NAME[logical_name]
-        return records.rules(table).new_row(row, row[table.primary_id], when=modified or created, created=created,
-                                            caller=ADMIN_USER_ID, version=self.next_version)
+        return records.rules(table).new_row(row, row[table.primary_id], when=modified or created,  # type: ignore[arg-type]  # None only for "created": null, loaded as it always was
+                                            created=created, caller=ADMIN_USER_ID, version=self.next_version)
 
     def columns(self, logical_name: str, path: tuple, item: dict, row: dict) -> dict:
         """Any column by logical name, written as stored (lookups as GUIDs)."""
@@ -457,7 +467,7 @@ class Loader:
             if closed is not None and status != 4:
                 raise self.s.error(path + ("closed",), "only a Closed conversation has a closed date")
             for name, value in (("assigned", assigned), ("modified", modified), ("closed", closed)):
-                if value is not None and value < created:
+                if value is not None and value < created:  # type: ignore[operator]  # created is None only for "created": null
                     raise self.s.error(path + (name,), f"{value} is before the conversation was created ({created})")
             title = _str(self.s, path + ("title",), item.get("title")) or f"Conversation {n + 1}"
             if isinstance(customer, dict):
@@ -501,7 +511,8 @@ class Loader:
             self.remember("conversations", item, self.add("msdyn_ocliveworkitem",
                                                           self.columns("msdyn_ocliveworkitem", path, item, row)))
 
-    def session_row(self, guid: str, conv: dict, agent_id: str | None, created: str, closed: str | None) -> dict:
+    def session_row(self, guid: str, conv: dict, agent_id: str | None, created: str | None, closed: str | None
+                    ) -> dict:
         return self.add("msdyn_ocsession", self.new_row("msdyn_ocsession", {
             "activityid": guid, "subject": f"Session: {conv['msdyn_title']}"[:200],
             "msdyn_liveworkitemid": conv["activityid"], "msdyn_channel": int(conv["msdyn_channel"].split(",")[0]),
@@ -511,7 +522,7 @@ class Loader:
             "statecode": 1 if closed else 0, "statuscode": 2 if closed else 1, "ownerid": agent_id}, created, closed))
 
     def sessions(self) -> None:
-        latest: dict[str, tuple[str, str]] = {}
+        latest: dict[str, tuple[str | None, str]] = {}
         for path, item in self.items("sessions"):
             guid = self.identity("sessions", path, item)
             conv = self.ref("conversations", path + ("conversation",), item.get("conversation"))
@@ -524,7 +535,7 @@ class Loader:
             row = self.session_row(guid, conv, agent_id, created, closed)
             self.columns("msdyn_ocsession", path, item, row)
             self.remember("sessions", item, row)
-            if conv["activityid"] not in latest or created >= latest[conv["activityid"]][0]:
+            if conv["activityid"] not in latest or created >= latest[conv["activityid"]][0]:  # type: ignore[operator]  # None only for "created": null
                 latest[conv["activityid"]] = (created, guid)
         for conv in self.rows.get("msdyn_ocliveworkitem", []):
             if conv["activityid"] in latest and not conv.get("msdyn_lastsessionid"):

@@ -101,6 +101,11 @@ def _clamp(value: int, low: int, high: int) -> int:
     return max(low, min(high, value))
 
 
+def _first_and_last(full_name: str) -> tuple[str, str]:
+    first, last = full_name.split()
+    return first, last
+
+
 def _weighted(pairs: Iterable[tuple[object, int]]) -> list:
     """Each value repeated by its weight: a uniform index into the list is a weighted choice (one random())."""
     return [value for value, weight in pairs for _ in range(weight)]
@@ -176,7 +181,7 @@ class Seeder:
             columns = COLUMNS[logical_name]
             statement = self.db.tables[logical_name].insert().compile(dialect=self.db.engine.dialect,
                                                                       column_keys=list(columns))
-            if tuple(statement.positiontup) != columns:
+            if statement.positiontup is None or tuple(statement.positiontup) != columns:
                 raise AssertionError(f"COLUMNS[{logical_name!r}] must be the table's columns, in its order")
             self.statements[logical_name] = str(statement)
         return self.statements[logical_name]
@@ -184,8 +189,8 @@ class Seeder:
     # -- reference data --------------------------------------------------------------------------------------
     def users(self, agents: int, firsts: list[str], lasts: list[str]) -> list[tuple]:
         setup = self.now - 400 * DAY
-        rows = [self._user(ADMIN_USER_ID, *ADMIN_USER_NAME.split(), "Administrator", setup),
-                self._user(DOC_AGENT_ID, *DOC_AGENT_NAME.split(), "Customer Service Agent", setup)]
+        rows = [self._user(ADMIN_USER_ID, *_first_and_last(ADMIN_USER_NAME), "Administrator", setup),
+                self._user(DOC_AGENT_ID, *_first_and_last(DOC_AGENT_NAME), "Customer Service Agent", setup)]
         choice = self.rng.choice
         for i in range(max(agents, 1) - 1):
             title = "Customer Service Supervisor" if i % 8 == 7 else "Customer Service Agent"
@@ -252,6 +257,7 @@ class Seeder:
         n_accounts, n_contacts = len(accounts), len(contacts)
         version = self.version
         forced = len(DOC_AGENT_STATUSES)
+        agent: str | None
         for n in range(count):
             if n < forced:
                 status, agent = DOC_AGENT_STATUSES[n], DOC_AGENT_ID
@@ -293,10 +299,12 @@ class Seeder:
                 wrap_started = created + wait + handle if agent else None
             elif status == 5:
                 wrap_started = created + wait + handle
-            last_event = closed or wrap_started or ((assigned + handle) if status == 3 else assigned) or created
+            last_event = closed or wrap_started or ((assigned + handle) if status == 3 and assigned is not None
+                                                    else assigned) or created  # Waiting ones have an agent
             created_at = instant_day[created // DAY - first_day] + instant_time[created % DAY]
             last_at = instant_day[last_event // DAY - first_day] + instant_time[last_event % DAY]
-            assigned_at = instant_day[assigned // DAY - first_day] + instant_time[assigned % DAY] if agent else None
+            assigned_at = instant_day[assigned // DAY - first_day] + instant_time[assigned % DAY] \
+                if assigned is not None else None
             topic = TOPICS[int(random() * 16)]
             title = f"{topic} #{10000 + n}"
             cid = guid()

@@ -144,18 +144,19 @@ def convert(table: Table, attr: Attribute, value: Any) -> Any:
             raise _cannot_convert(table, attr, value)
         return _in_range(table, attr, number)
     if t in (m.DECIMAL, m.DOUBLE):
+        amount: float
         if is_number:
-            number = value
+            amount = value
         elif isinstance(value, str):  # IEEE754Compatible clients send decimals as strings
             try:
-                number = float(Decimal(value))
+                amount = float(Decimal(value))
             except InvalidOperation:
                 raise _cannot_convert(table, attr, value) from None
         else:
             raise _cannot_convert(table, attr, value)
         if attr.precision is not None:
-            number = round(number, attr.precision)
-        return _in_range(table, attr, number)
+            amount = round(amount, attr.precision)
+        return _in_range(table, attr, amount)
     raise _cannot_convert(table, attr, value)
 
 
@@ -182,11 +183,13 @@ def _multiselect(table: Table, attr: Attribute, value: Any) -> str | None:
             raise _cannot_convert(table, attr, value) from None
     else:
         raise _cannot_convert(table, attr, value)
-    allowed = attr.option_set.values if attr.option_set else None
+    option_set = attr.option_set
+    allowed = option_set.values if option_set else None
     chosen: list[int] = []
     for item in items:
         if allowed is not None and item not in allowed:
-            raise out_of_range(table, attr, item, ",".join(str(o.value) for o in attr.option_set.options))
+            assert option_set is not None  # `allowed` comes from it
+            raise out_of_range(table, attr, item, ",".join(str(o.value) for o in option_set.options))
         if item not in chosen:
             chosen.append(item)
     return ",".join(str(v) for v in chosen)

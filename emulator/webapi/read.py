@@ -126,7 +126,7 @@ def _not_modified(row, prefs) -> bool:
 @handles("property", "GET")
 def retrieve_property(resource: Resource):
     emulator = server.current()
-    attr = resource.entity_table.by_property(resource.property)
+    attr = resource.entity_table.by_property(resource.property or "")
     if attr is None:
         raise PropertyNotFound(resource.property or "", resource.entity_table.type_name)
     row = query.get_one(emulator.db, resource.entity_table, resource.record_key, [attr])

@@ -130,7 +130,7 @@ def delete(resource: Resource):
 
 
 def _property(resource: Resource):
-    attr = resource.entity_table.by_property(resource.property)
+    attr = resource.entity_table.by_property(resource.property or "")
     if attr is None:
         raise PropertyNotFound(resource.property or "", resource.entity_table.type_name)
     if attr.is_lookup:
