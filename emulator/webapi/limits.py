@@ -26,7 +26,8 @@ class PayloadTooLarge(DataverseError):
 
 def check_request() -> None:
     """Before every request: URL length, declared body size, $select width. Also arms the query time limit."""
-    settings = server.current().settings
+    emulator = server.current()
+    settings = emulator.settings
     raw = request.environ.get("RAW_URI") or request.full_path
     if request.environ.get(BATCH_PART):  # the documented way around the URL limit: twice as long inside a $batch
         if len(raw) > 2 * settings.max_url_length:
@@ -43,7 +44,7 @@ def check_request() -> None:
     if select is not None and select.count(",") + 1 > settings.max_select_columns:
         raise BadRequest(f"The $select query option names {select.count(',') + 1} columns; the limit is "
                          f"{settings.max_select_columns}.", code="0x80060888")
-    server.current().db.limit_queries(settings.query_timeout_ms)
+    emulator.db.limit_queries(settings.query_timeout_ms)
 
 
 def end_request(_exc=None) -> None:

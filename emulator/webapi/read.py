@@ -7,6 +7,7 @@ from flask import request
 
 from .. import server
 from ..errors import BadRequest, PropertyNotFound, RecordNotFound
+from ..lru import LRU
 from ..odata import fetchxml, paging, serialize
 from ..odata.limits import FilterLimits
 from ..odata.options import FETCHXML, QueryOptions, check_option_names, parse_count, parse_options
@@ -17,12 +18,17 @@ from . import instance_annotations, prefer
 from .routing import Resource, handles
 
 _SAFE = "$,'()/:=@*;"
+_SERVICE_ROOTS: LRU[str] = LRU(64)
 
 
 def service_root() -> str:
     """`<scheme>://<host>/api/data/v9.x/`, from the request itself so links work whatever host the client used."""
-    version = request.path.split("/")[3]
-    return f"{request.host_url}api/data/{version}/"
+    key = (request.scheme, request.host, request.path.split("/")[3])
+    root = _SERVICE_ROOTS.get(key)
+    if root is None:  # werkzeug's host_url decodes the URL to an IRI on every request: build it once per host
+        root = f"{request.host_url}api/data/{key[2]}/"
+        _SERVICE_ROOTS.put(key, root)
+    return root
 
 
 def next_link(cookie: str) -> str:
