@@ -35,14 +35,14 @@ test: install lint
 	  export EMULATOR_TEST_DATABASE_URL=$(PG_TEST_URL); echo "PostgreSQL found: storage tests run on SQLite and PostgreSQL"; \
 	fi; $(BIN)/python -m pytest
 
-# The long fuzz run (3 x FUZZ_EXAMPLES hypothesis cases, randomised) and the long differential-oracle run;
+# The long fuzz run (3 x FUZZ_EXAMPLES hypothesis cases, randomised) and the long differential-oracle runs (OData, FetchXML);
 # both write their figures to bench/results/fuzz.md.
 FUZZ_EXAMPLES  ?= 10000
 ORACLE_QUERIES ?= 10000
 
 fuzz: install
 	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) ORACLE_QUERIES=$(ORACLE_QUERIES) FUZZ_REPORT=bench/results/fuzz.md \
-	  $(BIN)/python -m pytest -q -p no:cacheprovider tests/test_fuzz.py tests/test_oracle.py
+	  $(BIN)/python -m pytest -q -p no:cacheprovider tests/test_fuzz.py tests/test_oracle.py tests/test_fetchxml_oracle.py
 
 # Benchmarks, not tests: bench/results/*.json, the plot and BENCHMARKS.md (BENCH_MAX=1000000 adds a million
 # conversations). wrk (Debian's package) drives the throughput runs; PostgreSQL is benchmarked when it answers.

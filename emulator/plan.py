@@ -41,6 +41,20 @@ class Join:
     where: sa.ColumnElement | None = None
     columns: tuple[Attribute, ...] = ()
 
+    def on(self, parent_table: Table) -> sa.ColumnElement:
+        """The ON clause: the lookup's value equals the key of the table it points at (and, for a polymorphic lookup,
+        its target column names that table), and the join's own conditions. `parent_table` is `parent`'s table."""
+        if self.to_many:
+            owner, target, target_table = self.source, self.parent, parent_table
+        else:
+            owner, target, target_table = self.parent, self.source, self.table
+        parts = [target.c[target_table.primary_id] == owner.c[self.lookup.logical_name]]
+        if self.lookup.is_polymorphic:
+            parts.append(owner.c[self.lookup.target_column] == target_table.logical_name)
+        if self.where is not None:
+            parts.append(self.where)
+        return sa.and_(*parts)
+
 
 @dataclass(frozen=True)
 class Aggregate:
@@ -55,22 +69,26 @@ class Aggregate:
 
 @dataclass(frozen=True)
 class Group:
-    """A group-by column, returned labelled `alias`."""
+    """A group-by column, returned labelled `alias`; with `expr`, an expression over that column (such as its year)
+    is grouped by and returned instead."""
 
     attr: Attribute
     alias: str
     source: NamedFromClause | None = None
+    expr: sa.ColumnElement | None = None
 
 
 @dataclass(frozen=True)
 class Order:
     """A sort key: a column (`attr` of `source`, the root table when None; a lookup sorts by the related row's
-    primary name first, as Dataverse does), or a group or aggregate by its `alias`."""
+    primary name first, as Dataverse does; with `by_label`, a choice column by its option label first, as FetchXML
+    does), or a group or aggregate by its `alias`."""
 
     attr: Attribute | None = None
     descending: bool = False
     source: NamedFromClause | None = None
     alias: str | None = None
+    by_label: bool = False
 
 
 @dataclass

@@ -46,6 +46,10 @@ def present(rows: list[dict], column: str) -> list:
     return [r[column] for r in rows if r[column] is not None]
 
 
+def without_nulls(row: dict) -> dict:
+    return {k: v for k, v in row.items() if v is not None}
+
+
 def total(numbers) -> int | None:
     """SQL's SUM: None over no values."""
     numbers = [n for n in numbers if n is not None]
@@ -89,7 +93,7 @@ def test_aggregate_without_groupby_is_one_row_of_every_method(client, rows):
     [row] = values(client, apply)
     handle, response = present(rows, HANDLE), present(rows, RESPONSE)
     assert row["total"] == sum(handle) and row["low"] == min(handle) and row["high"] == max(handle)
-    assert row["mean"] == pytest.approx(sum(handle) / len(handle))
+    assert row["mean"] == sum(handle) // len(handle)  # a whole-number column's average is whole
     assert row["responses"] == pytest.approx(round(sum(response), 2), abs=0.005)
     assert row["meanresponse"] == pytest.approx(sum(response) / len(response))
     assert row["agents"] == len(set(present(rows, "msdyn_activeagentid")))
@@ -116,10 +120,10 @@ def test_groupby_a_related_column_through_a_lookup(client, rows, agents):
     expected: dict[str | None, list] = defaultdict(list)
     for r in rows:
         expected[agents.get(r["msdyn_activeagentid"])].append(r[HANDLE])
-    assert grouped[0] == {"total": total(expected[None]), "n": len(expected[None])}
+    assert grouped[0] == without_nulls({"total": total(expected[None]), "n": len(expected[None])})
     named = sorted((k, v) for k, v in expected.items() if k is not None)
     assert [(g["systemuser_fullname"], g["n"]) for g in grouped[1:]] == [(k, len(v)) for k, v in named]
-    assert [g["total"] for g in grouped[1:]] == [total(v) for _, v in named]
+    assert [g.get("total") for g in grouped[1:]] == [total(v) for _, v in named]
 
 
 def test_filter_then_groupby_a_related_column_alone(client, rows, agents):
@@ -191,14 +195,14 @@ def test_aggregating_a_related_column(client, seeded, rows):
 def test_empty_input(client):
     assert values(client, "filter(statuscode eq 99)/groupby((statuscode),aggregate($count as n))") == []
     assert values(client, f"filter(statuscode eq 99)/aggregate($count as n,{HANDLE} with sum as total)") == \
-        [{"n": 0, "total": None}]
+        [{"n": 0}]  # a null aggregate is left out, as a null group value is
 
 
 def test_formatted_values_of_aggregates(client, rows):
     [row] = values(client, f"aggregate({RESPONSE} with sum as total,{HANDLE} with average as mean,"
                            f"createdon with max as last)", headers=ANNOTATED)
     assert row[f"total@{FORMATTED}"] == f"{row['total']:,.2f}"
-    assert row[f"mean@{FORMATTED}"] == f"{row['mean']:,.2f}"
+    assert row[f"mean@{FORMATTED}"] == f"{row['mean']:,}"
     last = row["last"]  # 2026-01-15T11:02:41Z -> 1/15/2026 11:02 AM
     assert row[f"last@{FORMATTED}"].startswith(f"{int(last[5:7])}/{int(last[8:10])}/{last[:4]} ")
 
@@ -402,6 +406,8 @@ def aggregate_of(method: str, numbers: list):
         return len(set(numbers))
     if not numbers:
         return None
+    if method == "average" and all(isinstance(n, int) for n in numbers):
+        return sum(numbers) // len(numbers)  # whole-number columns average whole (the values are not negative)
     return {"sum": sum, "min": min, "max": max, "average": lambda v: sum(v) / len(v)}[method](numbers)
 
 
@@ -433,7 +439,7 @@ def test_random_groupings_agree_with_python(client, rows, agents, groups, measur
             row[f"a{i}"] = aggregate_of(method, [r[column] for r in buckets[key]])
         if not measures and not groups:
             row["a0"] = len(buckets[key])
-        expected.append(row)
+        expected.append(without_nulls(row))
     assert len(served) == len(expected)
     for got, want in zip(served, expected, strict=True):
         assert got.keys() == want.keys()

@@ -186,3 +186,31 @@ def test_the_aggregate_limit_counts_the_rows_entering_the_grouping(seeded):
         with pytest.raises(BadRequest) as refused:
             run(db, over)
         assert refused.value.code == "0x8004e023"
+
+
+def test_a_choice_ordered_by_label_pages_by_label_then_value(seeded):
+    """by_label: the option label first (FetchXML's order), then the value and the key; the cookie's keys name it."""
+    db = seeded.db
+    status = CONVERSATION.attribute("statuscode")
+    labels = {o.value: o.label for o in status.option_set.options}
+    everything = query.run(db, Plan(CONVERSATION, [status], order=[Order(status, by_label=True)])).rows
+    keys = [(labels[row.statuscode], row.statuscode, row.activityid) for row in everything]
+    assert keys == sorted(keys) and len({k[0] for k in keys}) > 2
+    page = query.run(db, Plan(CONVERSATION, [status], order=[Order(status, by_label=True)], limit=100))
+    assert [name for name, _ in page.last_keys] == ["statuscode.label", "statuscode", "activityid"]
+    after = [(name, str(value)) for name, value in page.last_keys]
+    rest = query.run(db, Plan(CONVERSATION, [status], order=[Order(status, by_label=True)], after=after)).rows
+    assert [row.activityid for row in (*page.rows, *rest)] == [row.activityid for row in everything]
+    assert page.sort_values(page.rows[0])[2] == ("activityid", page.rows[0].activityid)
+
+
+def test_a_group_by_an_expression_and_a_count_with_its_own_limit(seeded):
+    db = seeded.db
+    conversations = db.tables["msdyn_ocliveworkitem"]
+    year = sa.cast(sa.func.substr(conversations.c.createdon, 1, 4), sa.Integer)
+    plan = Plan(CONVERSATION, groups=[Group(CONVERSATION.attribute("createdon"), "year", expr=year)],
+                aggregates=[Aggregate("count", "n")], order=[Order(alias="year")])
+    expected = fetch(db, sa.select(year, sa.func.count()).group_by(year).order_by(year))
+    assert plain(query.run(db, plan).rows) == expected and len(expected) == 2
+    assert query.count(db, Plan(CONVERSATION, []), limit=100) == (100, True)
+    assert query.count(db, Plan(CONVERSATION, []), limit=1000) == (500, False)

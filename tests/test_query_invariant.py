@@ -41,10 +41,13 @@ HONOURED = [
     ("$apply", "groupby((statuscode),aggregate($count as n))",
      lambda b: sum(r["n"] for r in b["value"]) == 500 and all(set(r) == {"statuscode", "n"} for r in b["value"])),
     ("tag", "my-plugin-variable", lambda b: len(b["value"]) == 500),  # a plug-in shared variable: no plug-ins run
+    ("fetchXml", FETCH, lambda b: len(b["value"]) == 2 and set(b["value"][0]) == {"@odata.etag", "subject",
+                                                                                 "activityid"}),
+    ("FetchXml", FETCH, lambda b: len(b["value"]) == 2),
 ]
 
 
-@pytest.mark.parametrize("name,value,honoured", HONOURED, ids=[h[0] for h in HONOURED])
+@pytest.mark.parametrize("name,value,honoured", HONOURED, ids=[f"{h[0]}-{i}" for i, h in enumerate(HONOURED)])
 def test_each_honoured_option_has_its_effect(client, name, value, honoured):
     assert honoured(body(client.get(f"{CONV}?{quote(name)}={quote(value)}")))
 
@@ -60,8 +63,6 @@ def test_skiptoken_and_parameter_aliases_are_honoured(client):
 
 @pytest.mark.parametrize("name,value,what", [
     ("$deltatoken", "919042!08/22/2017 08:10:44", "change tracking"),
-    ("fetchXml", FETCH, "FetchXML"),
-    ("FetchXml", FETCH, "FetchXML"),
     ("savedQuery", "00000000-0000-0000-00aa-000010001001", "saved queries"),
     ("userQuery", "00000000-0000-0000-00aa-000010001001", "user queries"),
     ("sql", "SELECT subject FROM msdyn_ocliveworkitem", "SQL queries"),
@@ -108,8 +109,13 @@ def test_return_representation_is_honoured(api):
     assert created.headers["Preference-Applied"] == "return=representation"
 
 
+def test_fetchxml_on_one_record_is_refused(client):
+    code, status, message = error(client.get(f"{CONV}({first_id(client)})?fetchXml={quote(FETCH)}"))
+    assert (code, status) == ("0x80060888", 400) and "fetchXml" in message
+
+
 def test_refused_inside_a_batch_too(client):
-    parts = [request_part("GET", f"/api/data/v9.2/{CONV}?fetchXml={quote(FETCH)}"),
+    parts = [request_part("GET", f"/api/data/v9.2/{CONV}?savedQuery=00000000-0000-0000-00aa-000010001001"),
              request_part("GET", f"/api/data/v9.2/{CONV}?$top=1&$select=subject")]
     answered = send(client, batch_body(*parts), Prefer="odata.continue-on-error")
     assert [status for status, _ in responses(answered)] == [501, 200]

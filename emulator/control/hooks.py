@@ -32,21 +32,22 @@ def register(app: Flask) -> None:
 
     @app.after_request
     def after(response):
-        if _skipped() or "emulator_started" not in g:
+        if "emulator_started" not in g:  # set by `before` on the Web API only
             return response
         if control.protection.enabled:
             requests_left, ms_left = control.protection.remaining(g.emulator_caller)
             response.headers["x-ms-ratelimit-burst-remaining-xrm-requests"] = str(requests_left)
             response.headers["x-ms-ratelimit-time-remaining-xrm-requests"] = str(ms_left)
         fault = g.get("emulator_fault")
+        headers = request.headers
         control.journal.record({
             "at": format_instant(datetime.now(UTC), "milliseconds"),
             "method": request.method, "path": request.path,
             "query": request.query_string.decode("utf-8", "replace"),
             "status": 0 if fault and fault["kind"] == "drop" else response.status_code,
             "duration_ms": round((time.perf_counter() - g.emulator_started) * 1000, 2),
-            "correlation_id": request.headers.get("x-ms-correlation-id"),
-            "caller": g.emulator_caller, "user_agent": request.headers.get("User-Agent"),
+            "correlation_id": headers.get("x-ms-correlation-id"),
+            "caller": g.emulator_caller, "user_agent": headers.get("User-Agent"),
             "fault": fault,
         })
         return response

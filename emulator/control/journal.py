@@ -12,10 +12,12 @@ import jwt
 from flask import jsonify, request
 
 from ..errors import BadRequest
+from ..lru import LRU
 from .plane import blueprint, state
 
 DEFAULT_SIZE = 1000
 JWT_CLAIMS = ("upn", "preferred_username", "unique_name", "email", "appid", "azp", "oid", "sub")
+_TOKEN_CALLERS: LRU[str] = LRU(256)  # clients resend one token on every request: decode it once
 
 
 def caller() -> str:
@@ -24,17 +26,26 @@ def caller() -> str:
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     token = token.strip()
     if scheme.lower() == "bearer" and token:
-        # Naming the caller needs the claims only: the signature goes unread here, so it need not even be base64.
-        unsigned = token.rpartition(".")[0] + "."
-        try:
-            claims = jwt.decode(unsigned, options={"verify_signature": False})
-        except jwt.PyJWTError:
-            claims = {}
-        for claim in JWT_CLAIMS:
-            if claims.get(claim):
-                return f"{claim}:{claims[claim]}"
-        return "token:" + hashlib.sha256(token.encode()).hexdigest()[:12]
+        name = _TOKEN_CALLERS.get(token)
+        if name is None:
+            name = _token_caller(token)
+            _TOKEN_CALLERS.put(token, name)
+        return name
     return "agent:" + (request.headers.get("User-Agent") or "unknown")
+
+
+def _token_caller(token: str) -> str:
+    """The caller a bearer token names: a JWT claim, else a short hash of the token."""
+    # Naming the caller needs the claims only: the signature goes unread here, so it need not even be base64.
+    unsigned = token.rpartition(".")[0] + "."
+    try:
+        claims = jwt.decode(unsigned, options={"verify_signature": False})
+    except jwt.PyJWTError:
+        claims = {}
+    for claim in JWT_CLAIMS:
+        if claims.get(claim):
+            return f"{claim}:{claims[claim]}"
+    return "token:" + hashlib.sha256(token.encode()).hexdigest()[:12]
 
 
 class Journal:

@@ -247,17 +247,15 @@ class Compiler:
 
 
 def number_column(name: str, type_: str) -> Attribute:
-    """A computed number column (a count, an average of whole numbers), formatted with two decimals if decimal."""
-    return Attribute(name, type_, name, precision=2)
+    """A computed whole-number column (a count)."""
+    return Attribute(name, type_, name)
 
 
 def served_aggregate(attr: Attribute, method: str, alias: str) -> Attribute:
-    """How an aggregate's value is served and formatted: a count as a whole number, an average as a decimal, the
-    others as the column they aggregate."""
+    """How an aggregate's value is served and formatted: a distinct count as a whole number, the others as the
+    column they aggregate (so a whole-number column's average is whole, as FetchXML's is)."""
     if method == "countdistinct":
         return number_column(alias, m.INTEGER)
-    if method == "average" and attr.type in (m.INTEGER, m.BIGINT):
-        return number_column(alias, m.DECIMAL)
     return replace(attr, logical_name=alias)
 
 
@@ -302,9 +300,12 @@ def transformations(text: str) -> list[tuple[str, str]]:
 
 
 def value(output: Output, raw: Any) -> Any:
-    """An aggregate's JSON value: decimals rounded to the column's precision (SQLite sums them as floats)."""
+    """An aggregate's JSON value: whole-number columns' whole (an average truncated, as Dataverse's FetchXML docs
+    show), decimals' sum, min and max rounded to the column's precision (SQLite sums them as floats)."""
     if raw is None or output.method is None or output.method in ("$count", "countdistinct"):
         return raw
+    if output.attr.type in (m.INTEGER, m.BIGINT):
+        return int(raw)
     if output.attr.type == m.DECIMAL and output.method != "average":
         return round(float(raw), output.attr.precision if output.attr.precision is not None else 2)
     if output.attr.type in (m.DECIMAL, m.DOUBLE):
@@ -313,16 +314,16 @@ def value(output: Output, raw: Any) -> Any:
 
 
 def records(outputs: Sequence[Output], rows: Sequence, annotate: Annotator | None = None) -> list[dict]:
-    """Grouped rows as JSON objects: no etag, no key; a group key whose value is null is left out, as Dataverse's
-    examples show."""
+    """Grouped rows as JSON objects: no etag, no key; a null value is left out, as Dataverse's examples show for
+    group keys (and FetchXML's rows for every column)."""
     out = []
     for row in rows:
         item: dict = {}
         for output in outputs:
             raw = row._mapping[output.attr.logical_name]
-            if raw is None and output.method is None:
+            if raw is None:
                 continue
-            if raw is not None and annotate is not None:
+            if annotate is not None:
                 annotate(item, output.attr, row)
             item[output.attr.property_name] = value(output, raw)
         out.append(item)

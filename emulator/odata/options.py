@@ -25,11 +25,11 @@ UNSUPPORTED = {"$skip", "$search", "$format"}  # Dataverse itself refuses these
 # Nothing is silently ignored: what Dataverse honours and the emulator does not emulate yet is refused by name (501).
 NOT_EMULATED = {
     "$deltatoken": "change tracking ($deltatoken)",
-    "fetchxml": "FetchXML queries (the fetchXml query parameter)",
     "savedquery": "saved queries (the savedQuery query parameter)",
     "userquery": "user queries (the userQuery query parameter)",
     "sql": "SQL queries (the sql query parameter)",
 }
+FETCHXML = "fetchxml"  # the fetchXml parameter (any case): a query of its own, on an entity set's GET only
 # System query option names written without their `$`: Dataverse is an OData 4.0 service, where these are custom
 # options; ignoring them would answer unfiltered data, so they are refused (docs/decisions.md).
 SYSTEM_NAMES = {"filter", "select", "orderby", "top", "skip", "expand", "count", "apply", "search", "skiptoken",
@@ -89,6 +89,8 @@ def check_option_names(args: Mapping[str, str]) -> None:
     for name in args:
         if name.startswith("@"):  # a parameter alias
             continue
+        if name.lower() == FETCHXML:
+            raise BadRequest(f"The query parameter {name} applies to a GET on an entity set (a collection) only.")
         missing = NOT_EMULATED.get(name if name.startswith("$") else name.lower())
         if missing:
             raise NotSupported(f"The emulator does not implement {missing} yet; the query was not run.")

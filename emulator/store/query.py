@@ -4,7 +4,7 @@ paging that seeks strictly after the paging cookie's sort values; plus the match
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
@@ -12,9 +12,9 @@ import sqlalchemy as sa
 from ..errors import BadRequest
 from ..lru import LRU
 from ..metadata import BY_LOGICAL_NAME, Attribute, Table
-from ..plan import AGGREGATES, Aggregate, Join, Plan, case_insensitive
+from ..plan import AGGREGATES, Aggregate, Plan, case_insensitive
 from .database import Database
-from .rows import record_columns
+from .rows import record_columns, record_names
 
 COUNT_LIMIT = 5000
 
@@ -34,6 +34,11 @@ class Page:
     last_keys: list[tuple[str, object]]
     count: int | None = None
     count_exceeded: bool = False
+    sort_labels: list[tuple[str, str]] = field(default_factory=list)  # (sort key name, its row label)
+
+    def sort_values(self, row: sa.Row) -> list[tuple[str, object]]:
+        """A row's value of every sort key, named as the paging cookie names them."""
+        return [(name, row._mapping[label]) for name, label in self.sort_labels]
 
 
 def lookup_name(db: Database, source: sa.FromClause, attr: Attribute) -> sa.ColumnElement:
@@ -54,7 +59,8 @@ def lookup_name(db: Database, source: sa.FromClause, attr: Attribute) -> sa.Colu
 def _selected(db: Database, plan: Plan) -> dict[str, sa.ColumnElement]:
     """A grouped plan's result columns by alias: its groups, then its aggregates."""
     out: dict[str, sa.ColumnElement] = {
-        g.alias: (g.source if g.source is not None else _root(db, plan)).c[g.attr.logical_name] for g in plan.groups}
+        g.alias: g.expr if g.expr is not None else
+        (g.source if g.source is not None else _root(db, plan)).c[g.attr.logical_name] for g in plan.groups}
     out.update((a.alias, _aggregate(db, plan, a)) for a in plan.aggregates)
     return out
 
@@ -95,6 +101,10 @@ def sort_keys(db: Database, plan: Plan) -> list[SortKey]:
         name = term.attr.logical_name if term.source is None else f"{term.source.name}.{term.attr.logical_name}"
         if term.attr.is_lookup:
             keys.append(SortKey(f"{name}.name", lookup_name(db, source, term.attr), term.descending, f"__sort{i}n"))
+        if term.by_label and term.attr.option_set is not None:
+            labels = {o.value: o.label for o in term.attr.option_set.options}
+            keys.append(SortKey(f"{name}.label", sa.case(labels, value=source.c[term.attr.logical_name]),
+                                term.descending, f"__sort{i}l"))
         keys.append(SortKey(name, source.c[term.attr.logical_name], term.descending, f"__sort{i}"))
     pk = plan.table.primary_id
     if not any(k.name == pk for k in keys):
@@ -136,7 +146,7 @@ def _after_values(after: list[tuple[str, str | None]], keys: list[SortKey]) -> l
     """The paging cookie's texts as values of the sort keys' types."""
     names = [k.name for k in keys]
     if [name for name, _ in after] != names:
-        raise BadRequest("The $skiptoken does not belong to this query: its sort keys "
+        raise BadRequest("The paging cookie ($skiptoken or paging-cookie) does not belong to this query: its sort keys "
                          f"{[n for n, _ in after]} differ from the query's {names}.")
     values: list[object] = []
     for key, (_, raw) in zip(keys, after, strict=True):
@@ -154,24 +164,9 @@ def _after_values(after: list[tuple[str, str | None]], keys: list[SortKey]) -> l
                 values.append(python_type(raw))
             else:
                 values.append(raw)
-        except (NotImplementedError, ValueError):
-            values.append(raw)
+        except ValueError:  # a hand-made or damaged cookie: never compare a number column with text
+            raise BadRequest(f"The paging cookie's value '{raw}' for '{key.name}' is not valid.") from None
     return values
-
-
-def _join_condition(join: Join, tables: dict[sa.FromClause, Table]) -> sa.ColumnElement:
-    """ON: the lookup's value equals the key of the table it points at (and, for a polymorphic lookup, its target
-    column names that table), and the join's own conditions."""
-    if join.to_many:
-        owner, target, target_table = join.source, join.parent, tables[join.parent]
-    else:
-        owner, target, target_table = join.parent, join.source, join.table
-    parts = [target.c[target_table.primary_id] == owner.c[join.lookup.logical_name]]
-    if join.lookup.is_polymorphic:
-        parts.append(owner.c[join.lookup.target_column] == target_table.logical_name)
-    if join.where is not None:
-        parts.append(join.where)
-    return sa.and_(*parts)
 
 
 def _from(db: Database, plan: Plan) -> sa.FromClause:
@@ -179,7 +174,7 @@ def _from(db: Database, plan: Plan) -> sa.FromClause:
     tables: dict[sa.FromClause, Table] = {root: plan.table}
     clause: sa.FromClause = root
     for join in plan.joins:
-        clause = clause.join(join.source, _join_condition(join, tables), isouter=join.outer)
+        clause = clause.join(join.source, join.on(tables[join.parent]), isouter=join.outer)
         tables[join.source] = join.table
     return clause
 
@@ -201,9 +196,9 @@ def _statement(db: Database, plan: Plan, keys: list[SortKey]) -> sa.Select:
         key = plan.table.key
         attrs = plan.columns if any(a.logical_name == key.logical_name for a in plan.columns) else [*plan.columns, key]
         columns = record_columns(_root(db, plan), attrs)
-        for join in plan.joins:
-            columns += [join.source.c[a.logical_name].label(f"{join.source.name}.{a.logical_name}")
-                        for a in join.columns]
+        for join in plan.joins:  # labelled `<alias>.<column>`, with a polymorphic lookup's target column
+            columns += [join.source.c[name].label(f"{join.source.name}.{name}")
+                        for name in record_names(join.columns, version=False)]
         columns += [k.expr.label(k.label) for k in keys]
     statement = _filtered(db, plan, columns)
     if plan.after is not None:
@@ -226,18 +221,18 @@ def check_aggregate_limit(conn: sa.Connection, db: Database, plan: Plan) -> None
         raise BadRequest("AggregateQueryRecordLimit exceeded. Cannot perform this operation.", code="0x8004e023")
 
 
-def count_rows(conn: sa.Connection, db: Database, plan: Plan) -> tuple[int, bool]:
-    """Rows (or groups) the plan matches, counted up to Dataverse's limit of 5000, and whether more matched."""
+def count_rows(conn: sa.Connection, db: Database, plan: Plan, limit: int = COUNT_LIMIT) -> tuple[int, bool]:
+    """Rows (or groups) the plan matches, counted up to `limit` (Dataverse's 5000), and whether more matched."""
     matching = _filtered(db, plan, [_root(db, plan).c[plan.table.primary_id]] if not plan.grouped else
-                         [sa.literal(1)]).limit(COUNT_LIMIT + 1).subquery()
+                         [sa.literal(1)]).limit(limit + 1).subquery()
     total = conn.execute(sa.select(sa.func.count()).select_from(matching)).scalar_one()
-    return min(total, COUNT_LIMIT), total > COUNT_LIMIT
+    return min(total, limit), total > limit
 
 
-def count(db: Database, plan: Plan) -> tuple[int, bool]:
+def count(db: Database, plan: Plan, limit: int = COUNT_LIMIT) -> tuple[int, bool]:
     with db.engine.connect() as conn:
         check_aggregate_limit(conn, db, plan)
-        return count_rows(conn, db, plan)
+        return count_rows(conn, db, plan, limit)
 
 
 # First pages' SELECTs by shape. Reusing the Select object spares building it and, since SQLAlchemy memoises a
@@ -250,7 +245,8 @@ def _shape(db: Database, plan: Plan) -> tuple | None:
     if plan.after is not None or plan.joins or plan.grouped or (plan.where is not None and plan.where_key is None):
         return None
     return (_root(db, plan), plan.where_key, tuple(a.logical_name for a in plan.columns),
-            tuple((t.attr.logical_name, t.descending) for t in plan.order if t.attr is not None), plan.limit)
+            tuple((t.attr.logical_name, t.descending, t.by_label) for t in plan.order if t.attr is not None),
+            plan.limit)
 
 
 def run(db: Database, plan: Plan) -> Page:
@@ -268,8 +264,10 @@ def run(db: Database, plan: Plan) -> Page:
         counted, exceeded = count_rows(conn, db, plan) if plan.count else (None, False)
     more = plan.limit is not None and len(rows) > plan.limit
     rows = rows[:plan.limit]
-    last_keys = [(k.name, getattr(rows[-1], k.label or k.name)) for k in keys] if rows else []
-    return Page(rows, more, last_keys, counted, exceeded)
+    labels = [(k.name, k.label or k.name) for k in keys]
+    page = Page(rows, more, [], counted, exceeded, labels)
+    page.last_keys = page.sort_values(rows[-1]) if rows else []
+    return page
 
 
 # Single-record SELECTs by shape (table, columns), the key a bound parameter: built once, not per request.

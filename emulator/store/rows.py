@@ -9,9 +9,13 @@ import sqlalchemy as sa
 from ..metadata import Attribute
 
 
-def record_columns(sql: sa.FromClause, attrs: Iterable[Attribute]) -> list[sa.ColumnElement]:
+def record_names(attrs: Iterable[Attribute], version: bool = True) -> list[str]:
     attrs = list(attrs)
     names = [a.logical_name for a in attrs] + [a.target_column for a in attrs if a.is_polymorphic]
-    if "versionnumber" in sql.c and "versionnumber" not in names:
+    if version and "versionnumber" not in names:
         names.append("versionnumber")
-    return [sql.c[name] for name in names]
+    return names
+
+
+def record_columns(sql: sa.FromClause, attrs: Iterable[Attribute]) -> list[sa.ColumnElement]:
+    return [sql.c[name] for name in record_names(attrs, version="versionnumber" in sql.c)]

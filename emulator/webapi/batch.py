@@ -14,7 +14,7 @@ from werkzeug.http import HTTP_STATUS_CODES
 
 from .. import server
 from ..errors import BadRequest
-from . import write
+from . import limits, write
 from .routing import Resource, handles
 
 MAX_REQUESTS = 1000
@@ -183,7 +183,8 @@ def _execute(part: Part, references: dict[str, str]) -> Outcome:
     token = write.last_entity_url.set(None)
     try:
         response = current_app.test_client().open(path, method=part.method, headers=headers, data=body,
-                                                  base_url=request.host_url.rstrip("/"))
+                                                  base_url=request.host_url.rstrip("/"),
+                                                  environ_overrides={limits.BATCH_PART: True})
         entity_url = write.last_entity_url.get()
     finally:
         write.last_entity_url.reset(token)

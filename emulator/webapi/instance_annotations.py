@@ -20,21 +20,26 @@ NAVIGATION_PROPERTY = "Microsoft.Dynamics.CRM.associatednavigationproperty"
 LOOKUP_LOGICAL_NAME = "Microsoft.Dynamics.CRM.lookuplogicalname"
 
 
-def lookup_target(attr: Attribute, row) -> str | None:
+# A column of a page's rows: its attribute, the row label holding its value, and the prefix of its table's labels
+# (`<link alias>.` for a FetchXML link-entity's column, "" for the root table's).
+Column = tuple[Attribute, str, str]
+
+
+def lookup_target(attr: Attribute, row, prefix: str = "") -> str | None:
     """The table a lookup value points to: the only target, or the hidden `<lookup>__target` column."""
     if not attr.is_polymorphic:
         return attr.targets[0]
-    return row._mapping.get(attr.target_column)
+    return row._mapping.get(prefix + attr.target_column)
 
 
-def lookup_values(rows: Iterable, attrs: list[Attribute]) -> dict[str, set[str]]:
-    """Target table -> the ids the lookups among `attrs` hold in `rows`."""
+def lookup_values(rows: Iterable, columns: list[Column]) -> dict[str, set[str]]:
+    """Target table -> the ids the lookups among `columns` hold in `rows`."""
     wanted: dict[str, set[str]] = {}
-    for attr in attrs:
+    for attr, label, prefix in columns:
         if not attr.is_lookup:
             continue
         for row in rows:
-            value, target = row._mapping[attr.logical_name], lookup_target(attr, row)
+            value, target = row._mapping[label], lookup_target(attr, row, prefix)
             if value is not None and target in BY_LOGICAL_NAME:
                 wanted.setdefault(target, set()).add(value)
     return wanted
@@ -47,7 +52,7 @@ def format_datetime(value: str) -> str:
     return f"{moment.month}/{moment.day}/{moment.year} {hour}:{moment.minute:02d} {'AM' if moment.hour < 12 else 'PM'}"
 
 
-def formatted_value(attr: Attribute, value, row, names: dict[tuple[str, str], str]) -> str | None:
+def formatted_value(attr: Attribute, value, row, names: dict[tuple[str, str], str], prefix: str = "") -> str | None:
     """The FormattedValue of one non-null value, or None where Dataverse gives none (strings, GUIDs)."""
     t = attr.type
     if t in m.CHOICE_TYPES:
@@ -62,7 +67,7 @@ def formatted_value(attr: Attribute, value, row, names: dict[tuple[str, str], st
     if t == m.BOOLEAN:
         return attr.true_label if value else attr.false_label
     if attr.is_lookup:
-        target = lookup_target(attr, row)
+        target = lookup_target(attr, row, prefix)
         return names.get((target, value)) if target is not None else None
     if t == m.DATETIME:
         return format_datetime(value)
@@ -77,8 +82,9 @@ def formatted_value(attr: Attribute, value, row, names: dict[tuple[str, str], st
 
 
 def annotator(emulator: Emulator, prefs: Preferences, rows: Iterable = (),
-              attrs: list[Attribute] | None = None) -> Annotator | None:
-    """The annotator for a page of `rows` serialised with `attrs`; lookup names are fetched here, in bulk."""
+              attrs: list[Attribute] | None = None, columns: list[Column] | None = None) -> Annotator | None:
+    """The annotator for a page of `rows` serialised with `attrs` (or, labelled otherwise, `columns`); lookup names
+    are fetched here, in bulk."""
     if not prefs.annotations:
         return None
     formatted = prefs.wants(FORMATTED_VALUE)
@@ -87,16 +93,19 @@ def annotator(emulator: Emulator, prefs: Preferences, rows: Iterable = (),
     if not (formatted or navigation or logical_name):
         return None
     rows = list(rows)
-    names = primary_names(emulator.db, lookup_values(rows, attrs or [])) if formatted else {}
+    columns = columns if columns is not None else [(a, a.logical_name, "") for a in attrs or []]
+    names = primary_names(emulator.db, lookup_values(rows, columns)) if formatted else {}
 
-    def annotate(out: dict, attr: Attribute, row) -> None:
-        prop, value = attr.property_name, row._mapping[attr.logical_name]
+    def annotate(out: dict, attr: Attribute, row, key: str | None = None, prefix: str = "",
+                 label: str | None = None) -> None:
+        """`key`, `label`, `prefix`: the JSON key, row label and label prefix when not the attribute's own."""
+        prop, value = key or attr.property_name, row._mapping[label or attr.logical_name]
         if formatted:
-            text = formatted_value(attr, value, row, names)
+            text = formatted_value(attr, value, row, names, prefix)
             if text is not None:
                 out[f"{prop}@{FORMATTED_VALUE}"] = text
         if attr.is_lookup:
-            target = lookup_target(attr, row)
+            target = lookup_target(attr, row, prefix)
             if target is None:
                 return
             nav = attr.navigation_for(target)

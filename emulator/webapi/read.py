@@ -1,4 +1,4 @@
-"""Reads: GET on an entity set (query options, paging, counts), on one record, and on <set>/$count."""
+"""Reads: GET on an entity set (query options or FetchXML, paging, counts), on one record, and on <set>/$count."""
 from __future__ import annotations
 
 from urllib.parse import quote
@@ -6,10 +6,11 @@ from urllib.parse import quote
 from flask import request
 
 from .. import server
-from ..errors import PropertyNotFound, RecordNotFound
-from ..odata import apply, paging, serialize
+from ..errors import BadRequest, PropertyNotFound, RecordNotFound
+from ..lru import LRU
+from ..odata import apply, fetchxml, paging, serialize
 from ..odata.limits import FilterLimits
-from ..odata.options import QueryOptions, parse_options
+from ..odata.options import FETCHXML, QueryOptions, check_option_names, parse_count, parse_options
 from ..responses import empty_response, json_response, text_response
 from ..store import query
 from ..store.related import related_rows
@@ -17,12 +18,17 @@ from . import instance_annotations, prefer
 from .routing import Resource, handles
 
 _SAFE = "$,'()/:=@*;"
+_SERVICE_ROOTS: LRU[str] = LRU(64)
 
 
 def service_root() -> str:
     """`<scheme>://<host>/api/data/v9.x/`, from the request itself so links work whatever host the client used."""
-    version = request.path.split("/")[3]
-    return f"{request.host_url}api/data/{version}/"
+    key = (request.scheme, request.host, request.path.split("/")[3])
+    root = _SERVICE_ROOTS.get(key)
+    if root is None:  # werkzeug's host_url decodes the URL to an IRI on every request: build it once per host
+        root = f"{request.host_url}api/data/{key[2]}/"
+        _SERVICE_ROOTS.put(key, root)
+    return root
 
 
 def next_link(cookie: str) -> str:
@@ -32,12 +38,27 @@ def next_link(cookie: str) -> str:
     return f"{request.base_url}?{query_string}"
 
 
+def _limits(emulator) -> FilterLimits:
+    return FilterLimits(emulator.settings.max_filter_depth, emulator.settings.max_filter_conditions)
+
+
 def _options(resource: Resource, single: bool = False) -> QueryOptions:
     emulator = server.current()
-    settings = emulator.settings
     return parse_options(resource.entity_table, request.args, emulator.db.tables, now=emulator.clock.now(),
                          user_id=emulator.caller_id, dialect=emulator.db.engine.dialect.name, single=single,
-                         limits=FilterLimits(settings.max_filter_depth, settings.max_filter_conditions))
+                         limits=_limits(emulator))
+
+
+def _totals(body: dict, prefs: prefer.Preferences, counted: bool, page: query.Page) -> None:
+    """@odata.count when asked for, and the total-record-count annotations when the Prefer header asks."""
+    if counted:
+        body["@odata.count"] = page.count
+    if prefs.wants("Microsoft.Dynamics.CRM.totalrecordcount"):
+        body["@Microsoft.Dynamics.CRM.totalrecordcount"] = page.count if counted else -1
+    if prefs.wants("Microsoft.Dynamics.CRM.totalrecordcountlimitexceeded"):
+        body["@Microsoft.Dynamics.CRM.totalrecordcountlimitexceeded"] = page.count_exceeded
+    if prefs.wants("Microsoft.Dynamics.CRM.globalmetadataversion"):
+        body["@Microsoft.Dynamics.CRM.globalmetadataversion"] = "1"
 
 
 def _expansions(emulator, prefs: prefer.Preferences, options: QueryOptions, rows) -> list[serialize.Expansion]:
@@ -66,6 +87,9 @@ def _expansions(emulator, prefs: prefer.Preferences, options: QueryOptions, rows
 def retrieve_multiple(resource: Resource):
     emulator = server.current()
     prefs = prefer.parse(request.headers.get("Prefer"))
+    text = next((value for name, value in request.args.items() if name.lower() == FETCHXML), None)
+    if text is not None:
+        return _fetch(resource, text, prefs)
     options = _options(resource)
     if options.apply is not None and options.apply.grouped:
         return _retrieve_groups(emulator, prefs, options, options.apply)
@@ -77,14 +101,7 @@ def retrieve_multiple(resource: Resource):
     expansions = _expansions(emulator, prefs, options, page.rows)
     body: dict = {"@odata.context": serialize.context_url(service_root(), options.table, options.select_names,
                                                           expand=[item.context for item in options.expand])}
-    if options.count:
-        body["@odata.count"] = page.count
-    if prefs.wants("Microsoft.Dynamics.CRM.totalrecordcount"):
-        body["@Microsoft.Dynamics.CRM.totalrecordcount"] = page.count if options.count else -1
-    if prefs.wants("Microsoft.Dynamics.CRM.totalrecordcountlimitexceeded"):
-        body["@Microsoft.Dynamics.CRM.totalrecordcountlimitexceeded"] = page.count_exceeded
-    if prefs.wants("Microsoft.Dynamics.CRM.globalmetadataversion"):
-        body["@Microsoft.Dynamics.CRM.globalmetadataversion"] = "1"
+    _totals(body, prefs, options.count, page)
     body["value"] = serialize.records(attrs, page.rows, annotate, expansions)
     if options.more(prefs.page_size, len(page.rows), page.more):
         page_number = options.cookie.page + 1 if options.cookie else 1
@@ -99,11 +116,46 @@ def _retrieve_groups(emulator, prefs: prefer.Preferences, options: QueryOptions,
     attrs = [output.attr for output in grouping.outputs]
     annotate = instance_annotations.annotator(emulator, prefs, page.rows, attrs)
     body: dict = {"@odata.context": serialize.context_url(service_root(), options.table, None)}
-    if options.count:
-        body["@odata.count"] = page.count
+    _totals(body, prefs, options.count, page)
     body["value"] = apply.records(grouping.outputs, page.rows, annotate)
     prefs.applied = [p for p in prefs.applied if not p.startswith("odata.maxpagesize")]
     return json_response(body, headers=prefs.header())
+
+
+def _fetch(resource: Resource, text: str, prefs: prefer.Preferences):
+    """GET <set>?fetchXml=: the compiled FetchXML's page, with the paging cookie and more-records annotations
+    (when asked for and more rows follow) in place of a nextLink. odata.maxpagesize does not apply (nor is echoed):
+    `count` sets FetchXML's page size."""
+    emulator = server.current()
+    others = [name for name in request.args if name.lower() != FETCHXML and name != "$count"]
+    for name in others:
+        if name.startswith("$"):
+            raise BadRequest(f"The query parameter {name} cannot be combined with fetchXml: the FetchXML carries "
+                             f"the whole query.")
+    check_option_names(dict.fromkeys(others, ""))  # the other Dataverse parameters: honoured, or refused by name
+    fetch = fetchxml.compile_fetch(text, resource.entity_table, emulator.db.tables, now=emulator.clock.now(),
+                                   user_id=emulator.caller_id, dialect=emulator.db.engine.dialect.name,
+                                   limits=_limits(emulator))
+    fetch.count = fetch.count or parse_count(request.args.get("$count"))
+    plan = fetch.plan()
+    page = query.run(emulator.db, plan)
+    rows = page.rows[fetch.skipped(plan):]
+    columns = [(c.attr, c.label, c.prefix) for c in fetch.columns if c.function is None]
+    annotate = instance_annotations.annotator(emulator, prefs, rows, columns=columns)
+    names = None if fetch.grouped or len(fetch.root_columns) == len(resource.entity_table.attributes) else \
+        [c.key for c in fetch.columns]
+    body: dict = {"@odata.context": serialize.context_url(service_root(), resource.entity_table, names)}
+    _totals(body, prefs, fetch.count, page)
+    if page.more and fetch.paged:
+        if prefs.wants("Microsoft.Dynamics.CRM.fetchxmlpagingcookie"):
+            body["@Microsoft.Dynamics.CRM.fetchxmlpagingcookie"] = fetch.next_cookie(page.sort_values(rows[0]),
+                                                                                     page.sort_values(rows[-1]))
+        if prefs.wants("Microsoft.Dynamics.CRM.morerecords"):
+            body["@Microsoft.Dynamics.CRM.morerecords"] = True
+    body["value"] = fetchxml.records(fetch, rows, annotate, attribute_names=prefs.wants(fetchxml.ATTRIBUTE_NAME),
+                                     formatted=prefs.wants(fetchxml.FORMATTED_VALUE))
+    applied = [p for p in prefs.applied if not p.startswith("odata.maxpagesize")]
+    return json_response(body, headers={"Preference-Applied": ",".join(applied)} if applied else None)
 
 
 @handles("entity", "GET")
