@@ -14,6 +14,7 @@ from .metadata import Attribute, Table
 from .metadata import model as m
 
 AGGREGATES = ("count", "countcolumn", "countdistinct", "sum", "avg", "min", "max")
+AGGREGATE_LIMIT = 50000  # rows an aggregate query may read (Dataverse's AggregateQueryRecordLimit)
 
 
 def case_insensitive(expr: sa.ColumnElement, attr: Attribute | None, dialect: str) -> sa.ColumnElement:
@@ -96,7 +97,8 @@ class Plan:
     columns that a record needs), `joins`, `where`, grouping with aggregates (then the result has only the groups
     and aggregates), `order`, at most `limit` rows, and keyset paging: `after` holds the sort keys' values of the
     last row already served (as the paging cookie carries them) and the page starts strictly after it. `count`
-    also counts the matching rows (up to Dataverse's 5000)."""
+    also counts the matching rows (up to Dataverse's 5000). A grouped plan with an `aggregate_limit` is refused
+    when more rows than that enter the grouping."""
 
     table: Table
     columns: list[Attribute] = field(default_factory=list)
@@ -109,6 +111,7 @@ class Plan:
     limit: int | None = None
     after: list[tuple[str, str | None]] | None = None
     count: bool = False
+    aggregate_limit: int | None = None
 
     @property
     def grouped(self) -> bool:

@@ -357,7 +357,7 @@ def test_aggregate_over_a_linked_column_and_the_aggregate_limit(client):
     response = fetch(client, xml.format(limit=' aggregatelimit="100"'))
     assert response.status_code == 400
     assert response.get_json()["error"] == {
-        "code": "0x8004E023", "message": "AggregateQueryRecordLimit exceeded. Cannot perform this operation."}
+        "code": "0x8004e023", "message": "AggregateQueryRecordLimit exceeded. Cannot perform this operation."}
 
 
 def test_inside_a_batch(client):

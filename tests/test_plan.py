@@ -1,10 +1,13 @@
 """The query plan (emulator/plan.py) run by the store's one executor (store/query.py): joins in both directions, inner
-and outer, with their own conditions and columns; grouping and aggregates; order, limit and keyset paging; counts.
-Each plan is built directly and compared with hand-written SQLAlchemy on the same seeded rows, on every backend."""
+and outer, with their own conditions and columns; grouping and aggregates, with the aggregate row limit; order, limit
+and keyset paging; counts. Each plan is built directly and compared with hand-written SQLAlchemy on the same seeded
+rows, on every backend."""
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 
+from emulator.errors import BadRequest
 from emulator.metadata import BY_LOGICAL_NAME
 from emulator.plan import Aggregate, Group, Join, Order, Plan
 from emulator.store import query
@@ -160,6 +163,29 @@ def test_count_matches_the_joined_and_filtered_rows(seeded):
     assert (page.count, page.count_exceeded) == (expected, False)
     assert len(page.rows) == min(5, expected) and page.more == (expected > 5)
     assert query.count(db, plan) == (expected, False)
+
+
+def test_a_grouped_count_counts_the_groups_without_joins_too(seeded):
+    db = seeded.db
+    conversations = db.tables["msdyn_ocliveworkitem"]
+    plan = Plan(CONVERSATION, groups=[Group(CONVERSATION.attribute("statuscode"), "status")], count=True)
+    expected = fetch(db, sa.select(sa.func.count(sa.distinct(conversations.c.statuscode))))[0][0]
+    assert query.run(db, plan).count == expected == query.count(db, plan)[0] > 1
+
+
+def test_the_aggregate_limit_counts_the_rows_entering_the_grouping(seeded):
+    """Over the limit: Dataverse's AggregateQueryRecordLimit error, for the page and the count alike; at it, none."""
+    db = seeded.db
+    conversations = db.tables["msdyn_ocliveworkitem"]
+    where = conversations.c.statecode == 1
+    entering = fetch(db, sa.select(sa.func.count()).where(where))[0][0]
+    at_limit = Plan(CONVERSATION, where=where, aggregates=[Aggregate("count", "n")], aggregate_limit=entering)
+    assert plain(query.run(db, at_limit).rows) == [(entering,)]
+    over = Plan(CONVERSATION, where=where, aggregates=[Aggregate("count", "n")], aggregate_limit=entering - 1)
+    for run in (query.run, query.count):
+        with pytest.raises(BadRequest) as refused:
+            run(db, over)
+        assert refused.value.code == "0x8004e023"
 
 
 def test_a_choice_ordered_by_label_pages_by_label_then_value(seeded):

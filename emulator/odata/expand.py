@@ -35,7 +35,7 @@ class ExpandItem:
         return f"{self.name}({','.join(self.select_names or [])})"
 
 
-def split_top_level(text: str, separator: str) -> list[str]:
+def split_top_level(text: str, separator: str, option: str = "$expand") -> list[str]:
     """Split on `separator` outside parentheses and quoted strings."""
     parts, depth, quoted, start = [], 0, False, 0
     for i, char in enumerate(text):
@@ -48,29 +48,37 @@ def split_top_level(text: str, separator: str) -> list[str]:
         elif char == ")":
             depth -= 1
             if depth < 0:
-                raise BadRequest(f"Syntax error in the $expand query option '{text}': unbalanced ')'.")
+                raise BadRequest(f"Syntax error in the {option} query option '{text}': unbalanced ')'.")
         elif char == separator and depth == 0:
             parts.append(text[start:i])
             start = i + 1
     if depth != 0 or quoted:
-        raise BadRequest(f"Syntax error in the $expand query option '{text}': unbalanced '(' or quote.")
+        raise BadRequest(f"Syntax error in the {option} query option '{text}': unbalanced '(' or quote.")
     parts.append(text[start:])
     return parts
 
 
-def _collection_navigation(table: Table, name: str) -> bool:
+def is_collection_navigation(table: Table, name: str) -> bool:
     """Whether `name` is a relationship from another table's lookup to `table` (a one-to-many relationship,
     collection-valued from this side)."""
     return any(table.logical_name in attr.targets and any(nav == name for _, nav in attr.navigation)
                for other in ALL_TABLES for attr in other.lookups)
 
 
-def resolve_navigation(table: Table, name: str) -> tuple[Attribute, tuple[Table, ...]]:
+def single_navigation(table: Table, name: str) -> tuple[Attribute, tuple[Table, ...]] | None:
+    """The lookup behind single-valued navigation property `name` and the table(s) it points to, if it is one."""
     for attr in table.lookups:
         targets = tuple(BY_LOGICAL_NAME[t] for t, nav in attr.navigation if nav == name)
         if targets:
             return attr, targets
-    if _collection_navigation(table, name):
+    return None
+
+
+def resolve_navigation(table: Table, name: str) -> tuple[Attribute, tuple[Table, ...]]:
+    found = single_navigation(table, name)
+    if found is not None:
+        return found
+    if is_collection_navigation(table, name):
         raise BadRequest(f"The navigation property '{name}' is collection-valued; the emulator supports $expand "
                          f"on single-valued navigation properties (lookups) only.")
     raise PropertyNotFound(name, table.type_name)

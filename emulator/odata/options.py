@@ -1,5 +1,5 @@
-"""System query options ($select, $filter, $orderby, $top, $count, $expand, $skiptoken) parsed and checked against
-the table metadata, and the query plan (plan.py) of each page they ask for."""
+"""System query options ($select, $filter, $orderby, $top, $count, $expand, $skiptoken, $apply) parsed and checked
+against the table metadata, and the query plan (plan.py) of each page they ask for."""
 from __future__ import annotations
 
 import re
@@ -13,16 +13,17 @@ from ..errors import BadRequest, NotSupported, PropertyNotFound
 from ..metadata import Attribute, Table
 from ..plan import Order, Plan
 from . import paging, syntax
+from .apply import Apply
+from .apply import Compiler as ApplyCompiler
 from .expand import ExpandItem, parse_expand
 from .filter import FilterCompiler
 from .limits import FilterLimits
 from .select import parse_select
 
-SUPPORTED = {"$select", "$filter", "$orderby", "$top", "$count", "$expand", "$skiptoken"}
+SUPPORTED = {"$select", "$filter", "$orderby", "$top", "$count", "$expand", "$skiptoken", "$apply"}
 UNSUPPORTED = {"$skip", "$search", "$format"}  # Dataverse itself refuses these
 # Nothing is silently ignored: what Dataverse honours and the emulator does not emulate yet is refused by name (501).
 NOT_EMULATED = {
-    "$apply": "the $apply query option (aggregation)",
     "$deltatoken": "change tracking ($deltatoken)",
     "savedquery": "saved queries (the savedQuery query parameter)",
     "userquery": "user queries (the userQuery query parameter)",
@@ -33,7 +34,8 @@ FETCHXML = "fetchxml"  # the fetchXml parameter (any case): a query of its own, 
 # options; ignoring them would answer unfiltered data, so they are refused (docs/decisions.md).
 SYSTEM_NAMES = {"filter", "select", "orderby", "top", "skip", "expand", "count", "apply", "search", "skiptoken",
                 "format", "levels", "deltatoken"}
-_ORDER_TERM = re.compile(r"^\s*(\S+?)(?:\s+(asc|desc))?\s*$", re.IGNORECASE)
+# Beside a grouping $apply these would act on the grouped result (OASIS), which the emulator does not emulate.
+AFTER_GROUPING = ("$filter", "$select", "$expand")
 
 
 @dataclass
@@ -50,6 +52,7 @@ class QueryOptions:
     count: bool = False
     cookie: paging.PagingCookie | None = None
     expand: list[ExpandItem] = field(default_factory=list)
+    apply: Apply | None = None
 
     def columns(self) -> list[Attribute]:
         """Attributes to return: the selection (or all), the key always."""
@@ -63,7 +66,10 @@ class QueryOptions:
         return self.cookie.page * page_size if self.cookie else 0
 
     def plan(self, page_size: int) -> Plan:
-        """The plan of the page asked for: $top caps the whole result, so the page takes what remains of it."""
+        """The plan of the page asked for: $top caps the whole result, so the page takes what remains of it. A
+        grouping $apply's groups come in one page."""
+        if self.apply is not None and self.apply.grouped:
+            return self.apply.plan(self.order, self.top, self.count)
         limit = page_size
         if self.top is not None:
             limit = max(0, min(page_size, self.top - self.served_before(page_size)))
@@ -104,7 +110,7 @@ def parse_orderby(table: Table, text: str | None, aliases: Mapping[str, str]) ->
     text = syntax.rewrite(text, aliases, "$orderby")
     terms: list[Order] = []
     for raw in text.split(","):
-        match = _ORDER_TERM.match(raw)
+        match = syntax.ORDER_TERM.match(raw)
         if not match:
             raise BadRequest(f"Syntax error in the $orderby query option '{text}'.")
         name, direction = match.group(1), (match.group(2) or "asc").lower()
@@ -138,18 +144,51 @@ def parse_options(table: Table, args: Mapping[str, str], sql_tables: dict[str, s
     """Parse every option of a request on one entity set (or, with `single`, one record)."""
     check_option_names(args)
     aliases = syntax.aliases_from(args)
+
+    def filters() -> FilterCompiler:
+        return FilterCompiler(table, sql_tables, now=now, limits=limits, user_id=user_id, dialect=dialect)
+
+    apply = None
+    text = args.get("$apply")
+    if text is not None and text.strip():
+        if single:
+            raise BadRequest("The query option $apply applies to collections, not to a single record.")
+        apply = ApplyCompiler(table, sql_tables, filters, aliases).compile(text)
+        if apply.grouped:
+            return _grouped(table, apply, args, aliases)
     select, names = parse_select(table, args.get("$select"))
-    options = QueryOptions(table, select, names)
+    options = QueryOptions(table, select, names, apply=apply)
     options.expand = parse_expand(table, args.get("$expand"))
     if single:
         return options
+    if apply is not None:  # filter() steps only: they filter the rows, as $filter does
+        options.where, options.where_key = apply.where, apply.where_key
     text = args.get("$filter")
     if text is not None and text.strip():
-        compiler = FilterCompiler(table, sql_tables, now=now, limits=limits, user_id=user_id, dialect=dialect)
-        options.where, options.where_key = compiler.compile(text, aliases)
+        where, key = filters().compile(text, aliases)
+        if options.where is None:
+            options.where, options.where_key = where, key
+        else:
+            options.where = sa.and_(options.where, where)
+            options.where_key = None if None in (options.where_key, key) else (options.where_key, key)
     options.order = parse_orderby(table, args.get("$orderby"), aliases)
     options.top = parse_top(args.get("$top"))
     options.count = parse_count(args.get("$count"))
     if args.get("$skiptoken"):
         options.cookie = paging.decode(args["$skiptoken"])
+    return options
+
+
+def _grouped(table: Table, apply: Apply, args: Mapping[str, str], aliases: Mapping[str, str]) -> QueryOptions:
+    """The options beside a grouping $apply: $orderby by its group properties, $top, $count."""
+    for name in AFTER_GROUPING:
+        if (args.get(name) or "").strip():
+            raise NotSupported(f"The emulator does not implement {name} together with a $apply that groups or "
+                               f"aggregates; the query was not run.")
+    if args.get("$skiptoken"):
+        raise BadRequest("The $skiptoken does not belong to this query: grouped $apply results come in one page.")
+    options = QueryOptions(table, apply=apply)
+    options.order = apply.parse_orderby(args.get("$orderby"), aliases)
+    options.top = parse_top(args.get("$top"))
+    options.count = parse_count(args.get("$count"))
     return options

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from ..errors import BadRequest
 
 _ALIAS = re.compile(r"@[A-Za-z_][A-Za-z0-9_]*")
+ORDER_TERM = re.compile(r"^\s*(\S+?)(?:\s+(asc|desc))?\s*$", re.IGNORECASE)  # one $orderby term
 _IN_BEFORE = re.compile(r"(?:^|[\s)])in\s*$")  # `... in (` : the parenthesis opens a list
 
 

@@ -180,9 +180,7 @@ def _from(db: Database, plan: Plan) -> sa.FromClause:
 
 
 def _filtered(db: Database, plan: Plan, columns: list) -> sa.Select:
-    statement = sa.select(*columns)
-    if plan.joins:
-        statement = statement.select_from(_from(db, plan))
+    statement = sa.select(*columns).select_from(_from(db, plan))  # explicit: a grouped count selects no column
     if plan.where is not None:
         statement = statement.where(plan.where)
     if plan.grouped:
@@ -211,6 +209,18 @@ def _statement(db: Database, plan: Plan, keys: list[SortKey]) -> sa.Select:
     return statement.limit(plan.limit + 1) if plan.limit is not None else statement
 
 
+def check_aggregate_limit(conn: sa.Connection, db: Database, plan: Plan) -> None:
+    """Refuse a grouped plan that more than its `aggregate_limit` rows would enter, as Dataverse does."""
+    if not plan.grouped or plan.aggregate_limit is None:
+        return
+    statement = sa.select(sa.literal(1)).select_from(_from(db, plan))
+    if plan.where is not None:
+        statement = statement.where(plan.where)
+    source = statement.limit(plan.aggregate_limit + 1).subquery()
+    if conn.execute(sa.select(sa.func.count()).select_from(source)).scalar_one() > plan.aggregate_limit:
+        raise BadRequest("AggregateQueryRecordLimit exceeded. Cannot perform this operation.", code="0x8004e023")
+
+
 def count_rows(conn: sa.Connection, db: Database, plan: Plan, limit: int = COUNT_LIMIT) -> tuple[int, bool]:
     """Rows (or groups) the plan matches, counted up to `limit` (Dataverse's 5000), and whether more matched."""
     matching = _filtered(db, plan, [_root(db, plan).c[plan.table.primary_id]] if not plan.grouped else
@@ -221,6 +231,7 @@ def count_rows(conn: sa.Connection, db: Database, plan: Plan, limit: int = COUNT
 
 def count(db: Database, plan: Plan, limit: int = COUNT_LIMIT) -> tuple[int, bool]:
     with db.engine.connect() as conn:
+        check_aggregate_limit(conn, db, plan)
         return count_rows(conn, db, plan, limit)
 
 
@@ -248,6 +259,7 @@ def run(db: Database, plan: Plan) -> Page:
         if shape is not None:
             _FIRST_PAGES.put(shape, statement)
     with db.engine.connect() as conn:
+        check_aggregate_limit(conn, db, plan)
         rows = conn.execute(statement).all() if plan.limit != 0 else []  # one fetchall, not a fetchone per row
         counted, exceeded = count_rows(conn, db, plan) if plan.count else (None, False)
     more = plan.limit is not None and len(rows) > plan.limit

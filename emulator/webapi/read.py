@@ -8,7 +8,7 @@ from flask import request
 from .. import server
 from ..errors import BadRequest, PropertyNotFound, RecordNotFound
 from ..lru import LRU
-from ..odata import fetchxml, paging, serialize
+from ..odata import apply, fetchxml, paging, serialize
 from ..odata.limits import FilterLimits
 from ..odata.options import FETCHXML, QueryOptions, check_option_names, parse_count, parse_options
 from ..responses import empty_response, json_response, text_response
@@ -91,6 +91,8 @@ def retrieve_multiple(resource: Resource):
     if text is not None:
         return _fetch(resource, text, prefs)
     options = _options(resource)
+    if options.apply is not None and options.apply.grouped:
+        return _retrieve_groups(emulator, prefs, options, options.apply)
     if prefs.max_page_size is not None and options.top is not None:
         options.top = None  # documented: with odata.maxpagesize, $top is ignored
     page = query.run(emulator.db, options.plan(prefs.page_size))
@@ -104,6 +106,19 @@ def retrieve_multiple(resource: Resource):
     if options.more(prefs.page_size, len(page.rows), page.more):
         page_number = options.cookie.page + 1 if options.cookie else 1
         body["@odata.nextLink"] = next_link(paging.encode(page_number, page.last_keys))
+    return json_response(body, headers=prefs.header())
+
+
+def _retrieve_groups(emulator, prefs: prefer.Preferences, options: QueryOptions, grouping: apply.Apply):
+    """A grouping $apply: every group in one response (at most 50,000 rows enter the grouping), so
+    odata.maxpagesize is not applied and Preference-Applied leaves it out."""
+    page = query.run(emulator.db, options.plan(prefs.page_size))
+    attrs = [output.attr for output in grouping.outputs]
+    annotate = instance_annotations.annotator(emulator, prefs, page.rows, attrs)
+    body: dict = {"@odata.context": serialize.context_url(service_root(), options.table, None)}
+    _totals(body, prefs, options.count, page)
+    body["value"] = apply.records(grouping.outputs, page.rows, annotate)
+    prefs.applied = [p for p in prefs.applied if not p.startswith("odata.maxpagesize")]
     return json_response(body, headers=prefs.header())
 
 
@@ -122,9 +137,6 @@ def _fetch(resource: Resource, text: str, prefs: prefer.Preferences):
                                    user_id=emulator.caller_id, dialect=emulator.db.engine.dialect.name,
                                    limits=_limits(emulator))
     fetch.count = fetch.count or parse_count(request.args.get("$count"))
-    if fetch.aggregate_limit is not None and query.count(emulator.db, fetch.counted_rows(),
-                                                         fetch.aggregate_limit)[1]:
-        raise BadRequest("AggregateQueryRecordLimit exceeded. Cannot perform this operation.", code="0x8004E023")
     plan = fetch.plan()
     page = query.run(emulator.db, plan)
     rows = page.rows[fetch.skipped(plan):]

@@ -15,7 +15,7 @@ from ...errors import BadRequest
 from ...lru import LRU
 from ...metadata import BY_LOGICAL_NAME, Attribute, Table
 from ...metadata import model as m
-from ...plan import Aggregate, Group, Join, Order, Plan
+from ...plan import AGGREGATE_LIMIT, Aggregate, Group, Join, Order, Plan
 from .. import paging
 from ..limits import FilterLimits
 from ..operand import NUMERIC_EDM
@@ -36,7 +36,6 @@ from .grammar import (
 )
 
 PAGE_LIMIT = 5000  # rows per page (count) and top, at most
-AGGREGATE_LIMIT = 50000  # rows an aggregate may read (aggregatelimit can only lower it)
 MAX_LINKS = 15
 MAX_CONDITIONS = 500  # conditions and link-entities in one query
 SEMI_JOINS = ("exists", "in")  # link types of an entity's link-entity that filter without joining
@@ -76,7 +75,7 @@ class FetchQuery:
     page: int = 1
     cookie: list[tuple[str, str | None]] | None = None
     count: bool = False
-    aggregate_limit: int | None = None  # set on aggregate queries
+    aggregate_limit: int | None = None  # set on aggregate queries (aggregatelimit can only lower AGGREGATE_LIMIT)
     where_key: Hashable | None = None  # stands for `where` (equal keys, equivalent clauses); None: not to be cached
 
     @property
@@ -102,7 +101,7 @@ class FetchQuery:
             limit = self.page_size if after is not None else self.page_size * self.page
         return Plan(self.table, self.root_columns, joins=list(self.joins), where=self.where,
                     where_key=self.where_key, groups=self.groups, aggregates=self.aggregates, order=self.order,
-                    limit=limit, after=after, count=self.count)
+                    limit=limit, after=after, count=self.count, aggregate_limit=self.aggregate_limit)
 
     def skipped(self, plan: Plan) -> int:
         """Rows of the plan's answer that earlier pages served."""
@@ -114,10 +113,6 @@ class FetchQuery:
         if not self.keyset:
             return f'<cookie pagenumber="{self.page + 1}" pagingcookie="" istracking="False" />'
         return paging.encode(self.page, last, [value for _, value in first])
-
-    def counted_rows(self) -> Plan:
-        """The rows an aggregate reads, for the aggregate limit."""
-        return Plan(self.table, [], joins=list(self.joins), where=self.where)
 
 
 class Compiler:
