@@ -2,18 +2,7 @@
 // tests/test_fetchxml.py with `node --test`. Every answer is compared with the same question asked in OData.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { DynamicsWebApi } from "dynamics-web-api";
-
-const SERVER = process.env.EMULATOR_URL;
-assert.ok(SERVER, "EMULATOR_URL must name the live emulator, e.g. http://127.0.0.1:5555");
-const API = `${SERVER}/api/data/v9.2/`;
-
-const api = new DynamicsWebApi({
-  serverUrl: SERVER,
-  dataApi: { version: "9.2" },
-  onTokenRefresh: async () => "dummy-token",
-  timeout: 10000,
-});
+import { API, api } from "./emulator.mjs";
 
 // Every row of an OData query, following nextLinks, without the client library.
 async function direct(path) {

@@ -3,19 +3,10 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { DynamicsWebApi } from "dynamics-web-api";
+import { API, SERVER, api } from "./emulator.mjs";
 
-const SERVER = process.env.EMULATOR_URL;
-assert.ok(SERVER, "EMULATOR_URL must name the live emulator, e.g. http://127.0.0.1:5555");
-const API = `${SERVER}/api/data/v9.2/`;
 const SET = "msdyn_ocliveworkitems";
 const ANNOTATION = "OData.Community.Display.V1.FormattedValue";
-
-const api = new DynamicsWebApi({
-  serverUrl: SERVER,
-  dataApi: { version: "9.2" },
-  onTokenRefresh: async () => "dummy-token",
-  timeout: 10000,
-});
 
 // A direct Web API request, without the client library.
 async function direct(path) {
