@@ -10,7 +10,7 @@ from .. import server
 from ..clock import format_instant, parse_instant
 from ..errors import BadRequest
 from ..responses import json_response
-from .plane import blueprint
+from .plane import blueprint, state
 
 ADVANCE_UNITS = ("days", "hours", "minutes", "seconds")
 
@@ -48,6 +48,7 @@ def set_clock():
     except (ValueError, OverflowError):
         raise BadRequest(f"'now' is not an ISO 8601 instant such as \"2026-01-15T12:00:00Z\": '{text}'.") from None
     server.current().clock.set(instant, frozen=frozen)
+    state().clock_changed()
     return _state()
 
 
@@ -68,10 +69,12 @@ def advance_clock():
     except (OverflowError, ValueError):
         raise BadRequest("The clock cannot be moved that far.") from None
     clock.advance(delta)
+    state().clock_changed()
     return _state()
 
 
 @blueprint.delete("/clock")
 def reset_clock():
     server.current().clock.reset()
+    state().clock_changed()
     return _state()
