@@ -4,13 +4,11 @@ from __future__ import annotations
 import math
 from datetime import timedelta
 
-from flask import request
-
 from .. import server
 from ..clock import format_instant, parse_instant
 from ..errors import BadRequest
 from ..responses import json_response
-from .plane import blueprint, state
+from .plane import blueprint, json_body, state, takes
 
 ADVANCE_UNITS = ("days", "hours", "minutes", "seconds")
 
@@ -21,7 +19,7 @@ def _state():
 
 
 def _body() -> dict:
-    body = request.get_json(force=True, silent=True)  # curl -d sends no JSON content type
+    body = json_body('{"now": "2026-01-15T12:00:00Z"}')
     if not isinstance(body, dict):
         raise BadRequest("The request body must be a JSON object, e.g. {\"now\": \"2026-01-15T12:00:00Z\"}.")
     return body
@@ -33,6 +31,7 @@ def get_clock():
 
 
 @blueprint.put("/clock")
+@takes(body=True)
 def set_clock():
     body = _body()
     unknown = sorted(set(body) - {"now", "frozen"})
@@ -53,6 +52,7 @@ def set_clock():
 
 
 @blueprint.post("/clock/advance")
+@takes(body=True)
 def advance_clock():
     body = _body()
     unknown = sorted(set(body) - set(ADVANCE_UNITS))

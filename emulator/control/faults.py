@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from flask import Response, g, jsonify, request
 
 from ..errors import BadRequest, DataverseError, ResourceNotFound
-from .plane import blueprint, state
+from .plane import blueprint, json_body, state, takes
 from .shared import Draws, SharedStore
 from .throttling import MESSAGES, REQUESTS_CODE
 
@@ -166,7 +166,7 @@ class FaultSet:
             self.rules = [r for r in self.rules if r.id != rule_id]
             return len(self.rules) != before
 
-    def list(self) -> list[dict]:
+    def listed(self) -> list[dict]:
         with self.lock:
             return [rule.public() for rule in self.rules]
 
@@ -219,7 +219,7 @@ class SharedFaultSet:
                 self.store.change(conn)
         return bool(removed)
 
-    def list(self) -> list[dict]:
+    def listed(self) -> list[dict]:
         table = self.store.faults
         with self.store.engine.connect() as conn:
             rows = conn.execute(sa.select(table).order_by(table.c.id)).all()
@@ -301,8 +301,9 @@ def apply(faults: FaultSet | SharedFaultSet) -> Response | None:
 
 
 @blueprint.post("/faults")
+@takes(body=True)
 def add_fault():
-    body = request.get_json(silent=True)
+    body = json_body('{"kind": "error", "status": 503}')
     faults = state().faults
     rules = body if isinstance(body, list) else [body]
     for rule in rules:  # all or none: check every rule before adding any
@@ -312,7 +313,7 @@ def add_fault():
 
 @blueprint.get("/faults")
 def list_faults():
-    return jsonify({"value": state().faults.list()})
+    return jsonify({"value": state().faults.listed()})
 
 
 @blueprint.delete("/faults")

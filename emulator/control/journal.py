@@ -13,7 +13,7 @@ from flask import jsonify, request
 
 from ..errors import BadRequest
 from ..lru import LRU
-from .plane import blueprint, state
+from .plane import blueprint, state, takes
 
 DEFAULT_SIZE = 1000
 JWT_CLAIMS = ("upn", "preferred_username", "unique_name", "email", "appid", "azp", "oid", "sub")
@@ -91,6 +91,7 @@ class Journal:
 
 
 @blueprint.get("/requests")
+@takes(query=("method", "path", "status", "correlation_id", "caller"))
 def list_requests():
     args = request.args
     status = args.get("status")

@@ -15,6 +15,7 @@ import random
 import threading
 import weakref
 from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -102,16 +103,11 @@ class SharedStore:
             sa.event.listen(self.write_engine, "connect", _sqlite_write_connection)
             sa.event.listen(self.write_engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
             if hasattr(os, "register_at_fork"):  # gunicorn forks the workers after the app is built
-                this = weakref.ref(self)
-                os.register_at_fork(after_in_child=lambda: (store := this()) and store._forget_connections())
+                os.register_at_fork(after_in_child=partial(_forget_connections, weakref.ref(self)))
         else:
             self.engine = self.write_engine = db.engine  # its pool is already renewed in each worker
         metadata.create_all(self.engine)
         self.insert = (sqlite.insert if db.is_sqlite else postgresql.insert)(self.written)
-
-    def _forget_connections(self) -> None:
-        for engine in {self.engine, self.write_engine}:
-            engine.dispose(close=False)
 
     def writing(self):
         return self.write_engine.begin()
@@ -145,6 +141,14 @@ class SharedStore:
         """Serialises read-then-write changes on PostgreSQL (SQLite's BEGIN IMMEDIATE already has)."""
         if not self.db.is_sqlite:
             conn.execute(sa.select(self.control.c.id).where(self.control.c.id == CONTROL_ROW).with_for_update())
+
+
+def _forget_connections(store: weakref.ref[SharedStore]) -> None:
+    """In a forked worker: the parent's pooled connections stay the parent's."""
+    alive = store()
+    if alive is not None:
+        for engine in {alive.engine, alive.write_engine}:
+            engine.dispose(close=False)
 
 
 def _instant(value: datetime | None) -> str | None:

@@ -10,13 +10,13 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 import sqlalchemy as sa
-from flask import jsonify, request
+from flask import jsonify
 from sqlalchemy.sql.elements import quoted_name
 
 from ..clock import format_instant
 from ..errors import BadRequest, ResourceNotFound
 from ..store.database import Database
-from .plane import blueprint, state
+from .plane import blueprint, json_body, state, takes
 
 BASELINE = "@baseline"  # what POST /_emulator/reset restores: the scenario the server started with or last seeded
 IGNORED = ("_snap", "_emulator", "emulator_")  # the emulator's own bookkeeping tables, never restored
@@ -148,11 +148,6 @@ def _name(value) -> str:
     return value
 
 
-def _body() -> dict:
-    body = request.get_json(silent=True)
-    if request.get_data() and not isinstance(body, dict):
-        raise BadRequest("The request body must be a JSON object.")
-    return body or {}
 
 
 @blueprint.get("/snapshots")
@@ -163,18 +158,23 @@ def list_snapshots():
 
 
 @blueprint.post("/snapshots")
+@takes(body=True)
 def save_snapshot():
-    name = _name(_body().get("name"))
+    name = _name(json_body('{"name": "before-test"}', fields=("name",)).get("name"))
     control = state()
     return jsonify(control.snapshots.save(name, control.scenario)), 201
 
 
 @blueprint.post("/snapshots/<name>/restore")
+@takes(body=True)
 def restore_snapshot(name: str):
     """Restores the data; with {"baseline": true} the snapshot also becomes what /reset goes back to."""
     control = state()
+    baseline = json_body('{"baseline": true}', fields=("baseline",), required=False).get("baseline", False)
+    if not isinstance(baseline, bool):
+        raise BadRequest("'baseline' must be true or false.")
     result = control.snapshots.restore(_name(name))
-    if _body().get("baseline"):
+    if baseline:
         control.snapshots.save(BASELINE, result["scenario"])
         control.scenario = result["scenario"]
     return jsonify(result)

@@ -11,10 +11,10 @@ from dataclasses import asdict, dataclass, field
 
 import orjson
 import sqlalchemy as sa
-from flask import jsonify, request
+from flask import jsonify
 
 from ..errors import BadRequest, DataverseError
-from .plane import blueprint, state
+from .plane import blueprint, json_body, state, takes
 from .shared import SharedStore
 
 REQUESTS_CODE, EXECUTION_CODE, CONCURRENCY_CODE = "0x80072322", "0x80072321", "0x80072326"
@@ -233,10 +233,11 @@ def get_protection():
 
 
 @blueprint.put("/service-protection")
+@takes(body=True)
 def put_protection():
     """{"enabled": true, "requests": 10, "execution_ms": 5000, "concurrent": 2, "window_seconds": 5}; omitted
     limits take the documented defaults. Usage windows start empty."""
-    body = request.get_json(silent=True)
+    body = json_body('{"enabled": true, "requests": 10, "window_seconds": 5}')
     if not isinstance(body, dict):
         raise BadRequest("Send a JSON object such as {\"enabled\": true, \"requests\": 10, \"window_seconds\": 5}.")
     fields = ("enabled", "requests", "execution_ms", "concurrent", "window_seconds")
