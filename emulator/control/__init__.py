@@ -42,6 +42,9 @@ class ControlState:
         self._sync_lock = threading.Lock()
         settings = emulator.settings
         if settings.workers > 1 and shared.possible(emulator.db):
+            # the writer's row-version counter (a sequence on PostgreSQL) is made here, once, before the workers
+            # fork: made by each worker at its first write, two would race to create it
+            emulator.db.sync_row_versions()
             store = self.shared = SharedStore(emulator.db)
             store.start(emulator.clock, SharedServiceProtection.settings(settings.service_protection, Limits()),
                         self._scenario)
