@@ -48,7 +48,7 @@ class FaultRule:
     retry_after: int | None = None
     times: int | None = None  # fire this many times, then stay spent; None: always
     probability: float | None = None  # fire with this probability, drawn from Random(seed)
-    seed: int = 0
+    seed: int | None = None  # with a probability: 0 unless given
     matched: int = 0
     fired: int = 0
     rng: random.Random = field(default_factory=random.Random, repr=False)
@@ -133,8 +133,8 @@ def _rule(rule_id: int, body) -> FaultRule:
     code = body.get("code")
     if kind == "throttle" and code is not None and code not in MESSAGES:
         raise BadRequest(f"A throttle fault's code is one of {', '.join(MESSAGES)}.")
-    seed = body.get("seed", 0)
-    if isinstance(seed, bool) or not isinstance(seed, int):
+    seed = body.get("seed", 0 if body.get("probability") is not None else None)
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
         raise BadRequest("seed must be a whole number.")
     return FaultRule(
         rule_id, kind, [m.upper() for m in method] if method else None, body.get("entity_set"), body.get("path"),

@@ -254,7 +254,7 @@ class Draws:
         self.sequences: dict[int, tuple[random.Random, int]] = {}
         self.lock = threading.Lock()
 
-    def value(self, rule_id: int, seed: int, draw: int) -> float:
+    def value(self, rule_id: int, seed: int | None, draw: int) -> float:
         with self.lock:
             rng, taken = self.sequences.get(rule_id) or (random.Random(seed), 0)
             if draw <= taken:  # cannot happen (draws only grow), but never walk backwards
