@@ -54,7 +54,8 @@ def register(app: Flask) -> None:
             "caller": g.emulator_caller, "user_agent": headers.get("User-Agent"),
             "fault": fault, "worker": os.getpid(),
         })
-        control.after_request()
+        if shared:
+            control.after_request()
         return response
 
     @app.teardown_request

@@ -197,8 +197,8 @@ class SharedServiceProtection:
         with self.store.writing() as conn:
             self.store.lock(conn)
             start = now - self.limits.window_seconds
-            conn.execute(sa.delete(usage).where(usage.c.caller == user, usage.c.started <= start,
-                                                usage.c.ended.is_not(None), usage.c.ended <= start))
+            conn.execute(sa.delete(usage).where(usage.c.started <= start, usage.c.ended.is_not(None),
+                                                usage.c.ended <= start))  # every caller's expired requests
             admitted, executions, in_flight = self._window(conn, user, now).get(user) or ([], [], 0)
             _check(self.limits, admitted, executions, in_flight, now)
             key = conn.execute(sa.insert(usage).values(caller=user, started=now)).inserted_primary_key
