@@ -112,6 +112,26 @@ def test_times_counts_down_across_workers(server, url):
     assert (rule["matched"], rule["fired"], rule["remaining"]) == (BURST, 7, 0)
 
 
+def test_drop_and_latency_faults_through_workers(server, url):
+    requests.post(f"{url}/_emulator/faults", json={"kind": "drop", "times": 3, "entity_set": "msdyn_ocliveworkitems"},
+                  timeout=10)
+    outcomes = []
+    for _ in range(12):
+        try:
+            outcomes.append(requests.get(f"{url}{SET}?$top=1", headers=AUTH, timeout=10).status_code)
+        except requests.ConnectionError:
+            outcomes.append(0)
+    assert outcomes.count(0) == 3 and outcomes.count(200) == 9
+    assert [e["status"] for e in journal(url)].count(0) == 3
+    requests.delete(f"{url}/_emulator/faults", timeout=10)
+    requests.delete(f"{url}/_emulator/requests", timeout=10)
+    requests.post(f"{url}/_emulator/faults", json={"kind": "latency", "latency_ms": 150}, timeout=10)
+    assert {r.status_code for r in burst(url, count=12)} == {200}
+    entries = journal(url)
+    assert all(e["duration_ms"] >= 150 and e["fault"]["kind"] == "latency" for e in entries)
+    assert_both_workers(server, entries)
+
+
 def test_a_seeded_probability_fires_on_the_same_draws_as_one_process(server, url):
     requests.post(f"{url}/_emulator/faults", json={"kind": "error", "status": 500, "probability": 0.5, "seed": 7},
                   timeout=10)

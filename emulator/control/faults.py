@@ -3,6 +3,7 @@ error, added latency, a dropped connection or throttling; always, N times, or wi
 POST/GET/DELETE /_emulator/faults."""
 from __future__ import annotations
 
+import errno
 import fnmatch
 import itertools
 import random
@@ -263,7 +264,8 @@ class SharedFaultSet:
 
 def dropped() -> Response:
     """A response that never arrives: the socket is shut before any byte of it is written."""
-    connection = request.environ.get("werkzeug.socket")
+    environ = request.environ
+    connection = environ.get("werkzeug.socket") or environ.get("gunicorn.socket")
 
     def body():
         if connection is not None:
@@ -271,7 +273,8 @@ def dropped() -> Response:
                 connection.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
-        raise ConnectionAbortedError("connection dropped by an emulator fault rule")
+        # ENOTCONN: what a server sees from a client gone away, so gunicorn closes it quietly (no traceback)
+        raise ConnectionAbortedError(errno.ENOTCONN, "connection dropped by an emulator fault rule")
         yield b""  # pragma: no cover  (makes this a generator)
 
     return Response(body(), status=200)
