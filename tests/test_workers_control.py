@@ -156,6 +156,17 @@ def test_a_frozen_clock_is_every_workers_clock(server, url):
     assert moved.json()["now"] == "2031-03-04T05:08:07Z"
     assert {requests.get(f"{url}/_emulator/clock", timeout=10).json()["now"] for _ in range(12)} == {
         "2031-03-04T05:08:07Z"}
+    running = requests.put(f"{url}/_emulator/clock", json={"now": "2032-01-01T00:00:00Z", "frozen": False},
+                           timeout=10)
+    assert running.json()["frozen"] is False
+    requests.delete(f"{url}/_emulator/requests", timeout=10)
+    running_made = burst(url, "POST", SET, count=12, json={"subject": "made while the clock runs"})
+    keys = [r.headers["OData-EntityId"].rsplit("(", 1)[1].rstrip(")") for r in running_made]
+    stamps = {requests.get(f"{url}{SET}({key})?$select=createdon", headers=AUTH, timeout=10).json()["createdon"][:15]
+              for key in keys}
+    assert stamps == {"2032-01-01T00:0"}  # running on from there, in every worker
+    assert_both_workers(server, journal(url, method="POST"))
+    requests.put(f"{url}/_emulator/clock", json={"now": "2031-03-04T05:08:07Z"}, timeout=10)
     after = burst(url, "POST", SET, count=16, json={"subject": "after the move"})
     keys = [r.headers["OData-EntityId"].rsplit("(", 1)[1].rstrip(")") for r in after]
     assert {requests.get(f"{url}{SET}({key})?$select=createdon", headers=AUTH, timeout=10).json()["createdon"]
@@ -177,6 +188,16 @@ def test_service_protection_counts_every_workers_requests(server, url):
     assert [usage["requests"] for usage in users.values()] == [12]
     requests.put(f"{url}/_emulator/service-protection", json={"enabled": False}, timeout=10)
     assert {r.status_code for r in burst(url, count=8)} == {200}
+
+
+def test_concurrent_requests_are_counted_across_workers(server, url):
+    """With one concurrent request allowed, two at once (one per worker, each held 600 ms) get one 429."""
+    requests.put(f"{url}/_emulator/service-protection", json={"enabled": True, "concurrent": 1}, timeout=10)
+    requests.post(f"{url}/_emulator/faults", json={"kind": "latency", "latency_ms": 600}, timeout=10)
+    answers = burst(url, count=2, parallel=2)
+    assert sorted(r.status_code for r in answers) == [200, 429]
+    assert next(r for r in answers if r.status_code == 429).json()["error"]["code"] == "0x80072326"
+    assert_both_workers(server, journal(url))
 
 
 def test_reset_undoes_the_writes_of_both_workers(server, url):
