@@ -69,3 +69,10 @@ def test_with_workers_a_get_costs_one_control_read_and_one_journal_row(tmp_path,
             store.engine.dispose()
             store.write_engine.dispose()
         drop_database(emulator)
+
+
+def test_workers_on_an_in_memory_database_are_refused(tmp_path):
+    emulator = prepare(Settings(database_url="sqlite://", now=NOW.isoformat(), scenario="minimal", workers=2))
+    with pytest.raises(ValueError, match="in-memory"):
+        create_app(emulator)
+    emulator.db.dispose()

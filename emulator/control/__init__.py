@@ -41,7 +41,10 @@ class ControlState:
         self._scenario: str | None = emulator.scenario
         self._sync_lock = threading.Lock()
         settings = emulator.settings
-        if settings.workers > 1 and shared.possible(emulator.db):
+        if settings.workers > 1 and not shared.possible(emulator.db):
+            raise ValueError("--workers needs a database every worker opens (a SQLite file or a database server); "
+                             "an in-memory SQLite database belongs to one process.")
+        if settings.workers > 1:
             # the writer's row-version counter (a sequence on PostgreSQL) is made here, once, before the workers
             # fork: made by each worker at its first write, two would race to create it
             emulator.db.sync_row_versions()
