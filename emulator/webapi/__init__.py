@@ -7,7 +7,7 @@ from flask import Blueprint, Flask, request
 from .. import server
 from ..errors import ResourceNotFound
 from ..settings import API_VERSIONS
-from . import auth, batch, discovery, entitydefinitions, limits, read, tokens, write  # noqa: F401  (handlers)
+from . import auth, batch, discovery, entitydefinitions, limits, messages, read, tokens, write  # noqa: F401  (handlers)
 from .routing import dispatch
 
 METHODS = ["GET", "POST", "PATCH", "PUT", "DELETE"]

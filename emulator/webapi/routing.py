@@ -93,6 +93,9 @@ def resolve(path: str) -> Resource:
             return Resource("action", table, action=rest[len("Microsoft.Dynamics.CRM."):], path=path)
         raise ResourceNotFound(rest.split("/")[0])
     key = parse_key(table, raw_key)
+    if rest is not None and rest.startswith("Microsoft.Dynamics.CRM."):  # an operation bound to the record
+        return Resource("bound", table, key, action=rest[len("Microsoft.Dynamics.CRM."):], path=path,
+                        raw_key=raw_key)
     if rest is None or rest == "":
         return Resource("entity", table, key, path=path, raw_key=raw_key)
     if "/" in rest:
