@@ -70,6 +70,15 @@ def test_retrieve_current_organization_with_an_alias_and_an_enum_literal(api):
     assert endpoints["Values"][0] == api.root.split("api/data")[0]
 
 
+def test_retrieve_current_organization_with_the_forms_clients_write(api):
+    for path in ("RetrieveCurrentOrganization(AccessType='Default')",
+                 "RetrieveCurrentOrganization(AccessType=Microsoft.Dynamics.CRM.EndpointAccessType'Internet')",
+                 "RetrieveCurrentOrganization(AccessType=@p)?@p=Microsoft.Dynamics.CRM.EndpointAccessType'Default'"):
+        response = api.get(path)
+        assert response.status_code == 200, (path, response.text)
+        assert response.json()["Detail"]["EnvironmentId"]
+
+
 def test_retrieve_current_organization_parameter_errors(api):
     message = _error(api.get("RetrieveCurrentOrganization()"), 400, "0x80040203")
     assert message == "Required field 'AccessType' is missing for RequestName='RetrieveCurrentOrganization'"
@@ -96,7 +105,9 @@ def test_retrieve_total_record_count_counts_the_rows(api, emulator):
     expected = [emulator.db.count("account"), emulator.db.count("contact")]
     assert expected[0] >= 1
     for path, params in (("RetrieveTotalRecordCount(EntityNames=@p1)", {"@p1": '["account","contact"]'}),
-                         ("RetrieveTotalRecordCount(EntityNames=['account','contact'])", None)):
+                         ("RetrieveTotalRecordCount(EntityNames=['account','contact'])", None),
+                         ("RetrieveTotalRecordCount(EntityNames=['account', 'contact'])", None),
+                         ("RetrieveTotalRecordCount(EntityNames=@p1)", {"@p1": "['account','contact']"})):
         response = api.get(path, params=params)
         assert response.status_code == 200, response.text
         collection = response.json()["EntityRecordCountCollection"]
@@ -181,6 +192,15 @@ def test_initialize_from_maps_the_columns_and_the_new_record_can_be_created(api)
     new = api.create("accounts", record)
     copy = api.get(f"accounts({new})?$select=name,telephone1").json()
     assert copy["name"] == "Contoso Consulting Chicago Branch" and copy["telephone1"] == "(425) 555-1234"
+
+
+def test_initialize_from_with_a_single_quoted_moniker_as_the_sample_sends_it(api):
+    source = api.create("accounts", {"name": "Fabrikam"})
+    response = api.get("InitializeFrom(EntityMoniker=@p1,TargetEntityName=@p2,TargetFieldType=@p3)",
+                       params={"@p1": f"{{'@odata.id':'accounts({source})'}}", "@p2": "'account'",
+                               "@p3": "Microsoft.Dynamics.CRM.TargetFieldType'ValidForCreate'"})
+    assert response.status_code == 200, response.text
+    assert response.json()["name"] == "Fabrikam"
 
 
 def test_initialize_from_binds_the_parental_lookup(api):

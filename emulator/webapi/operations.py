@@ -145,13 +145,12 @@ def _literal(text: str) -> Any:
     if text.startswith("'") and text.endswith("'") and len(text) >= 2:
         return text[1:-1].replace("''", "'")
     if text.startswith(("[", "{")):
+        # JSON, or JSON with single-quoted strings as clients write it: ['a','b'], {'@odata.id':'accounts(<id>)'}
         try:
-            return orjson.loads(text)
-        except orjson.JSONDecodeError:
-            if text.startswith("["):  # OData collection literal with single-quoted strings: ['a','b']
-                inner = text[1:-1].strip()
-                return [_literal(p) for p in _split_top(inner)] if inner else []
-            raise BadRequest(f"The parameter value {text} is not valid JSON.") from None
+            return orjson.loads(_double_quoted(text))
+        except (orjson.JSONDecodeError, ValueError):
+            raise BadRequest(f"Bad Request - Error in query syntax: the parameter value {text} is not a valid "
+                             f"collection or object literal.") from None
     if text in ("true", "false"):
         return text == "true"
     if text == "null":
@@ -161,6 +160,40 @@ def _literal(text: str) -> Any:
     if re.fullmatch(r"-?\d+\.\d*", text):
         return float(text)
     return _Raw(text)
+
+
+def _double_quoted(text: str) -> str:
+    """Rewrite the single-quoted strings of a JSON-like literal ('' is an escaped quote) as JSON strings."""
+    out: list[str] = []
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if ch == '"':  # a JSON string: copied as it is
+            end = i + 1
+            while end < len(text) and text[end] != '"':
+                end += 2 if text[end] == "\\" else 1
+            out.append(text[i:end + 1])
+            i = end + 1
+        elif ch == "'":
+            chars: list[str] = []
+            i += 1
+            while True:
+                if i >= len(text):
+                    raise ValueError("unterminated string")
+                if text[i] == "'":
+                    if text[i + 1:i + 2] == "'":
+                        chars.append("'")
+                        i += 2
+                        continue
+                    i += 1
+                    break
+                chars.append(text[i])
+                i += 1
+            out.append(orjson.dumps("".join(chars)).decode())
+        else:
+            out.append(ch)
+            i += 1
+    return "".join(out)
 
 
 class _Raw(str):
