@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 
+import orjson
 import pytest
 import requests
 from defusedxml import ElementTree as SafeET
@@ -312,3 +313,31 @@ def test_operations_are_declared_in_metadata(api):
     function_imports = {f.get("Name") for f in container.findall(f"{EDM}FunctionImport")}
     action_imports = {a.get("Name") for a in container.findall(f"{EDM}ActionImport")}
     assert set(functions) == function_imports and set(actions) == action_imports
+
+
+# --- in $batch -------------------------------------------------------------------------------------------------------
+
+def test_operations_in_a_batch_and_a_failing_change_set_rolls_the_close_back(api):
+    from .test_batch import batch_body, change_set, request_part
+
+    first, second = api.create("incidents", {"title": "One"}), api.create("incidents", {"title": "Two"})
+
+    def close(case: str, status: int, content_id: int) -> list[str]:
+        body = orjson.dumps({"IncidentResolution": {"incidentid@odata.bind": f"/incidents({case})"},
+                             "Status": status}).decode()
+        return request_part("POST", f"{API}/CloseIncident", body, content_id)
+
+    body = batch_body(request_part("GET", f"{API}/RetrieveTotalRecordCount(EntityNames=['incident'])"),
+                      change_set("changeset_close", close(first, -1, 1), close(second, 1, 2)))
+    response = requests.post(api.root + "$batch", data=body, timeout=30,
+                             headers={**AUTH, "Content-Type": 'multipart/mixed; boundary="batch_test"'})
+    # as for any $batch here, a failed change set makes the batch answer its failure status
+    assert response.status_code == 400, response.text
+    assert '"EntityRecordCountCollection"' in response.text and "0x80048408" in response.text
+    # the change set is atomic: the first close is rolled back with the failing second one
+    assert api.get(f"incidents({first})?$select=statecode").json()["statecode"] == 0
+    body = batch_body(change_set("changeset_ok", close(first, -1, 1), close(second, 2, 2)))
+    response = requests.post(api.root + "$batch", data=body, timeout=30,
+                             headers={**AUTH, "Content-Type": 'multipart/mixed; boundary="batch_test"'})
+    assert response.status_code == 200 and response.text.count("HTTP/1.1 204") == 2, response.text
+    assert {api.get(f"incidents({c})?$select=statecode").json()["statecode"] for c in (first, second)} == {1}
