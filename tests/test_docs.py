@@ -211,6 +211,23 @@ def test_the_readme_and_the_docs_have_runnable_examples():
     assert len(with_output) >= 8
 
 
+LINK = re.compile(r"\]\(([^)\s]+)\)")
+PENDING = {"docs/install.md"}  # written on another branch (issue 22); present once merged
+
+
+def test_relative_links_resolve():
+    broken = []
+    for path in DOCS:
+        text = FENCE.sub("", path.read_text())
+        for target in LINK.findall(text):
+            if re.match(r"[a-z]+:", target) or target.startswith("#"):
+                continue
+            file = (path.parent / target.split("#")[0]).resolve()
+            if not file.exists() and str(file.relative_to(ROOT)) not in PENDING:
+                broken.append(f"{path.relative_to(ROOT)}: {target}")
+    assert not broken, broken
+
+
 def test_a_stale_output_is_caught(tmp_path):
     page = tmp_path / "page.md"
     page.write_text("Run:\n\n```sh\necho 'Delivery delay #10000'\n```\n\nIt prints:\n\n```output\n"
