@@ -1,5 +1,6 @@
 """The pages: the agent dashboard (GET / and its files under /dashboard/) and the reference getConversations script
-(/omnichannel.js, and /omnichannel.mjs as an ES module). No auth for the files themselves; the page's own Web API calls send a bearer token."""
+(/omnichannel.js, and /omnichannel.mjs as an ES module). No auth for the files themselves; the page's own Web API
+calls send a bearer token."""
 from __future__ import annotations
 
 from pathlib import Path
