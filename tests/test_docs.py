@@ -181,6 +181,7 @@ def docs(tmp_path_factory):
     port = free_port()
     log = open(scratch / "server.log", "wb")  # noqa: SIM115 - closed below
     env = {k: v for k, v in os.environ.items() if not k.startswith("EMULATOR_")}
+    env["PYTHONPATH"] = str(ROOT)  # this checkout's code, whatever the environment has installed
     process = subprocess.Popen([sys.executable, "-m", "emulator.cli", "serve", "--port", str(port), "--database",
                                 f"sqlite:///{scratch / 'emulator.db'}"], cwd=scratch, stdout=log,
                                stderr=subprocess.STDOUT, env=env)
