@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from emulator.metadata import BY_ENTITY_SET
+from emulator import metadata
 
 from .oracle import Oracle, Query, report_section, sql_rows
 
@@ -24,9 +24,8 @@ REPORT = os.environ.get("FUZZ_REPORT")
 def oracles(seeded) -> dict[str, Oracle]:
     """Every entity set's rows, read once with plain SQL (never through the emulator's own query path)."""
     with seeded.db.engine.connect() as conn:
-        return {entity_set: Oracle(entity_set, sql_rows(conn, seeded.db.tables[BY_ENTITY_SET[entity_set].logical_name],
-                                                        BY_ENTITY_SET[entity_set]))
-                for entity_set in sorted(BY_ENTITY_SET)}
+        return {table.entity_set: Oracle(table.entity_set, sql_rows(conn, seeded.db.tables[table.logical_name], table))
+                for table in sorted(metadata.SHIPPED.tables, key=lambda t: t.entity_set)}
 
 
 def emulator_answer(client, query: Query) -> list[dict]:

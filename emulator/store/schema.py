@@ -6,8 +6,9 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import CITEXT
 from sqlalchemy.types import TypeDecorator
 
+from .. import metadata
 from ..clock import format_instant
-from ..metadata import ALL_TABLES, Attribute, Table
+from ..metadata import Attribute, Table
 from ..metadata import model as m
 
 
@@ -88,6 +89,6 @@ def build_table(table: Table, metadata: sa.MetaData) -> sa.Table:
     return sql_table
 
 
-def build_metadata() -> tuple[sa.MetaData, dict[str, sa.Table]]:
-    metadata = sa.MetaData()
-    return metadata, {t.logical_name: build_table(t, metadata) for t in ALL_TABLES}
+def build_metadata(catalog: metadata.Catalog) -> tuple[sa.MetaData, dict[str, sa.Table]]:
+    sql_metadata = sa.MetaData()
+    return sql_metadata, {t.logical_name: build_table(t, sql_metadata) for t in catalog.tables}
