@@ -16,7 +16,7 @@ def parse_select(table: Table, text: str | None) -> tuple[list[Attribute] | None
         attr = table.by_property(name)
         if attr is None:
             raise PropertyNotFound(name, table.type_name)
-        if attr not in attrs:
+        if not any(a is attr for a in attrs):  # by identity: Attribute's == compares every field
             attrs.append(attr)
             names.append(name)
     return attrs, names

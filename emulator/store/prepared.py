@@ -7,7 +7,7 @@ its compiler and every value stays a bound parameter (nothing is formatted into 
 processors SQLAlchemy applies, so they equal its rows."""
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,40 +17,17 @@ from .database import Database
 
 
 class Row(tuple):
-    """A result row as the rest of the emulator reads sa.Row: by position, `_fields` and `_mapping`."""
+    """A result row as the rest of the emulator reads sa.Row: by position, `_fields` and `_mapping` (a plain dict
+    here, made at its first use and kept: callers look many columns up, and read it only)."""
 
-    __slots__ = ()
     _fields: tuple[str, ...] = ()
-    _index: dict[str, int] = {}
 
     @property
-    def _mapping(self) -> RowMapping:
-        return RowMapping(self)
-
-
-class RowMapping(Mapping):
-    """A row by column name (the first column of a name, as sa.Row's mapping)."""
-
-    __slots__ = ("_row",)
-
-    def __init__(self, row: Row) -> None:
-        self._row = row
-
-    def __getitem__(self, key: str) -> Any:
-        return self._row[self._row._index[key]]
-
-    def get(self, key: str, default: Any = None) -> Any:
-        i = self._row._index.get(key)
-        return default if i is None else self._row[i]
-
-    def __contains__(self, key: object) -> bool:
-        return key in self._row._index
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._row._fields)
-
-    def __len__(self) -> int:
-        return len(self._row._fields)
+    def _mapping(self) -> dict[str, Any]:
+        mapping = self.__dict__.get("_m")
+        if mapping is None:
+            mapping = self.__dict__["_m"] = dict(zip(self._fields, self, strict=True))
+        return mapping
 
 
 @dataclass(frozen=True)
@@ -75,7 +52,7 @@ class Prepared:
         raw = db.read(self.sql, parameters)
         row, processors = self.row, self.processors
         if not processors:
-            return [row(r) for r in raw]
+            return list(map(row, raw))
         out = []
         for r in raw:
             values = list(r)
@@ -119,6 +96,6 @@ def prepare(db: Database, statement: sa.Select, parameters: Mapping[str, object]
         return None, rows
     processors = tuple((i, p) for i, (column, described) in enumerate(zip(columns, description, strict=True))
                        if (p := column.type.dialect_impl(dialect).result_processor(dialect, described[1])))
-    row = type("Row", (Row,), {"__slots__": (), "_fields": keys, "_index": {k: i for i, k in enumerate(keys)}})
+    row = type("Row", (Row,), {"_fields": keys})
     frozen = tuple(params) if isinstance(params, (tuple, list)) else dict(params)
     return Prepared(statement, sql, frozen, slot, row, processors), rows

@@ -5,12 +5,13 @@ import uuid
 import xml.etree.ElementTree as ET
 from functools import lru_cache
 
+import orjson
 from flask import Response
 
 from .. import server
 from ..errors import ResourceNotFound
 from ..metadata import ALL_TABLES, BY_LOGICAL_NAME, Table
-from ..responses import ODATA_HEADERS, json_response
+from ..responses import ODATA_HEADERS, bytes_response, json_response
 from .read import service_root
 from .routing import Resource, handles
 
@@ -38,8 +39,14 @@ def metadata_id(*parts: str) -> str:
 
 @handles("service", "GET")
 def service_document(resource: Resource):
+    return bytes_response(_service_document(service_root()))
+
+
+@lru_cache(maxsize=64)
+def _service_document(root: str) -> bytes:
+    """The service document of one service root (the tables never change while the process runs)."""
     value = [{"name": t.entity_set, "kind": "EntitySet", "url": t.entity_set} for t in ALL_TABLES]
-    return json_response({"@odata.context": f"{service_root()}$metadata", "value": value})
+    return orjson.dumps({"@odata.context": f"{root}$metadata", "value": value})
 
 
 @handles("$metadata", "GET")
