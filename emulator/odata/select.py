@@ -8,7 +8,8 @@ from ..metadata import Attribute, Table
 def parse_select(table: Table, text: str | None) -> tuple[list[Attribute] | None, list[str] | None]:
     if text is None or text.strip() in ("", "*"):
         return None, None
-    attrs, names = [], []
+    attrs: list[Attribute] = []
+    names: list[str] = []
     for raw in text.split(","):
         name = raw.strip()
         if not name:

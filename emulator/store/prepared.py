@@ -42,13 +42,13 @@ class Prepared:
     row: type[Row]
     processors: tuple[tuple[int, Any], ...]
 
-    def rows(self, db: Database, value: object = None) -> list[Row]:
+    def rows(self, db: Database, value: object = None) -> list[Any]:  # Rows, read as sa.Row is
         parameters = self.parameters
-        if self.slot is not None:
-            if isinstance(parameters, tuple):
-                parameters = (*parameters[:self.slot], value, *parameters[self.slot + 1:])  # type: ignore[index]
-            else:
-                parameters = {**parameters, self.slot: value}
+        slot = self.slot
+        if isinstance(slot, int) and isinstance(parameters, tuple):
+            parameters = (*parameters[:slot], value, *parameters[slot + 1:])
+        elif isinstance(slot, str) and isinstance(parameters, dict):
+            parameters = {**parameters, slot: value}
         raw = db.read(self.sql, parameters)
         row, processors = self.row, self.processors
         if not processors:
