@@ -14,11 +14,15 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# `make run PORT=5600` (or EMULATOR_PORT=5600 in the environment) serves on another port.
+PORT ?=
+SERVE_ARGS := $(if $(PORT),--port $(PORT))
+
 run: install
-	$(BIN)/dataverse-emulator serve
+	$(BIN)/dataverse-emulator serve $(SERVE_ARGS)
 
 demo: install
-	$(BIN)/dataverse-emulator serve --simulate
+	$(BIN)/dataverse-emulator serve --simulate $(SERVE_ARGS)
 
 # Storage tests also run on PostgreSQL when one answers on 127.0.0.1:5432 (or EMULATOR_TEST_DATABASE_URL is set).
 PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
