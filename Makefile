@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run demo test lint install clean fuzz bench
+.PHONY: run demo test lint install clean fuzz bench package-check docker-check
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,16 @@ test: install lint
 	    && pg_isready -q -h 127.0.0.1 -p 5432; then \
 	  export EMULATOR_TEST_DATABASE_URL=$(PG_TEST_URL); echo "PostgreSQL found: storage tests run on SQLite and PostgreSQL"; \
 	fi; $(BIN)/python -m pytest
+
+# The wheel built, installed into a fresh venv with its dependencies from the package index (as `pip install` does
+# for a user), the examples/ suite run through the installed pytest plugin. CI runs the same test on every run, with
+# the dependencies already installed (tests/test_package.py).
+package-check: install
+	PACKAGE_CHECK=1 PACKAGE_CHECK_INDEX=1 $(BIN)/python -m pytest -q -p no:cacheprovider tests/test_package.py
+
+# hadolint on the Dockerfile, then the image built and a smoke request, when a Docker daemon answers (tests/test_docker.py).
+docker-check: install
+	$(BIN)/python -m pytest -q -rs -p no:cacheprovider tests/test_docker.py
 
 # The long fuzz run (3 x FUZZ_EXAMPLES hypothesis cases, randomised) and the long differential-oracle runs (OData, FetchXML);
 # both write their figures to bench/results/fuzz.md.
