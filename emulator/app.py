@@ -5,11 +5,11 @@ from __future__ import annotations
 import logging
 from typing import cast
 
-from flask import Flask, Response, request
+from flask import Flask, Response, g, request
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import HTTPException
 
-from . import control, pages, server, webapi
+from . import control, metadata, pages, server, webapi
 from .errors import DataverseError, ResourceNotFound
 from .responses import error_response
 
@@ -24,11 +24,24 @@ def create_app(emulator: server.Emulator) -> Flask:
     cast(DefaultJSONProvider, app.json).sort_keys = False
     app.url_map.merge_slashes = app.url_map.strict_slashes = False  # no HTML redirect pages: Dataverse has none
     _render_errors(app)
+    _serve_catalog(app, emulator)
     webapi.install(app)  # request limits run before the control plane's guard and hooks
     control.install(app)
     for blueprint in (webapi.blueprint, control.blueprint, pages.blueprint):
         app.register_blueprint(blueprint)
     return app
+
+
+def _serve_catalog(app: Flask, emulator: server.Emulator) -> None:
+    """Each request sees the catalog its database holds when the request starts (metadata.current())."""
+    @app.before_request
+    def activate() -> None:
+        g.catalog_token = metadata.catalog.activate(emulator.db.catalog)
+
+    @app.teardown_request
+    def deactivate(_error: BaseException | None) -> None:
+        if (token := g.pop("catalog_token", None)) is not None:
+            metadata.catalog.deactivate(token)
 
 
 def _render_errors(app: Flask) -> None:

@@ -25,7 +25,7 @@ import random  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
 from functools import cmp_to_key  # noqa: E402
 
-from emulator.metadata import BY_ENTITY_SET  # noqa: E402
+from emulator import metadata  # noqa: E402
 
 NUMERIC = {"Edm.Int32", "Edm.Int64", "Edm.Decimal", "Edm.Double"}
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
@@ -151,7 +151,7 @@ class Oracle:
     nulls sort lowest, strings compare case-insensitively; `$top` is ignored under odata.maxpagesize."""
 
     def __init__(self, entity_set: str, rows: list[dict]) -> None:
-        self.table = BY_ENTITY_SET[entity_set]
+        self.table = metadata.by_entity_set(entity_set)
         self.rows = rows
         self.types = {a.property_name: a.edm_type for a in self.table.attributes}
         self.pk = self.table.primary_id

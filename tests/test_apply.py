@@ -12,14 +12,14 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from emulator import metadata
 from emulator.app import create_app
-from emulator.metadata import BY_LOGICAL_NAME
 
 from .conftest import Client
 from .test_batch import batch_body, request_part, responses, send
 
 CONV = "msdyn_ocliveworkitems"
-TABLE = BY_LOGICAL_NAME["msdyn_ocliveworkitem"]
+TABLE = metadata.table("msdyn_ocliveworkitem")
 AGENT = "msdyn_activeagentid_msdyn_ocliveworkitem"  # navigation property of the lookup to systemuser
 FORMATTED = "OData.Community.Display.V1.FormattedValue"
 ANNOTATED = {"Prefer": f'odata.include-annotations="{FORMATTED}"'}
@@ -178,7 +178,7 @@ def test_grouping_by_a_related_choice_formats_its_label(client, seeded, rows):
     expected = Counter(source[r["msdyn_liveworkstreamid"]] for r in rows)
     key = "msdyn_liveworkstream_msdyn_streamsource"
     assert [(g[key], g["n"]) for g in grouped] == sorted(expected.items())
-    labels = BY_LOGICAL_NAME["msdyn_liveworkstream"].attribute("msdyn_streamsource").option_set.label
+    labels = metadata.table("msdyn_liveworkstream").attribute("msdyn_streamsource").option_set.label
     assert all(g[f"{key}@{FORMATTED}"] == labels(g[key]) for g in grouped)
 
 

@@ -6,7 +6,7 @@ import pytest
 import requests
 from defusedxml import ElementTree as SafeET
 
-from emulator.metadata import ALL_TABLES, BY_LOGICAL_NAME
+from emulator import metadata
 from emulator.metadata import model as m
 from emulator.store.seed import ADMIN_USER_ID
 
@@ -14,7 +14,7 @@ from .conftest import API, AUTH
 
 EDMX = "{http://docs.oasis-open.org/odata/ns/edmx}"
 EDM = "{http://docs.oasis-open.org/odata/ns/edm}"
-LIVEWORKITEM = BY_LOGICAL_NAME["msdyn_ocliveworkitem"]
+LIVEWORKITEM = metadata.table("msdyn_ocliveworkitem")
 
 
 def test_service_document_lists_every_entity_set(client):
@@ -23,7 +23,7 @@ def test_service_document_lists_every_entity_set(client):
     assert response.content_type.startswith("application/json")
     body = response.get_json()
     assert body["@odata.context"] == f"http://localhost{API}/$metadata"
-    assert body["value"] == [{"name": t.entity_set, "kind": "EntitySet", "url": t.entity_set} for t in ALL_TABLES]
+    assert body["value"] == [{"name": t.entity_set, "kind": "EntitySet", "url": t.entity_set} for t in metadata.SHIPPED.tables]
 
 
 def _metadata(client):
@@ -46,8 +46,8 @@ def test_metadata_is_edmx_4_with_the_dataverse_schema(client):
 def test_metadata_declares_every_table_column_key_and_navigation(client):
     schema = _metadata(client).find(f"{EDMX}DataServices/{EDM}Schema")
     types = {e.get("Name"): e for e in schema.findall(f"{EDM}EntityType")}
-    assert set(types) == {t.logical_name for t in ALL_TABLES} | {"crmbaseentity"}
-    for table in ALL_TABLES:
+    assert set(types) == {t.logical_name for t in metadata.SHIPPED.tables} | {"crmbaseentity"}
+    for table in metadata.SHIPPED.tables:
         entity = types[table.logical_name]
         assert [r.get("Name") for r in entity.findall(f"{EDM}Key/{EDM}PropertyRef")] == [table.primary_id]
         properties = {p.get("Name"): p.get("Type") for p in entity.findall(f"{EDM}Property")}
@@ -61,7 +61,7 @@ def test_metadata_declares_every_table_column_key_and_navigation(client):
                 assert navigations[name].get("Type") == f"mscrm.{target}"
                 constraint = navigations[name].find(f"{EDM}ReferentialConstraint")
                 assert constraint.get("Property") == attr.property_name
-                assert constraint.get("ReferencedProperty") == BY_LOGICAL_NAME[target].primary_id
+                assert constraint.get("ReferencedProperty") == metadata.table(target).primary_id
     assert properties_of(types, "msdyn_ocliveworkitem")["_msdyn_activeagentid_value"] == "Edm.Guid"
     assert properties_of(types, "msdyn_ocliveworkitem")["createdon"] == "Edm.DateTimeOffset"
 
@@ -76,7 +76,7 @@ def test_metadata_container_sets_bindings_and_whoami(client):
     assert container.get("Name") == "System"
     sets = {s.get("Name"): s for s in container.findall(f"{EDM}EntitySet")}
     assert {name: s.get("EntityType") for name, s in sets.items()} == {
-        t.entity_set: f"Microsoft.Dynamics.CRM.{t.logical_name}" for t in ALL_TABLES}
+        t.entity_set: f"Microsoft.Dynamics.CRM.{t.logical_name}" for t in metadata.SHIPPED.tables}
     bindings = {b.get("Path"): b.get("Target") for b in sets["msdyn_ocliveworkitems"]}
     assert bindings["msdyn_activeagentid_msdyn_ocliveworkitem"] == "systemusers"
     assert bindings["msdyn_customer_msdyn_ocliveworkitem_account"] == "accounts"
@@ -101,7 +101,7 @@ def test_python_odata_reflects_the_metadata_and_reads_the_same_records(live, cli
     session = requests.Session()
     session.headers.update(AUTH)
     service = ODataService(f"{live.url}{API}/", reflect_entities=True, session=session, quiet_progress=True)
-    assert set(service.entities) == {t.entity_set for t in ALL_TABLES}
+    assert set(service.entities) == {t.entity_set for t in metadata.SHIPPED.tables}
     Conversation = service.entities["msdyn_ocliveworkitems"]
     rows = list(service.query(Conversation).filter(Conversation.statecode == 0)
                 .order_by(Conversation.createdon.desc()).limit(7))
@@ -132,21 +132,21 @@ def test_entity_definitions_exactly_as_the_python_sdk_asks(client):
 def test_entity_definitions_without_filter_lists_every_table(client):
     value = client.values("EntityDefinitions?$select=EntitySetName,LogicalName")
     assert {(v["LogicalName"], v["EntitySetName"]) for v in value} == {
-        (t.logical_name, t.entity_set) for t in ALL_TABLES}
+        (t.logical_name, t.entity_set) for t in metadata.SHIPPED.tables}
 
 
 def test_entity_definitions_filters(client):
     assert client.values("EntityDefinitions?$select=LogicalName&$filter=LogicalName eq 'nosuchtable'") == []
     names = {v["LogicalName"] for v in client.values("EntityDefinitions?$select=LogicalName"
                                                      "&$filter=IsActivity eq true")}
-    assert names == {t.logical_name for t in ALL_TABLES if t.is_activity}
+    assert names == {t.logical_name for t in metadata.SHIPPED.tables if t.is_activity}
     names = {v["LogicalName"] for v in client.values(
         "EntityDefinitions?$select=LogicalName&$filter=LogicalName eq 'account' or EntitySetName eq 'teams'")}
     assert names == {"account", "team"}
     names = {v["LogicalName"] for v in client.values(
         "EntityDefinitions?$select=LogicalName&$filter=OwnershipType eq "
         "Microsoft.Dynamics.CRM.OwnershipTypes'BusinessOwned'")}
-    assert names == {t.logical_name for t in ALL_TABLES if t.ownership == "BusinessOwned"}
+    assert names == {t.logical_name for t in metadata.SHIPPED.tables if t.ownership == "BusinessOwned"}
 
 
 def test_entity_definition_by_logical_name_and_by_metadata_id(client):
@@ -217,7 +217,7 @@ def _options(client, table: str, cast: str) -> dict[str, dict]:
 
 def _expected(table: str, *types: str) -> dict[str, list[tuple[int, str]]]:
     return {a.logical_name: [(o.value, o.label) for o in a.option_set.options]
-            for a in BY_LOGICAL_NAME[table].attributes if a.type in types}
+            for a in metadata.table(table).attributes if a.type in types}
 
 
 def _actual(items: dict[str, dict]) -> dict[str, list[tuple[int, str]]]:
@@ -317,9 +317,9 @@ def _names(client, query: str) -> set[str]:
     ("$filter=LogicalName in [\"account\",\"team\"]", {"account", "team"}),
     ("$filter=LogicalName eq @p1&@p1='team'", {"team"}),
     ("$filter=OwnershipType eq @kind&@kind=Microsoft.Dynamics.CRM.OwnershipTypes'BusinessOwned'",
-     {t.logical_name for t in ALL_TABLES if t.ownership == "BusinessOwned"}),
+     {t.logical_name for t in metadata.SHIPPED.tables if t.ownership == "BusinessOwned"}),
     ("$filter=not (IsActivity eq true) and LogicalName ne 'team'",
-     {t.logical_name for t in ALL_TABLES if not t.is_activity} - {"team"}),
+     {t.logical_name for t in metadata.SHIPPED.tables if not t.is_activity} - {"team"}),
     ("$filter=DisplayName/UserLocalizedLabel/Label eq 'Conversation'", {"msdyn_ocliveworkitem"}),
 ])
 def test_entity_definitions_filter_syntax(client, query, expected):
@@ -375,7 +375,7 @@ def test_unknown_names_are_refused_even_when_nothing_would_match(client):
 
 
 def test_every_metadata_property_can_be_selected_under_its_cast(client):
-    for table in ALL_TABLES:
+    for table in metadata.SHIPPED.tables:
         for item in client.values(f"EntityDefinitions(LogicalName='{table.logical_name}')/Attributes"
                                   "?$expand=OptionSet,GlobalOptionSet"):
             cast = item["@odata.type"].lstrip("#")

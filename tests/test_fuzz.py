@@ -15,8 +15,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from emulator import metadata
 from emulator.app import create_app
-from emulator.metadata import BY_ENTITY_SET
 from emulator.settings import DEFAULT_TENANT
 from emulator.webapi.routing import HANDLERS
 
@@ -32,7 +32,7 @@ NOT_IMPLEMENTED_CODE = "0x8004d101"  # errors.NotSupported: a named, deliberate 
 TRACEBACK_MARKERS = ("Traceback (most recent call last)", 'File "/', "<!doctype html", "<html")
 
 TALLY: Counter = Counter()  # (route kind, status class) -> cases
-SETS = sorted(BY_ENTITY_SET)
+SETS = sorted(t.entity_set for t in metadata.SHIPPED.tables)
 TOP_LEVEL = sorted({kind for kind, _ in HANDLERS} - {"service", "collection", "entity", "property", "count",
                                                       "action"})
 PATH_SAFE = "/()=,$'{}"
@@ -42,7 +42,7 @@ GUIDS = ["00000000-0000-0000-0000-000000000000", "2b330c52-6844-4d36-8e05-03c78c
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
     emulator = make_emulator(tmp_path_factory.mktemp("fuzz") / "fuzz.db", conversations=120, agents=6)
-    for table in BY_ENTITY_SET.values():  # real keys of every set, so record routes reach the database too
+    for table in metadata.SHIPPED.tables:  # real keys of every set, so record routes reach the database too
         with emulator.db.engine.connect() as conn:
             sql = emulator.db.tables[table.logical_name]
             GUIDS.extend(r[0] for r in conn.execute(sql.select().with_only_columns(sql.c[table.primary_id])
@@ -63,7 +63,7 @@ LONG = st.builds(lambda s, n: (s or "x") * n, st.text(min_size=1, max_size=5), s
 
 
 def properties(entity_set: str) -> list[str]:
-    return [a.property_name for a in BY_ENTITY_SET[entity_set].attributes]
+    return [a.property_name for a in metadata.by_entity_set(entity_set).attributes]
 
 
 EDM_VALUES = {"Edm.String": st.text(max_size=120), "Edm.Int32": st.integers(-10, 2**31),
@@ -75,7 +75,7 @@ EDM_VALUES = {"Edm.String": st.text(max_size=120), "Edm.Int32": st.integers(-10,
 
 def plausible_record(entity_set: str) -> st.SearchStrategy[dict]:
     """A body of real columns with values of roughly the right type: reaches the write validation paths."""
-    attrs = BY_ENTITY_SET[entity_set].attributes
+    attrs = metadata.by_entity_set(entity_set).attributes
     return st.lists(st.sampled_from(attrs), max_size=6).flatmap(lambda chosen: st.fixed_dictionaries(
         {a.property_name: st.one_of(st.none(), EDM_VALUES[a.edm_type]) for a in chosen if not a.is_lookup}))
 

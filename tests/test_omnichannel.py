@@ -14,8 +14,8 @@ import pytest
 import requests
 from flask import request
 
+from emulator import metadata
 from emulator.app import create_app
-from emulator.metadata import BY_LOGICAL_NAME
 from emulator.omnichannel import Omnichannel, OmnichannelError, build, columns
 from emulator.store.seed import DOC_AGENT_ID
 
@@ -155,7 +155,7 @@ def test_an_answer_that_is_not_a_collection_is_an_omnichannel_error(journal):
 
 
 def test_the_static_column_list_matches_the_table(seeded):
-    table = BY_LOGICAL_NAME["msdyn_ocliveworkitem"]
+    table = metadata.table("msdyn_ocliveworkitem")
     assert set(columns.COLUMNS) == {a.logical_name for a in table.attributes if not a.is_lookup}
     assert set(columns.LOOKUPS) == {a.logical_name for a in table.attributes if a.is_lookup}
     js = SCRIPT.read_text()

@@ -7,12 +7,12 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
+from emulator import metadata
 from emulator.errors import BadRequest
-from emulator.metadata import BY_LOGICAL_NAME
 from emulator.plan import Aggregate, Group, Join, Order, Plan
 from emulator.store import query
 
-CONVERSATION, USER = BY_LOGICAL_NAME["msdyn_ocliveworkitem"], BY_LOGICAL_NAME["systemuser"]
+CONVERSATION, USER = metadata.table("msdyn_ocliveworkitem"), metadata.table("systemuser")
 AGENT = CONVERSATION.attribute("msdyn_activeagentid")
 HANDLE_TIME = CONVERSATION.attribute("msdyn_conversationhandletimeinseconds")
 

@@ -7,9 +7,9 @@ from datetime import datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
+from emulator import metadata
 from emulator.app import create_app
 from emulator.errors import BadRequest, PreconditionFailed
-from emulator.metadata import BY_LOGICAL_NAME
 from emulator.simulation import Simulator
 from emulator.store import records, scenario, write
 from emulator.store.records import Context, rules
@@ -17,7 +17,7 @@ from emulator.store.seed import ADMIN_USER_ID, DOC_AGENT_ID, Seeder
 
 from .conftest import NOW, Client
 
-CONVERSATION, SESSION, ACCOUNT = (BY_LOGICAL_NAME[n] for n in ("msdyn_ocliveworkitem", "msdyn_ocsession", "account"))
+CONVERSATION, SESSION, ACCOUNT = (metadata.table(n) for n in ("msdyn_ocliveworkitem", "msdyn_ocsession", "account"))
 LATER = NOW + timedelta(hours=1)
 TEAM = "9a6c5a26-5f0e-4d0e-8f57-2a1f0c5d6e01"
 
@@ -56,7 +56,8 @@ def rebuilt(table, row: dict) -> dict:
 def assert_rules_hold(db) -> int:
     """Every row of every table holds what the record API's rules give for its inputs; returns how many rows."""
     checked = 0
-    for name, table in BY_LOGICAL_NAME.items():
+    for table in metadata.SHIPPED.tables:
+        name = table.logical_name
         for row in all_rows(db, name):
             assert rebuilt(table, dict(row)) == row, f"{name} {row[table.primary_id]}"
             checked += 1

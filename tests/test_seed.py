@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
+from emulator import metadata
 from emulator.clock import format_instant
-from emulator.metadata import BY_LOGICAL_NAME
 from emulator.metadata.optionsets import LIVEWORKITEM_STATUS, STREAM_SOURCE
 from emulator.store.database import Database
 from emulator.store.seed import ADMIN_USER_ID, DOC_AGENT_ID, Instants, Seeder, seed
@@ -150,9 +150,9 @@ def test_last_session_points_back(data):
 
 
 def test_every_lookup_resolves(data):
-    keys = {name: {r[BY_LOGICAL_NAME[name].primary_id] for r in rows} for name, rows in data.items()}
+    keys = {name: {r[metadata.table(name).primary_id] for r in rows} for name, rows in data.items()}
     for name, rows in data.items():
-        for attr in BY_LOGICAL_NAME[name].lookups:
+        for attr in metadata.table(name).lookups:
             for row in rows:
                 value = row[attr.logical_name]
                 if value is None:
@@ -170,7 +170,7 @@ def test_doc_agent_has_waiting_and_other_statuses(data):
 def test_keys_are_lowercase_version_4_guids(data):
     v4 = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
     for name, rows in data.items():
-        key = BY_LOGICAL_NAME[name].primary_id
+        key = metadata.table(name).primary_id
         generated = [r[key] for r in rows if r[key] not in (ADMIN_USER_ID, DOC_AGENT_ID)]  # fixed, documented ids
         assert all(v4.fullmatch(value) for value in generated), name
 

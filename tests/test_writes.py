@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from emulator.metadata import ALL_TABLES
+from emulator import metadata
 from emulator.store.seed import ADMIN_USER_ID, DOC_AGENT_ID
 
 from .conftest import API
@@ -167,7 +167,7 @@ def test_multi_select_values_are_stored_as_dataverse_returns_them(api, emulator)
     assert row(emulator, "msdyn_ocliveworkitem", key)["msdyn_channel"] == "192370000"
 
 
-@pytest.mark.parametrize("table", ALL_TABLES, ids=lambda t: t.entity_set)
+@pytest.mark.parametrize("table", metadata.SHIPPED.tables, ids=lambda t: t.entity_set)
 def test_every_table_accepts_a_create(api, emulator, table):
     key = created_key(api.request("POST", table.entity_set, json={table.primary_name: "Made by a test"}))
     stored = row(emulator, table.logical_name, key)

@@ -1,13 +1,23 @@
-"""The table registry: every table the emulator serves, by logical name and by entity set name."""
-from .model import Attribute, Option, OptionSet, Table
-from .tables import ALL_TABLES
+"""The table registry: the tables of the current catalog, by logical name and by entity set name."""
+from .catalog import SHIPPED, Catalog, current
+from .model import Attribute, EntityKey, Option, OptionSet, Table
 
-BY_LOGICAL_NAME: dict[str, Table] = {t.logical_name: t for t in ALL_TABLES}
-BY_ENTITY_SET: dict[str, Table] = {t.entity_set: t for t in ALL_TABLES}
+
+def find(logical_name: str) -> Table | None:
+    return current().find(logical_name)
 
 
 def table(logical_name: str) -> Table:
-    return BY_LOGICAL_NAME[logical_name]
+    return current().table(logical_name)
 
 
-__all__ = ["ALL_TABLES", "BY_ENTITY_SET", "BY_LOGICAL_NAME", "Attribute", "Option", "OptionSet", "Table", "table"]
+def by_entity_set(name: str) -> Table | None:
+    return current().by_entity_set(name)
+
+
+def tables() -> tuple[Table, ...]:
+    return current().tables
+
+
+__all__ = ["SHIPPED", "Attribute", "Catalog", "EntityKey", "Option", "OptionSet", "Table", "by_entity_set", "current",
+           "find", "table", "tables"]

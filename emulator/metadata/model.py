@@ -113,6 +113,15 @@ class Attribute:
 
 
 @dataclass(frozen=True)
+class EntityKey:
+    """An alternate key: a row is addressable by these columns' values (`/accounts(accountnumber='A-1')`)."""
+
+    logical_name: str
+    attributes: tuple[str, ...]
+    display_name: str = ""
+
+
+@dataclass(frozen=True)
 class Table:
     logical_name: str
     entity_set: str
@@ -124,6 +133,8 @@ class Table:
     ownership: str = "UserOwned"
     is_activity: bool = False
     description: str = ""
+    keys: tuple[EntityKey, ...] = ()
+    change_tracking: bool = True  # EntityMetadata.ChangeTrackingEnabled: deltas offered, deletions remembered
     _by_name: dict[str, Attribute] = field(default_factory=dict, compare=False, repr=False)
     _by_property: dict[str, Attribute] = field(default_factory=dict, compare=False, repr=False)
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .. import metadata
 from ..errors import BadRequest, NotSupported, PropertyNotFound
-from ..metadata import ALL_TABLES, BY_LOGICAL_NAME, Attribute, Table
+from ..metadata import Attribute, Table
 from .select import parse_select
 
 _OPTION_NAMES = {"$select", "$filter", "$orderby", "$top", "$expand", "$count", "$skip", "$levels", "$search"}
@@ -62,13 +63,13 @@ def is_collection_navigation(table: Table, name: str) -> bool:
     """Whether `name` is a relationship from another table's lookup to `table` (a one-to-many relationship,
     collection-valued from this side)."""
     return any(table.logical_name in attr.targets and any(nav == name for _, nav in attr.navigation)
-               for other in ALL_TABLES for attr in other.lookups)
+               for other in metadata.tables() for attr in other.lookups)
 
 
 def single_navigation(table: Table, name: str) -> tuple[Attribute, tuple[Table, ...]] | None:
     """The lookup behind single-valued navigation property `name` and the table(s) it points to, if it is one."""
     for attr in table.lookups:
-        targets = tuple(BY_LOGICAL_NAME[t] for t, nav in attr.navigation if nav == name)
+        targets = tuple(metadata.table(t) for t, nav in attr.navigation if nav == name)
         if targets:
             return attr, targets
     return None

@@ -16,10 +16,11 @@ from odata_query import exceptions as oq
 from odata_query.grammar import ODataLexer, ODataParser
 from sqlalchemy.sql.selectable import NamedFromClause
 
+from .. import metadata
 from ..clock import format_instant
 from ..errors import BadRequest, PropertyNotFound
 from ..lru import LRU
-from ..metadata import BY_LOGICAL_NAME, Attribute, Table
+from ..metadata import Attribute, Table
 from ..plan import case_insensitive
 from . import syntax
 from .functions import call_dataverse_function
@@ -174,7 +175,7 @@ class FilterCompiler:
         if not isinstance(node.owner, ast.Identifier):
             raise BadRequest("Only one level of navigation is supported in $filter.")
         attr, target_name = self.navigation(node.owner.name)
-        target = BY_LOGICAL_NAME[target_name]
+        target = metadata.table(target_name)
         target_sql = self.sql_tables[target_name].alias()
         inner = self.column(node.attr, target, target_sql)
         condition = target_sql.c[target.primary_id] == self.sql.c[attr.logical_name]

@@ -12,13 +12,13 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
+from .. import metadata
 from ..clock import Clock, format_instant, parse_instant
-from ..metadata import BY_LOGICAL_NAME
 from ..store import records, write
 from ..store.database import Database
 from ..store.seed import ADMIN_USER_ID, TOPICS
 
-CONVERSATION, SESSION = BY_LOGICAL_NAME["msdyn_ocliveworkitem"], BY_LOGICAL_NAME["msdyn_ocsession"]
+CONVERSATION, SESSION = metadata.table("msdyn_ocliveworkitem"), metadata.table("msdyn_ocsession")
 OPEN, ACTIVE, WAITING, CLOSED, WRAP_UP = 1, 2, 3, 4, 5
 # conversation-entity.md 1.3, exactly; None -> Open is a new arrival.
 ALLOWED = {None: {OPEN}, OPEN: {ACTIVE, CLOSED}, ACTIVE: {WRAP_UP, OPEN, WAITING, CLOSED},

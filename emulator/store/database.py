@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 from sqlalchemy.sql.dml import UpdateBase
 
+from .. import metadata
 from .schema import build_metadata
 from .timelimit import QueryTimeLimit
 from .writer import ChangeSet, Writer
@@ -51,7 +52,8 @@ class Database:
     `transaction()` (one writer, on its own engine on a SQLite file); statements of both engines that insert,
     update or delete are noted (see `written_since`)."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, catalog: metadata.Catalog = metadata.SHIPPED) -> None:
+        self.catalog = catalog  # the tables this database holds; swapped whole when the schema changes
         self.url = make_url(url)
         if self.url.drivername in ("postgresql", "postgres"):
             self.url = self.url.set(drivername="postgresql+psycopg")  # the driver the package installs
@@ -73,7 +75,7 @@ class Database:
             self._write_engine = sa.create_engine(self.url, **kwargs)
             sa.event.listen(self._write_engine, "connect", _sqlite_write_connection)
             sa.event.listen(self._write_engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
-        self.metadata, self.tables = build_metadata()
+        self.metadata, self.tables = build_metadata(catalog)
         self._written: set[str] = set()
         self._snapshot: str | None = None  # the snapshot the data equalled when `_written` was emptied
         for engine in {self.engine, self._write_engine}:

@@ -9,9 +9,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from .. import metadata
 from ..errors import BadRequest
 from ..lru import LRU
-from ..metadata import BY_LOGICAL_NAME, Attribute, Table
+from ..metadata import Attribute, Table
 from ..plan import AGGREGATES, Aggregate, Plan, case_insensitive
 from .database import Database
 from .rows import record_columns, record_names
@@ -45,7 +46,7 @@ def lookup_name(db: Database, source: sa.FromClause, attr: Attribute) -> sa.Colu
     """The related row's primary name (how Dataverse sorts lookups)."""
     cases = []
     for target_name in attr.targets:
-        target = BY_LOGICAL_NAME[target_name]
+        target = metadata.table(target_name)
         target_sql = db.tables[target_name].alias()
         name = case_insensitive(sa.select(target_sql.c[target.primary_name])
                                 .where(target_sql.c[target.primary_id] == source.c[attr.logical_name])

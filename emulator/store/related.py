@@ -7,7 +7,8 @@ from functools import lru_cache
 import sqlalchemy as sa
 from sqlalchemy.sql.selectable import NamedFromClause
 
-from ..metadata import BY_LOGICAL_NAME, Attribute, Table
+from .. import metadata
+from ..metadata import Attribute, Table
 from ..plan import Join, Plan
 from . import query
 from .database import Database
@@ -43,7 +44,7 @@ def primary_names(db: Database, wanted: dict[str, set[str]]) -> dict[tuple[str, 
     """(target table, id) -> primary name for the ids of each target table in `wanted` (rows without one left out)."""
     names: dict[tuple[str, str], str] = {}
     for target_name, ids in wanted.items():
-        target = BY_LOGICAL_NAME[target_name]
+        target = metadata.table(target_name)
         key = db.tables[target_name].c[target.primary_id]
         columns = [a for a in target.attributes if a.logical_name == target.primary_name]
         ordered = sorted(ids)

@@ -17,8 +17,8 @@ from typing import Any, Literal, overload
 
 import sqlalchemy as sa
 
+from .. import metadata
 from ..clock import format_instant, parse_instant
-from ..metadata import BY_LOGICAL_NAME
 from ..metadata import optionsets as os_
 from . import records
 from .database import Database
@@ -335,7 +335,7 @@ class Loader:
         """`row` with the columns the server sets, as if the administrator created it at `created` and last changed
         it at `modified`; its owner is the administrator unless the row names one. `created` is None only where the
         file writes `"created": null`, which loads the row without createdon."""
-        table = BY_LOGICAL_NAME[logical_name]
+        table = metadata.table(logical_name)
         return records.rules(table).new_row(row, row[table.primary_id], when=modified or created,  # type: ignore[arg-type]  # None only for "created": null, loaded as it always was
                                             created=created, caller=ADMIN_USER_ID, version=self.next_version)
 
@@ -556,7 +556,7 @@ class Loader:
             if not isinstance(rows, list):
                 raise self.s.error(("tables", name), "must be a list of rows")
             sql = self.db.tables[name]
-            pk = BY_LOGICAL_NAME[name].primary_id
+            pk = metadata.table(name).primary_id
             for i, row in enumerate(rows):
                 path = ("tables", name, i)
                 if not isinstance(row, dict):
@@ -647,7 +647,7 @@ def export(db: Database, name: str = "export") -> dict:
     tables: dict[str, list[dict]] = {}
     with db.engine.connect() as conn:
         for logical_name, sql in db.tables.items():
-            pk = BY_LOGICAL_NAME[logical_name].primary_id
+            pk = metadata.table(logical_name).primary_id
             rows = conn.execute(sa.select(sql).order_by(sql.c[pk])).mappings()
             tables[str(logical_name)] = [{str(k): v for k, v in row.items() if v is not None} for row in rows]
     return {"name": name, "description": f"Exported from {db.describe()}", "tables": tables}

@@ -6,8 +6,9 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import CITEXT
 from sqlalchemy.types import TypeDecorator
 
+from .. import metadata
 from ..clock import format_instant
-from ..metadata import ALL_TABLES, Attribute, Table
+from ..metadata import Attribute, Table
 from ..metadata import model as m
 
 
@@ -85,9 +86,11 @@ def build_table(table: Table, metadata: sa.MetaData) -> sa.Table:
             sa.Index(f"ix_{table.logical_name}_{attr.logical_name}", sql_table.c[attr.logical_name])
     if table.attribute("createdon"):
         sa.Index(f"ix_{table.logical_name}_createdon", sql_table.c.createdon)
+    if table.change_tracking and table.attribute("versionnumber"):  # a change-tracking delta seeks by version
+        sa.Index(f"ix_{table.logical_name}_versionnumber", sql_table.c.versionnumber)
     return sql_table
 
 
-def build_metadata() -> tuple[sa.MetaData, dict[str, sa.Table]]:
-    metadata = sa.MetaData()
-    return metadata, {t.logical_name: build_table(t, metadata) for t in ALL_TABLES}
+def build_metadata(catalog: metadata.Catalog) -> tuple[sa.MetaData, dict[str, sa.Table]]:
+    sql_metadata = sa.MetaData()
+    return sql_metadata, {t.logical_name: build_table(t, sql_metadata) for t in catalog.tables}

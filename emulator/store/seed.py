@@ -18,8 +18,8 @@ import sqlalchemy as sa
 from faker import Faker
 from tqdm import tqdm
 
+from .. import metadata
 from ..clock import format_instant
-from ..metadata import ALL_TABLES, BY_LOGICAL_NAME
 from .database import Database, bulk_load
 from .records import rules
 
@@ -51,7 +51,7 @@ DAY = 86400
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 # The server-set columns, from the record API's rules: the row builders below fill them with `Rules.stamp`.
-STAMPED = {t.logical_name: rules(t).stamped for t in ALL_TABLES}
+STAMPED = {t.logical_name: rules(t).stamped for t in metadata.SHIPPED.tables}
 # Each row builder below returns a tuple with these columns, in the table's order; columns not listed stay NULL.
 COLUMNS = {
     "systemuser": ("systemuserid", "fullname", "firstname", "lastname", "internalemailaddress", "domainname",
@@ -143,7 +143,7 @@ class Seeder:
         self.instant = Instants(self.now, 400)  # the oldest rows (users) were set up 400 days ago
         self.version = 1000
         self.statements: dict[str, str] = {}
-        self.rules = {name: rules(BY_LOGICAL_NAME[name]) for name in COLUMNS}
+        self.rules = {name: rules(metadata.table(name)) for name in COLUMNS}
 
     # -- helpers ---------------------------------------------------------------------------------------------
     def guid(self) -> str:
@@ -398,7 +398,7 @@ class Seeder:
 def clear(db: Database) -> None:
     """Delete every row of every table (schema kept)."""
     with db.engine.begin() as conn:
-        for table in ALL_TABLES:
+        for table in metadata.tables():
             conn.execute(sa.delete(db.tables[table.logical_name]))
 
 

@@ -11,9 +11,10 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 
+from .. import metadata
 from ..clock import format_instant, parse_instant
 from ..errors import BadRequest, DataverseError, NotSupported, RecordNotFound
-from ..metadata import BY_ENTITY_SET, BY_LOGICAL_NAME, Attribute, Table
+from ..metadata import Attribute, Table
 from ..metadata import model as m
 from .database import Database
 
@@ -206,12 +207,12 @@ def _bind(conn: sa.Connection, db: Database, table: Table, nav_name: str, nav: N
     match = _BIND.match(value.strip()) if isinstance(value, str) else None
     if match is None:
         raise payload_error(table, f"The value '{_literal(value)}' of '{nav_name}@odata.bind' is not an entity "
-                                   f"reference such as '/{BY_LOGICAL_NAME[nav.targets[0]].entity_set}(<guid>)'.")
-    target = BY_ENTITY_SET.get(match.group("set"))
+                                   f"reference such as '/{metadata.table(nav.targets[0]).entity_set}(<guid>)'.")
+    target = metadata.by_entity_set(match.group("set"))
     if target is None:
         raise payload_error(table, f"Resource not found for the segment '{match.group('set')}'.")
     if target.logical_name not in nav.targets:
-        expected = " or ".join(BY_LOGICAL_NAME[t].type_name for t in nav.targets)
+        expected = " or ".join(metadata.table(t).type_name for t in nav.targets)
         raise payload_error(table, f"A resource of type '{target.type_name}' was bound to the navigation property "
                                    f"'{nav_name}', which expects '{expected}'.")
     raw_key = match.group("key").strip()

@@ -7,9 +7,9 @@ from functools import lru_cache
 
 from flask import Response
 
-from .. import server
+from .. import metadata, server
 from ..errors import ResourceNotFound
-from ..metadata import ALL_TABLES, BY_LOGICAL_NAME, Table
+from ..metadata import Table
 from ..responses import ODATA_HEADERS, json_response
 from .read import service_root
 from .routing import Resource, handles
@@ -38,7 +38,7 @@ def metadata_id(*parts: str) -> str:
 
 @handles("service", "GET")
 def service_document(resource: Resource):
-    value = [{"name": t.entity_set, "kind": "EntitySet", "url": t.entity_set} for t in ALL_TABLES]
+    value = [{"name": t.entity_set, "kind": "EntitySet", "url": t.entity_set} for t in metadata.tables()]
     return json_response({"@odata.context": f"{service_root()}$metadata", "value": value})
 
 
@@ -46,7 +46,7 @@ def service_document(resource: Resource):
 def metadata_document(resource: Resource):
     if resource.rest not in ("", "/"):
         raise ResourceNotFound(resource.rest.lstrip("/").split("/")[0])
-    response = Response(_csdl_bytes(), content_type="application/xml; charset=utf-8")
+    response = Response(_csdl_bytes(metadata.current()), content_type="application/xml; charset=utf-8")
     response.headers.update(ODATA_HEADERS)
     return response
 
@@ -61,10 +61,10 @@ def who_am_i(resource: Resource):
                           "OrganizationId": ORGANIZATION_ID})
 
 
-@lru_cache(maxsize=1)
-def _csdl_bytes() -> bytes:
-    """The metadata never changes while the process runs, so the document is built once."""
-    return ET.tostring(csdl(), encoding="utf-8", xml_declaration=True)
+@lru_cache(maxsize=8)
+def _csdl_bytes(catalog: metadata.Catalog) -> bytes:
+    """A catalog never changes, so its document is built once."""
+    return ET.tostring(csdl(catalog), encoding="utf-8", xml_declaration=True)
 
 
 def _sub(parent: ET.Element, tag: str, **attrs: str) -> ET.Element:
@@ -95,7 +95,7 @@ def _entity_type(schema: ET.Element, table: Table) -> None:
             prop.set("Scale", "Variable")
     for nav, lookup_property, targets in _navigations(table):
         if len(targets) == 1:
-            target = BY_LOGICAL_NAME[targets[0]]
+            target = metadata.table(targets[0])
             element = _sub(entity, "NavigationProperty", Name=nav, Type=f"{ALIAS}.{target.logical_name}")
             _sub(element, "ReferentialConstraint", Property=lookup_property,
                  ReferencedProperty=target.primary_id)
@@ -104,7 +104,7 @@ def _entity_type(schema: ET.Element, table: Table) -> None:
             _sub(entity, "NavigationProperty", Name=nav, Type=f"{ALIAS}.crmbaseentity")
 
 
-def csdl() -> ET.Element:
+def csdl(catalog: metadata.Catalog) -> ET.Element:
     """The CSDL document: every table as an EntityType and EntitySet, plus WhoAmI."""
     root = ET.Element(f"{{{EDMX}}}Edmx", Version="4.0")
     for uri, namespace, alias in VOCABULARIES:
@@ -114,7 +114,7 @@ def csdl() -> ET.Element:
     # Dataverse declares the EDM namespace as the Schema's default namespace; its descendants inherit it.
     schema = _sub(services, "Schema", Namespace=NAMESPACE, Alias=ALIAS, xmlns=EDM)
     _sub(schema, "EntityType", Name="crmbaseentity", Abstract="true")
-    for table in ALL_TABLES:
+    for table in catalog.tables:
         _entity_type(schema, table)
     response = _sub(schema, "ComplexType", Name="WhoAmIResponse")
     for name in WHOAMI_PROPERTIES:
@@ -122,12 +122,12 @@ def csdl() -> ET.Element:
     function = _sub(schema, "Function", Name="WhoAmI")
     _sub(function, "ReturnType", Type=f"{ALIAS}.WhoAmIResponse", Nullable="false")
     container = _sub(schema, "EntityContainer", Name="System")
-    for table in ALL_TABLES:
+    for table in catalog.tables:
         entity_set = _sub(container, "EntitySet", Name=table.entity_set,
                           EntityType=f"{NAMESPACE}.{table.logical_name}")
         for nav, _, targets in _navigations(table):
             if len(targets) == 1:
                 _sub(entity_set, "NavigationPropertyBinding", Path=nav,
-                     Target=BY_LOGICAL_NAME[targets[0]].entity_set)
+                     Target=catalog.table(targets[0]).entity_set)
     _sub(container, "FunctionImport", Name="WhoAmI", Function=f"{NAMESPACE}.WhoAmI")
     return root

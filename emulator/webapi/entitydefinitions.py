@@ -8,9 +8,9 @@ from typing import Any
 
 from flask import request
 
-from .. import server
+from .. import metadata, server
 from ..errors import BadRequest, DataverseError, ResourceNotFound
-from ..metadata import ALL_TABLES, BY_LOGICAL_NAME, Attribute, Option, Table
+from ..metadata import Attribute, Option, Table
 from ..metadata import model as m
 from ..odata import syntax
 from ..odata.filter import normalize_guid
@@ -189,7 +189,8 @@ SPECIFIC_PROPERTIES: dict[str, frozenset[str]] = {
     "MultiSelectPicklistAttributeMetadata": frozenset({"DefaultFormValue"}),
 }
 # Every column's properties: a table's key column (a UniqueIdentifierAttributeMetadata) has no others.
-COMMON_PROPERTIES = frozenset(attribute_metadata(ALL_TABLES[0], ALL_TABLES[0].key)) - {"@odata.type"}
+_FIRST = metadata.SHIPPED.tables[0]
+COMMON_PROPERTIES = frozenset(attribute_metadata(_FIRST, _FIRST.key)) - {"@odata.type"}
 OPTION_SET = ObjectType(f"{NAMESPACE}.OptionSetMetadataBase", frozenset({
     "MetadataId", "HasChanged", "IsManaged", "Name", "IsCustomOptionSet", "ExternalTypeName", "IntroducedVersion",
     "Description", "DisplayName", "IsGlobal", "OptionSetType", "Options", "TrueOption", "FalseOption"}), "MetadataId")
@@ -203,7 +204,7 @@ def attribute_type(name: str, classes: Iterable[str]) -> ObjectType:
 
 
 ATTRIBUTE = attribute_type("AttributeMetadata", METADATA_TYPES.values())
-ENTITY = ObjectType(f"{NAMESPACE}.EntityMetadata", frozenset(entity_metadata(ALL_TABLES[0])), "MetadataId",
+ENTITY = ObjectType(f"{NAMESPACE}.EntityMetadata", frozenset(entity_metadata(_FIRST)), "MetadataId",
                     {"Attributes": (ATTRIBUTE, True)})
 
 
@@ -212,7 +213,7 @@ ENTITY = ObjectType(f"{NAMESPACE}.EntityMetadata", frozenset(entity_metadata(ALL
 def _find_table(raw: str) -> Table:
     match = _KEY.match(raw)
     if match:
-        table = BY_LOGICAL_NAME.get(match.group("name"))
+        table = metadata.find(match.group("name"))
         if table is None:
             raise MetadataNotFound(f"The entity with a name = '{match.group('name')}' with namemapping = "
                                    f"'Logical' was not found in the MetadataCache.")
@@ -221,7 +222,7 @@ def _find_table(raw: str) -> Table:
     if guid is None:
         raise BadRequest(f"'{raw}' is not a valid EntityDefinitions key: use (LogicalName='<name>') or "
                          f"(<MetadataId>).")
-    for table in ALL_TABLES:
+    for table in metadata.tables():
         if metadata_id("entity", table.logical_name) == guid:
             return table
     raise MetadataNotFound(f"Could not find an entity with MetadataId = {guid} in the MetadataCache.")
@@ -312,7 +313,8 @@ def entity_definitions(resource: Resource):
         if match.group("attributes"):
             raise ResourceNotFound("Attributes")
         return json_response({"@odata.context": base + _context(select),
-                              "value": _entities(list(ALL_TABLES), parse_query(options, ENTITY, aliases, limits))})
+                              "value": _entities(list(metadata.tables()),
+                                                 parse_query(options, ENTITY, aliases, limits))})
     table = _find_table(match.group("key"))
     if not match.group("attributes"):
         _refuse_filter(options, "EntityDefinitions", "entity")

@@ -11,8 +11,8 @@ import re
 
 from flask import request
 
+from .. import metadata
 from ..errors import DataverseError, PropertyNotFound, ResourceNotFound
-from ..metadata import BY_ENTITY_SET, BY_LOGICAL_NAME
 from .routing import HANDLERS
 
 _COMPARISON = r"\b(?:eq|ne|gt|ge|lt|le)\s+"
@@ -34,7 +34,7 @@ def attach(error: DataverseError, path: str) -> None:
 
 
 def _property(name: str, type_name: str) -> str | None:
-    table = BY_LOGICAL_NAME.get(type_name.rsplit(".", 1)[-1])
+    table = metadata.find(type_name.rsplit(".", 1)[-1])
     if table is not None:
         lookup = table.by_property(f"_{name}_value")
         if lookup is not None:
@@ -81,10 +81,11 @@ def _segment(segment: str, path: str) -> str | None:
         return None
     if segment == "api":
         return "the URL holds /api/data/v9.2/ twice: give clients the org URL (or the Web API root) once"
-    table = BY_LOGICAL_NAME.get(segment.lower())
+    table = metadata.find(segment.lower())
     if table is not None:  # a table's logical name (singular) where its entity set name (plural) belongs
         return f"use {table.entity_set}"
-    names = list(BY_ENTITY_SET) + sorted({kind for kind, _ in HANDLERS if kind[:1].isupper() or kind[:1] == "$"})
+    top_level = {kind for kind, _ in HANDLERS if kind[:1].isupper() or kind[:1] == "$"}  # WhoAmI, $metadata...
+    names = [t.entity_set for t in metadata.tables()] + sorted(top_level)
     by_lower = {name.lower(): name for name in names}
     close = difflib.get_close_matches(segment.lower(), list(by_lower), n=1, cutoff=0.75)
     return f"use {by_lower[close[0]]}" if close else None

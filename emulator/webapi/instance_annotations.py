@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from .. import metadata
 from ..clock import parse_instant
-from ..metadata import BY_LOGICAL_NAME, Attribute
+from ..metadata import Attribute
 from ..metadata import model as m
 from ..odata.serialize import Annotator
 from ..store.related import primary_names
@@ -40,7 +41,7 @@ def lookup_values(rows: Iterable, columns: list[Column]) -> dict[str, set[str]]:
             continue
         for row in rows:
             value, target = row._mapping[label], lookup_target(attr, row, prefix)
-            if value is not None and target in BY_LOGICAL_NAME:
+            if value is not None and target is not None and metadata.find(target) is not None:
                 wanted.setdefault(target, set()).add(value)
     return wanted
 
@@ -76,7 +77,7 @@ def formatted_value(attr: Attribute, value, row, names: dict[tuple[str, str], st
     if t in (m.DECIMAL, m.DOUBLE):
         return f"{float(value):,.{attr.precision if attr.precision is not None else 2}f}"
     if t == m.ENTITYNAME:
-        table = BY_LOGICAL_NAME.get(value)
+        table = metadata.find(value)
         return table.display_name if table else None
     return None
 

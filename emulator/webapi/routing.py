@@ -11,8 +11,9 @@ from dataclasses import dataclass
 
 from flask import Response, request
 
+from .. import metadata
 from ..errors import BadRequest, DataverseError, MethodNotAllowed, NotSupported, ResourceNotFound
-from ..metadata import BY_ENTITY_SET, Table
+from ..metadata import Table
 from . import media
 
 Handler = Callable[["Resource"], Response]
@@ -78,7 +79,7 @@ def resolve(path: str) -> Resource:
     if not match:
         raise ResourceNotFound(path.split("/")[0])
     name, raw_key, rest = match.group("name"), match.group("key"), match.group("rest")
-    table = BY_ENTITY_SET.get(name)
+    table = metadata.by_entity_set(name)
     if table is None:
         # Top-level names ($metadata, $batch, WhoAmI, EntityDefinitions...) handle their own remainder.
         if any(kind == name for kind, _ in HANDLERS):

@@ -11,9 +11,10 @@ from xml.etree.ElementTree import Element
 import sqlalchemy as sa
 from sqlalchemy.sql.selectable import NamedFromClause
 
+from ... import metadata
 from ...errors import BadRequest
 from ...lru import LRU
-from ...metadata import BY_LOGICAL_NAME, Attribute, Table
+from ...metadata import Attribute, Table
 from ...metadata import model as m
 from ...plan import AGGREGATE_LIMIT, Aggregate, Group, Join, Order, Plan
 from .. import paging
@@ -143,7 +144,7 @@ class Compiler:
             raise invalid(f"<fetch> must hold exactly one <entity>, not {len(entities)}.")
         entity = entities[0]
         name = entity.get("name") or ""
-        if name not in BY_LOGICAL_NAME:
+        if metadata.find(name) is None:
             raise BadRequest(f"The entity with a name = '{name}' with namemapping = 'Logical' was not found in the "
                              f"MetadataCache.", code=NO_ENTITY)
         if name != self.table.logical_name:
@@ -220,7 +221,7 @@ class Compiler:
         if self.links > MAX_LINKS:
             raise BadRequest("Number of link entities in query exceeded maximum limit.", code="0x8004430D")
         name = el.get("name")
-        table = BY_LOGICAL_NAME.get(name or "")
+        table = metadata.find(name or "")
         if table is None:
             raise BadRequest(f"The entity with a name = '{name}' with namemapping = 'Logical' was not found in the "
                              f"MetadataCache.", code=NO_ENTITY)
