@@ -215,7 +215,12 @@ def serve_waitress(app: Callable, sock: socket.socket, threads: int = DEFAULT_TH
     """The default server: waitress, pure Python, the same on Linux, macOS and Windows."""
     from waitress import create_server
 
-    server = create_server(app, sockets=[sock], threads=threads, ident="dataverse-emulator",
+    def raw_uri(environ: dict, start_response: Callable) -> Iterable[bytes]:
+        # the request target as sent, where the URL length limit reads it (werkzeug and gunicorn set RAW_URI)
+        environ.setdefault("RAW_URI", environ.get("REQUEST_URI", ""))
+        return app(environ, start_response)
+
+    server = create_server(raw_uri, sockets=[sock], threads=threads, ident="dataverse-emulator",
                            max_request_header_size=MAX_REQUEST_HEADER_BYTES,
                            # a `drop` fault's shut socket ends the request silently instead of a 500 page
                            log_socket_errors=False)

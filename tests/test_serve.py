@@ -215,3 +215,17 @@ def test_make_run_and_demo_take_a_port(target):
     default = subprocess.run(["make", "-n", target, f"VENV={venv}"], cwd=ROOT, capture_output=True, text=True,
                              timeout=60)
     assert "--port" not in default.stdout  # then EMULATOR_PORT, or 5555
+
+
+def test_the_url_limit_counts_the_url_as_sent(served):
+    """32 KB exactly is served and one more character is Dataverse's 414, measured on the raw request target."""
+    url = banner_url(served("--port", "0"))
+    base = f"{API}/msdyn_ocliveworkitems?$select=subject&$top=1&pad=%20"  # %20: 3 characters sent, 1 decoded
+
+    def target(length: int) -> bytes:
+        return (base + "x" * (length - len(base))).encode()
+
+    for length, status in ((32768, b" 200 "), (32769, b" 414 ")):
+        answer = raw_exchange(url, b"GET " + target(length) + b" HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer t\r\n"
+                              b"Connection: close\r\n\r\n")
+        assert status in answer.split(b"\r\n")[0], answer[:300]
