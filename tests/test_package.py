@@ -27,8 +27,12 @@ pytestmark = pytest.mark.skipif(os.environ.get("CI") != "true" and os.environ.ge
                                 reason="the packaging check runs in CI (CI=true) or with `make package-check`")
 
 
+# nothing of the checkout or of the caller's settings leaks into the fresh environment
+CLEAN_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONPATH" and not k.startswith("EMULATOR_")}
+
+
 def run(command: list[str], **kwargs) -> subprocess.CompletedProcess:
-    result = subprocess.run(command, capture_output=True, text=True, timeout=600, **kwargs)
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600, env=CLEAN_ENV, **kwargs)
     assert result.returncode == 0, f"{command}\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
     return result
 
@@ -82,8 +86,7 @@ def test_the_examples_suite_runs_through_the_installed_plugin(installed, tmp_pat
     project = tmp_path / "project"  # a user's project: the examples, without the checkout around them
     shutil.copytree(ROOT / "examples", project)
     result = subprocess.run([str(installed), "-m", "pytest", "-q", "-p", "no:randomly"], cwd=project,
-                            capture_output=True, text=True, timeout=600,
-                            env={k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "EMULATOR_SEED_DATA")})
+                            capture_output=True, text=True, timeout=600, env=CLEAN_ENV)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     assert re.search(r"\b\d+ passed\b", result.stdout) and "failed" not in result.stdout
 
@@ -92,9 +95,7 @@ def test_the_installed_command_serves_scenarios_static_files_and_the_shim(instal
     command = installed.parent / ("dataverse-emulator.exe" if os.name == "nt" else "dataverse-emulator")
     process = subprocess.Popen([str(command), "serve", "--port", "0", "--scenario", "minimal", "--no-baseline",
                                 "--now", "2026-01-15T12:00:00Z"], cwd=tmp_path, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE, text=True,
-                               env={k: v for k, v in os.environ.items() if not k.startswith("EMULATOR_")
-                                    and k != "PYTHONPATH"})
+                               stderr=subprocess.PIPE, text=True, env=CLEAN_ENV)
     try:
         lines = []
         assert process.stderr is not None
