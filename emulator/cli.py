@@ -72,7 +72,7 @@ def main() -> None:
 @click.option("--simulate-seed", default=1, show_default=True, type=int, help="Seed of the simulation.")
 @click.option("--workers", default=None, type=click.IntRange(1, 64), metavar="N",
               help="Serve with N gunicorn worker processes instead of one process (POSIX only: Linux, macOS; "
-                   "not on Windows).")
+                   "not on Windows); the control plane is shared by all of them through the database.")
 @click.option("--threads", default=serving.DEFAULT_THREADS, show_default=True, type=click.IntRange(1, 256),
               help="Request threads of the server (without --workers).")
 @click.option("--log-format", type=click.Choice(serving.LOG_FORMATS), envvar="EMULATOR_LOG_FORMAT", default="text",
@@ -103,7 +103,8 @@ def serve(ctx: click.Context, host: str, port: int, database: str, auth: str, ad
                                             query_timeout_ms=query_timeout_ms, now=now, seed_value=seed_value,
                                             scenario=scenario, baseline=baseline, tls=tls,
                                             service_protection=service_protection, simulate=simulate,
-                                            simulate_rate=simulate_rate, simulate_seed=simulate_seed)
+                                            simulate_rate=simulate_rate, simulate_seed=simulate_seed,
+                                            workers=workers)
     except BaseException:
         sock.close()
         raise
@@ -144,7 +145,8 @@ def serve(ctx: click.Context, host: str, port: int, database: str, auth: str, ad
 
 def _start(reporter: serving.Reporter, *, host: str, auth: str, admin_key: str | None, database: str,
            query_timeout_ms: int, now: str | None, seed_value: int, scenario: str | None, baseline: bool, tls: bool,
-           service_protection: bool, simulate: bool, simulate_rate: float, simulate_seed: int) -> tuple:
+           service_protection: bool, simulate: bool, simulate_rate: float, simulate_seed: int,
+           workers: int | None) -> tuple:
     """`serve` once its port is bound: the data loaded, the app made (and its reset baseline saved), the
     simulation started, the TLS certificate ready. Returns (app, emulator, certificate or None)."""
     from . import control
@@ -153,7 +155,7 @@ def _start(reporter: serving.Reporter, *, host: str, auth: str, admin_key: str |
 
     emulator = _prepare(database_url=database, auth=auth, now=now, seed=seed_value, host=host, admin_key=admin_key,
                         query_timeout_ms=query_timeout_ms, scenario=scenario, baseline=baseline,
-                        service_protection=service_protection, note=reporter.note)
+                        service_protection=service_protection, workers=workers or 1, note=reporter.note)
     loaded = emulator.loaded
     if isinstance(loaded, SeedResult):
         reporter.note(f"Seeded {loaded.conversations} conversations for {loaded.agents} agents.")
