@@ -47,5 +47,11 @@ def empty_response(status: int = 204, headers: dict[str, str] | None = None) -> 
     return response
 
 
+HINT_HEADER = "x-emulator-hint"  # the emulator's own header: Dataverse's error body stays as Dataverse writes it
+
+
 def error_response(error: DataverseError) -> Response:
-    return json_response(error.body(), error.status, error.headers)
+    response = json_response(error.body(), error.status, error.headers)
+    if error.hint:
+        response.headers[HINT_HEADER] = error.hint
+    return response
