@@ -7,7 +7,17 @@ from flask import Blueprint, Flask, request
 from .. import server
 from ..errors import ResourceNotFound
 from ..settings import API_VERSIONS
-from . import auth, batch, discovery, entitydefinitions, limits, read, tokens, write  # noqa: F401  (handlers)
+from . import (  # noqa: F401  (handlers)
+    auth,
+    batch,
+    discovery,
+    entitydefinitions,
+    limits,
+    metadata_writes,
+    read,
+    tokens,
+    write,
+)
 from .routing import dispatch
 
 METHODS = ["GET", "POST", "PATCH", "PUT", "DELETE"]
