@@ -63,7 +63,8 @@ def read(conn: sa.Connection) -> Stored:
         elif kind == c.TABLE:
             stored.tables[name] = c.definition_from_json(json.loads(definition))
         elif kind == c.RELATIONSHIP:
-            stored.relationships[name] = c.relationship_from_json(json.loads(definition))
+            relationship = c.relationship_from_json(json.loads(definition))
+            stored.relationships[relationship.logical_name] = relationship
     return stored
 
 

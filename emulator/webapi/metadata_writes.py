@@ -812,14 +812,17 @@ def _query(kind: ObjectType, one: bool):
                                                FilterLimits(settings.max_filter_depth, settings.max_filter_conditions))
 
 
-def _listing(context: str, kind: ObjectType, items: list[dict[str, Any]], one: bool):
+def _listing(context: str, kind: ObjectType, items: list[dict[str, Any]], one: bool, keep_type: bool = False):
+    """Items of a collection typed by its declared type carry no @odata.type; those of a collection of a base
+    type (RelationshipDefinitions) carry theirs."""
     select, query = _query(kind, one)
     names = f"({select})" if select and select.strip() not in ("", "*") else ""
     if one:
         [item] = items
-        return json_response({"@odata.context": f"{context}{names}/$entity", **query.shape(item, keep_type=True)})
+        return json_response({"@odata.context": f"{context}{names}/$entity",
+                              **query.shape(item, keep_type=keep_type)})
     return json_response({"@odata.context": f"{context}{names}",
-                          "value": [query.shape(i, keep_type=True) for i in items if query.matches(i)]})
+                          "value": [query.shape(i, keep_type=keep_type) for i in items if query.matches(i)]})
 
 
 @handles("RelationshipDefinitions", "GET")
@@ -831,8 +834,10 @@ def get_relationships(resource: Resource):
                            f"RelationshipDefinitions): filter the collection instead.")
     relationships = list(metadata.current().relationships)
     if key is not None:
-        return _listing(base, RELATIONSHIP, [relationship_metadata(_find_relationship(key))], one=True)
-    return _listing(base, RELATIONSHIP, [relationship_metadata(r) for r in relationships], one=False)
+        return _listing(base, RELATIONSHIP, [relationship_metadata(_find_relationship(key))], one=True,
+                        keep_type=True)
+    return _listing(base, RELATIONSHIP, [relationship_metadata(r) for r in relationships], one=False,
+                    keep_type=True)
 
 
 def related_definitions(table: Table, segment: str, item: str | None, raw_key: str):
