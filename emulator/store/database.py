@@ -79,6 +79,7 @@ class Database:
             sa.event.listen(self._write_engine, "connect", _sqlite_write_connection)
             sa.event.listen(self._write_engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
         self.metadata, self.tables = build_metadata(catalog)
+        self.catalog_probe = ddl.GenerationProbe(self.engine)
         self._written: set[str] = set()
         self._snapshot: str | None = None  # the snapshot the data equalled when `_written` was emptied
         for engine in {self.engine, self._write_engine}:
@@ -133,6 +134,10 @@ class Database:
 
     def dispose(self, close: bool = True) -> None:
         """Closes the pooled connections; `close=False` (in a forked child) only forgets the parent's."""
+        if close:
+            self.catalog_probe.close()
+        else:
+            self.catalog_probe.abandon()
         for engine in {self.engine, self._write_engine}:
             engine.dispose(close=close)
 

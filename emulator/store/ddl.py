@@ -5,9 +5,10 @@ the definitions it stores, and the cheap check that lets every process pick up a
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.schema import CreateColumn
@@ -87,13 +88,64 @@ def load(db: Database) -> None:
         db.catalog_generation = stored.generation
 
 
+class GenerationProbe:
+    """Reads the stored generation on a DB-API connection of its own, in autocommit, without SQLAlchemy's
+    statement machinery: the check every request makes costs one primary-key read (a few microseconds on SQLite,
+    one round trip on PostgreSQL), not a pool checkout plus a compiled statement (see docs/decisions.md)."""
+
+    SQL = {"sqlite": "SELECT generation FROM emulator_catalog WHERE name = ''",
+           "postgresql": "SELECT generation FROM emulator_catalog WHERE name = ''"}
+    _abandoned: list[Any] = []  # probes of a parent process, never closed in a forked child (shared sockets)
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+        self.sql = self.SQL.get(engine.dialect.name)
+        self.raw: Any = None
+        self.lock = threading.Lock()
+
+    def read(self) -> int | None:
+        if self.sql is None:  # another backend: the portable statement
+            with self.engine.connect() as conn:
+                return generation(conn)
+        with self.lock:
+            try:
+                if self.raw is None:
+                    self.raw = self.engine.raw_connection()
+                    if self.engine.dialect.name == "postgresql":
+                        self.raw.driver_connection.autocommit = True
+                cursor = self.raw.cursor()
+                try:
+                    cursor.execute(self.sql)
+                    row = cursor.fetchone()
+                finally:
+                    cursor.close()
+                return None if row is None else row[0]
+            except Exception:  # a broken or dropped connection: the next request opens another  # noqa: BLE001
+                self.close()
+                return None
+
+    def close(self) -> None:
+        raw, self.raw = self.raw, None
+        if raw is not None:
+            try:
+                raw.invalidate()
+            except Exception:  # noqa: BLE001 - closing a broken connection
+                pass
+
+    def abandon(self) -> None:
+        """In a forked child: forget the parent's connection without closing it."""
+        if self.raw is not None:
+            self._abandoned.append(self.raw)
+            self.raw = None
+
+
 def refresh(db: Database) -> None:
     """Pick up a schema change another process made: one indexed read of the generation, and a reload only when it
     moved."""
+    current = db.catalog_probe.read()
+    if current is None or current == db.catalog_generation:
+        return
     with db.engine.connect() as conn:
-        current = generation(conn)
-        if current is None or current == db.catalog_generation:
-            return
         stored = read(conn)
     db.use_catalog(stored.catalog(db.base_catalog), stored.generation)
 
