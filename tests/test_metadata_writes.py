@@ -246,6 +246,9 @@ def test_alternate_key_definitions(api, fresh):
     [key] = api.values("EntityDefinitions(LogicalName='new_part')/Keys")
     assert key["MetadataId"] == key_id and key["KeyAttributes"] == ["new_code"]
     assert key["SchemaName"] == "new_CodeKey" and key["EntityKeyIndexStatus"] == "Active"
+    [entity] = api.values("EntityDefinitions?$select=SchemaName&$filter=LogicalName eq 'new_part'"
+                          "&$expand=Keys($select=KeyAttributes)")
+    assert entity["Keys"] == [{"KeyAttributes": ["new_code"], "MetadataId": key_id}]
     assert fresh.db.catalog.table("new_part").keys[0].attributes == ("new_code",)
     indexes = {i["name"]: i for i in sa.inspect(fresh.db.engine).get_indexes("new_part")}
     assert indexes["ak_new_part_new_codekey"]["unique"]

@@ -10,7 +10,7 @@ from flask import request
 
 from .. import metadata, server
 from ..errors import BadRequest, DataverseError, ResourceNotFound
-from ..metadata import Attribute, Option, Table
+from ..metadata import Attribute, EntityKey, Option, Table
 from ..metadata import model as m
 from ..odata import syntax
 from ..odata.filter import normalize_guid
@@ -215,8 +215,32 @@ def attribute_type(name: str, classes: Iterable[str]) -> ObjectType:
 
 
 ATTRIBUTE = attribute_type("AttributeMetadata", METADATA_TYPES.values())
+KEY = ObjectType(f"{NAMESPACE}.EntityKeyMetadata", frozenset({
+    "MetadataId", "HasChanged", "LogicalName", "SchemaName", "EntityLogicalName", "KeyAttributes", "DisplayName",
+    "EntityKeyIndexStatus", "AsyncJob", "IsManaged", "IsCustomizable", "IsSecondaryKey", "IsSynchronous",
+    "IntroducedVersion"}), "MetadataId")
 ENTITY = ObjectType(f"{NAMESPACE}.EntityMetadata", frozenset(entity_metadata(_FIRST)), "MetadataId",
-                    {"Attributes": (ATTRIBUTE, True)})
+                    {"Attributes": (ATTRIBUTE, True), "Keys": (KEY, True)})
+
+
+def key_metadata(table: Table, entity_key: EntityKey) -> dict[str, Any]:
+    return {
+        "@odata.type": f"#{NAMESPACE}.EntityKeyMetadata",
+        "MetadataId": metadata_id("key", table.logical_name, entity_key.logical_name),
+        "HasChanged": None,
+        "LogicalName": entity_key.logical_name,
+        "SchemaName": entity_key.schema_name or entity_key.logical_name,
+        "EntityLogicalName": table.logical_name,
+        "KeyAttributes": list(entity_key.attributes),
+        "DisplayName": label(entity_key.display_name),
+        "EntityKeyIndexStatus": "Active",
+        "AsyncJob": None,
+        "IsManaged": False,
+        "IsCustomizable": {"Value": True, "CanBeChanged": True, "ManagedPropertyLogicalName": "iscustomizable"},
+        "IsSecondaryKey": False,
+        "IsSynchronous": True,
+        "IntroducedVersion": "1.0",
+    }
 
 
 # --- resources -----------------------------------------------------------------------------------------------
@@ -295,6 +319,9 @@ def _entities(tables: list[Table], query: ObjectQuery) -> list[dict]:
         if "Attributes" in query.expand:
             shaped["Attributes"] = _attributes(table, list(table.attributes), query.expand["Attributes"],
                                                keep_type=True)
+        if "Keys" in query.expand:
+            keys = query.expand["Keys"]
+            shaped["Keys"] = [keys.shape(k) for k in (key_metadata(table, x) for x in table.keys) if keys.matches(k)]
         value.append(shaped)
     return value
 

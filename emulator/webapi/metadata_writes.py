@@ -23,7 +23,7 @@ from ..odata.objects import ObjectType, parse_query, query_options
 from ..responses import empty_response, json_response
 from ..store import ddl
 from .discovery import NAMESPACE, metadata_id
-from .entitydefinitions import MetadataNotFound, label
+from .entitydefinitions import KEY, MetadataNotFound, key_metadata
 from .entitydefinitions import _find_attribute as find_attribute
 from .entitydefinitions import _find_table as find_entity
 from .read import service_root
@@ -477,26 +477,6 @@ def delete_key(table: Table, entity_key: EntityKey) -> None:
     ddl.apply(server.current().db, plan)
 
 
-def key_metadata(table: Table, entity_key: EntityKey) -> dict[str, Any]:
-    return {
-        "@odata.type": f"#{NAMESPACE}.EntityKeyMetadata",
-        "MetadataId": metadata_id("key", table.logical_name, entity_key.logical_name),
-        "HasChanged": None,
-        "LogicalName": entity_key.logical_name,
-        "SchemaName": entity_key.schema_name or entity_key.logical_name,
-        "EntityLogicalName": table.logical_name,
-        "KeyAttributes": list(entity_key.attributes),
-        "DisplayName": label(entity_key.display_name),
-        "EntityKeyIndexStatus": "Active",
-        "AsyncJob": None,
-        "IsManaged": False,
-        "IsCustomizable": {"Value": True, "CanBeChanged": True, "ManagedPropertyLogicalName": "iscustomizable"},
-        "IsSecondaryKey": False,
-        "IsSynchronous": True,
-        "IntroducedVersion": "1.0",
-    }
-
-
 # --- relationships -----------------------------------------------------------------------------------------------
 
 def _cascade(payload: dict[str, Any]) -> tuple[tuple[str, str], ...]:
@@ -797,12 +777,6 @@ RELATIONSHIP = ObjectType(f"{NAMESPACE}.RelationshipMetadataBase", frozenset({
     "ReferencingEntityNavigationPropertyName", "IsHierarchical", "CascadeConfiguration", "Entity1LogicalName",
     "Entity2LogicalName", "IntersectEntityName", "Entity1IntersectAttribute", "Entity2IntersectAttribute",
     "Entity1NavigationPropertyName", "Entity2NavigationPropertyName"}), "MetadataId")
-KEY = ObjectType(f"{NAMESPACE}.EntityKeyMetadata", frozenset({
-    "MetadataId", "HasChanged", "LogicalName", "SchemaName", "EntityLogicalName", "KeyAttributes", "DisplayName",
-    "EntityKeyIndexStatus", "AsyncJob", "IsManaged", "IsCustomizable", "IsSecondaryKey", "IsSynchronous",
-    "IntroducedVersion"}), "MetadataId")
-
-
 def _query(kind: ObjectType, one: bool):
     options = query_options(request.args.items(multi=True))
     if one and "$filter" in options:
