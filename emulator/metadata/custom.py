@@ -91,7 +91,7 @@ def build_table(definition: TableDefinition, base: Table | None) -> Table:
                  header.primary_id, definition.primary_name or header.primary_id, tuple(attrs),
                  ownership=header.ownership, description=header.description, keys=definition.keys,
                  schema_name=header.schema_name, is_custom=True, is_intersect=header.is_intersect,
-                 object_type_code=header.object_type_code)
+                 object_type_code=header.object_type_code, change_tracking=False)  # a new table's default
 
 
 def layer(base: Catalog, definitions: Iterable[TableDefinition],

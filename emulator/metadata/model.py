@@ -175,6 +175,7 @@ class Table:
     is_custom: bool = False  # created at run time (or declared by a scenario)
     is_intersect: bool = False  # the hidden table of a many-to-many relationship
     object_type_code: int | None = None
+    change_tracking: bool = True  # EntityMetadata.ChangeTrackingEnabled: deltas offered, deletions remembered
     _by_name: dict[str, Attribute] = field(default_factory=dict, compare=False, repr=False)
     _by_property: dict[str, Attribute] = field(default_factory=dict, compare=False, repr=False)
 
