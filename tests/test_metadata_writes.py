@@ -158,6 +158,17 @@ def test_create_entities_as_the_released_sdk_sends_it(api):
     assert [o["Value"] for o in picklist["OptionSet"]["Options"]] == [1, 2]
 
 
+def test_create_entities_makes_several_tables_at_once(api):
+    body = {"Entities": [table_body("new_First", complex_=True), table_body("new_Second", complex_=True)]}
+    response = api.request("POST", "CreateEntities", json=body)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert len(response.get_json()["EntityIds"]) == 2
+    rows = api.values("EntityDefinitions?$select=LogicalName,ObjectTypeCode&$filter=LogicalName eq 'new_first' or "
+                      "LogicalName eq 'new_second'")
+    assert sorted(r["LogicalName"] for r in rows) == ["new_first", "new_second"]
+    assert len({r["ObjectTypeCode"] for r in rows}) == 2
+
+
 def test_delete_table_removes_it_everywhere(api, fresh):
     create_table(api, "new_Gone")
     assert api.request("POST", "new_gones", json={"new_name": "x"}).status_code == 204

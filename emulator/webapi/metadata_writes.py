@@ -4,6 +4,7 @@ and their deletes. Payloads are read into the metadata model here; store/ddl.py 
 definitions in one transaction, and the new catalog serves the next request."""
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -331,7 +332,7 @@ def create_tables(payloads: list[Any]) -> list[Table]:
             names.add(header.logical_name)
             if change.tables:  # object type codes of tables made together
                 codes = [d.header.object_type_code or 0 for d in change.tables.values() if d.header]
-                header = c.TableHeader(**{**header.__dict__, "object_type_code": max(codes) + 1})
+                header = dataclasses.replace(header, object_type_code=max(codes) + 1)
                 definition = c.TableDefinition(header.logical_name, header, definition.attributes,
                                                primary_name=definition.primary_name)
             headers.append(header)
