@@ -3,10 +3,10 @@ $select, $filter and $expand (of Attributes, OptionSet and GlobalOptionSet) run 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
-from flask import request
+from flask import Response, request
 
 from .. import metadata, server
 from ..errors import BadRequest, DataverseError, ResourceNotFound
@@ -25,7 +25,9 @@ LANGUAGE = 1033
 # EntityDefinitions(<key>)[/Attributes[(<key>)][/<cast>]]
 _REST = re.compile(r"^(?:\((?P<key>[^)]*)\))?(?:/(?P<attributes>Attributes)(?:\((?P<attr_key>[^)]*)\))?"
                    r"(?:/(?P<cast>[^/()]+))?)?/?$")
-# EntityDefinitions(<key>)/Keys[(<key>)] and the relationship collections
+# EntityDefinitions(<key>)/Keys[(<key>)] and the relationship collections, served by the module that registers them
+# in SEGMENTS (webapi/metadata_writes.py): (table, segment, item key or None, the table's key as written) -> response
+SEGMENTS: dict[str, Callable[[Table, str, str | None, str], Response]] = {}
 _RELATED = re.compile(r"^\((?P<key>[^)]*)\)/(?P<segment>Keys|OneToManyRelationships|ManyToOneRelationships|"
                       r"ManyToManyRelationships)(?:\((?P<item>[^)]*)\))?/?$")
 _KEY = re.compile(r"^\s*LogicalName\s*=\s*'(?P<name>[^']*)'\s*$")
@@ -356,8 +358,8 @@ def entity_definitions(resource: Resource):
                                                  parse_query(options, ENTITY, aliases, limits))})
     table = _find_table(match.group("key"))
     if related:
-        from .metadata_writes import related_definitions  # it imports this module
-        return related_definitions(table, related.group("segment"), related.group("item"), match.group("key"))
+        serve = SEGMENTS[related.group("segment")]
+        return serve(table, related.group("segment"), related.group("item"), match.group("key"))
     if not match.group("attributes"):
         _refuse_filter(options, "EntityDefinitions", "entity")
         [item] = _entities([table], parse_query(options, ENTITY, aliases, limits))

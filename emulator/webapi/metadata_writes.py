@@ -24,7 +24,7 @@ from ..odata.objects import ObjectType, parse_query, query_options
 from ..responses import empty_response, json_response
 from ..store import ddl
 from .discovery import NAMESPACE, metadata_id
-from .entitydefinitions import KEY, MetadataNotFound, key_metadata
+from .entitydefinitions import KEY, SEGMENTS, MetadataNotFound, key_metadata
 from .entitydefinitions import _find_attribute as find_attribute
 from .entitydefinitions import _find_table as find_entity
 from .read import service_root
@@ -832,3 +832,7 @@ def related_definitions(table: Table, segment: str, item: str | None, raw_key: s
               "ManyToManyRelationships": [r for r in rels if r.kind == MANY_TO_MANY and name in (r.entity1,
                                                                                                    r.entity2)]}
     return _listing(context, RELATIONSHIP, [relationship_metadata(r) for r in chosen[segment]], one=False)
+
+
+SEGMENTS.update(dict.fromkeys(("Keys", "OneToManyRelationships", "ManyToOneRelationships", "ManyToManyRelationships"),
+                              related_definitions))
