@@ -14,6 +14,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.sql.dml import UpdateBase
 
 from .. import metadata
+from . import ddl
 from .schema import build_metadata
 from .timelimit import QueryTimeLimit
 from .writer import ChangeSet, Writer
@@ -53,7 +54,9 @@ class Database:
     update or delete are noted (see `written_since`)."""
 
     def __init__(self, url: str, catalog: metadata.Catalog = metadata.SHIPPED) -> None:
+        self.base_catalog = catalog  # shipped or imported; the custom part stored in the database goes on top
         self.catalog = catalog  # the tables this database holds; swapped whole when the schema changes
+        self.catalog_generation = 0  # of the stored custom part this catalog includes (store/ddl.py)
         self.url = make_url(url)
         if self.url.drivername in ("postgresql", "postgres"):
             self.url = self.url.set(drivername="postgresql+psycopg")  # the driver the package installs
@@ -76,6 +79,7 @@ class Database:
             sa.event.listen(self._write_engine, "connect", _sqlite_write_connection)
             sa.event.listen(self._write_engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
         self.metadata, self.tables = build_metadata(catalog)
+        self.catalog_probe = ddl.GenerationProbe(self.engine)
         self._written: set[str] = set()
         self._snapshot: str | None = None  # the snapshot the data equalled when `_written` was emptied
         for engine in {self.engine, self._write_engine}:
@@ -94,9 +98,21 @@ class Database:
                 if self.engine.dialect.name == "postgresql":
                     self._ensure_citext(conn)
                 self.metadata.create_all(conn)
+            ddl.load(self)  # the custom part stored by earlier runs and other processes
         except (sa.exc.OperationalError, sa.exc.ProgrammingError) as e:
             reason = str(e.orig).strip().splitlines()[0] if e.orig else str(e)
             raise DatabaseUnavailable(f"cannot use the database {self.describe()}: {reason}") from None
+
+    def use_catalog(self, catalog: metadata.Catalog, generation: int) -> None:
+        """Swap in a catalog after a schema change (store/ddl.py): its SQL tables replace the old ones whole."""
+        sql_metadata, tables = build_metadata(catalog)
+        self.catalog, self.metadata, self.tables, self.catalog_generation = catalog, sql_metadata, tables, generation
+        if self._writer is not None:
+            self._writer.tables = tables
+
+    def refresh_catalog(self) -> None:
+        """Take in a schema change another process stored (one indexed read when nothing changed)."""
+        ddl.refresh(self)
 
     def _ensure_citext(self, conn) -> None:
         """citext goes into `public`, once per database, not into the emulator's own schema: dropping one emulator's
@@ -129,6 +145,10 @@ class Database:
                 reader.close()
             else:  # closing would end the parent's PostgreSQL session; keep them referenced, unused
                 self._abandoned.append(reader)
+        if close:
+            self.catalog_probe.close()
+        else:
+            self.catalog_probe.abandon()
         for engine in {self.engine, self._write_engine}:
             engine.dispose(close=close)
 

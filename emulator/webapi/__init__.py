@@ -7,7 +7,18 @@ from flask import Blueprint, Flask, request
 from .. import server
 from ..errors import DataverseError, ResourceNotFound
 from ..settings import API_VERSIONS
-from . import auth, batch, discovery, entitydefinitions, hints, limits, read, tokens, write  # noqa: F401  (handlers)
+from . import (  # noqa: F401  (handlers)
+    auth,
+    batch,
+    discovery,
+    entitydefinitions,
+    hints,
+    limits,
+    metadata_writes,
+    read,
+    tokens,
+    write,
+)
 from .routing import dispatch
 
 METHODS = ["GET", "POST", "PATCH", "PUT", "DELETE"]
