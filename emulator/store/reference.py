@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from .records import ROOT_BUSINESS_UNIT_ID, composite_address, full_name
@@ -310,7 +310,7 @@ class ReferenceData:
 
 
 def _epoch(instant: str) -> int:
-    return int(datetime.strptime(instant, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp())
+    return int(datetime.fromisoformat(instant).timestamp())
 
 
 def _transcript(title: str) -> str:

@@ -440,8 +440,8 @@ class Seeder:
 def clear(db: Database) -> None:
     """Delete every row of every table (schema kept)."""
     with db.engine.begin() as conn:
-        for table in metadata.tables():
-            conn.execute(sa.delete(db.tables[table.logical_name]))
+        for sql_table in db.tables.values():  # the stored tables (not the activitypointer view)
+            conn.execute(sa.delete(sql_table))
 
 
 def seed(db: Database, *, conversations: int = 500, agents: int = 12, seed: int = 42,

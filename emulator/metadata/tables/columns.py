@@ -115,7 +115,7 @@ def choice(name: str, display: str, option_set: OptionSet | str, default: int | 
 
 
 def entity_name(name: str, display: str, read_only: bool = False, default: str | None = None) -> Attribute:
-    return Attribute(name, ENTITYNAME, display, max_length=64, default=default, valid_for_create=not read_only,
+    return Attribute(name, ENTITYNAME, display, default=default, valid_for_create=not read_only,
                      valid_for_update=not read_only)
 
 
