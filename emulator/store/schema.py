@@ -2,6 +2,8 @@
 GUIDs as lowercase text, datetimes as fixed-width UTC text (`2024-05-01T10:00:00Z`, which also sorts right)."""
 from __future__ import annotations
 
+import hashlib
+
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import CITEXT
 from sqlalchemy.types import TypeDecorator
@@ -82,6 +84,14 @@ def _columns(table: Table) -> list[sa.Column]:
     return columns
 
 
+def index_name(name: str) -> str:
+    """`name`, or (beyond 48 characters) its start and a digest of the whole, unique and stable: PostgreSQL takes 63,
+    and snapshot copies prefix `_snap<n>_`."""
+    if len(name) <= 48:
+        return name
+    return f"{name[:39]}_{hashlib.sha1(name.encode()).hexdigest()[:8]}"
+
+
 def build_table(table: Table, metadata: sa.MetaData) -> sa.Table:
     sql_table = sa.Table(table.logical_name, metadata, *_columns(table))
     leading = None
@@ -91,7 +101,7 @@ def build_table(table: Table, metadata: sa.MetaData) -> sa.Table:
         leading = parts[0][0]
     for attr in table.lookups:
         if attr.logical_name != leading and attr.logical_name not in UNINDEXED:
-            sa.Index(f"ix_{table.logical_name}_{attr.logical_name}", sql_table.c[attr.logical_name])
+            sa.Index(index_name(f"ix_{table.logical_name}_{attr.logical_name}"), sql_table.c[attr.logical_name])
     if table.attribute("createdon"):
         sa.Index(f"ix_{table.logical_name}_createdon", sql_table.c.createdon)
     return sql_table
@@ -127,11 +137,15 @@ def pointer_view(catalog: metadata.Catalog, tables: dict[str, sa.Table], sql_met
     if pointer is None or not sources:
         return None
     view = sa.Table("activitypointer", sa.MetaData(), *_columns(pointer))
-    selects = [sa.select(*(source.c[c.name] if c.name in source.c else sa.cast(sa.null(), c.type).label(c.name)
-                           for c in view.c)) for source in sources]
-    union = sa.union_all(*selects)
+    def column(source: sa.Table, c: sa.Column, sqlite: bool) -> sa.ColumnElement:
+        if c.name == "activitytypecode":  # the table's name (records.py sets no other): a constant lets the
+            name = sa.literal(source.name, sa.String())  # database skip the branches a filter excludes; compared like text
+            return (name.collate("NOCASE") if sqlite else sa.cast(name, c.type)).label(c.name)
+        return source.c[c.name] if c.name in source.c else sa.cast(sa.null(), c.type).label(c.name)
 
     def create(_target, connection, **_kw) -> None:
+        sqlite = connection.dialect.name == "sqlite"
+        union = sa.union_all(*(sa.select(*(column(source, c, sqlite) for c in view.c)) for source in sources))
         body = union.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True})
         connection.exec_driver_sql("DROP VIEW IF EXISTS activitypointer")
         connection.exec_driver_sql(f"CREATE VIEW activitypointer AS {body}")
