@@ -400,7 +400,7 @@ def test_fullname_and_composite_address_are_computed(api):
                                                             "domainname": "ada@contoso.example",
                                                             "internalemailaddress": "ada@contoso.example"}))
     assert api.get(f"systemusers({user})?$select=fullname").get_json()["fullname"] == "Ada Lovelace"
-    assert api.get(f"contacts?$filter=fullname eq 'Rene Valdes'&$select=contactid").get_json()["value"]
+    assert api.get("contacts?$filter=fullname eq 'Rene Valdes'&$select=contactid").get_json()["value"]
 
 
 def test_writing_a_read_only_column_is_refused(api):

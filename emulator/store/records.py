@@ -124,10 +124,12 @@ class Rules:
             return existing[name] if existing is not None else None
 
         if self.full_name and (existing is None or any(p in values for p in NAME_PARTS)):
-            values["fullname"] = full_name(*(part(p) if self.table.attribute(p) else None for p in NAME_PARTS))
+            first, middle, last = (part(p) if self.table.attribute(p) else None for p in NAME_PARTS)
+            values["fullname"] = full_name(first, middle, last)
         if self.yomi_name and (existing is None or any(f"yomi{p}" in values for p in NAME_PARTS)):
-            values["yomifullname"] = full_name(*(part(f"yomi{p}") if self.table.attribute(f"yomi{p}") else None
-                                                 for p in NAME_PARTS))
+            first, middle, last = (part(f"yomi{p}") if self.table.attribute(f"yomi{p}") else None
+                                   for p in NAME_PARTS)
+            values["yomifullname"] = full_name(first, middle, last)
         for prefix in self.composites:
             names = [prefix + p for p in ADDRESS_PARTS]
             if existing is None or any(n in values for n in names):

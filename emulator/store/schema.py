@@ -118,7 +118,7 @@ class SqlTables(dict):
     def __missing__(self, name: str) -> sa.Table:
         return self.views[name]
 
-    def get(self, name, default=None):  # type: ignore[override]
+    def get(self, name, default=None):
         return super().get(name, self.views.get(name, default))
 
     def __contains__(self, name: object) -> bool:
@@ -137,9 +137,12 @@ def pointer_view(catalog: metadata.Catalog, tables: dict[str, sa.Table], sql_met
     if pointer is None or not sources:
         return None
     view = sa.Table("activitypointer", sa.MetaData(), *_columns(pointer))
+
     def column(source: sa.Table, c: sa.Column, sqlite: bool) -> sa.ColumnElement:
-        if c.name == "activitytypecode":  # the table's name (records.py sets no other): a constant lets the
-            name = sa.literal(source.name, sa.String())  # database skip the branches a filter excludes; compared like text
+        if c.name == "activitytypecode":
+            # the table's name (records.py sets no other): a constant lets the database skip the branches a filter
+            # excludes; compared like text
+            name = sa.literal(source.name, sa.String())
             return (name.collate("NOCASE") if sqlite else sa.cast(name, c.type)).label(c.name)
         return source.c[c.name] if c.name in source.c else sa.cast(sa.null(), c.type).label(c.name)
 
@@ -160,6 +163,7 @@ def pointer_view(catalog: metadata.Catalog, tables: dict[str, sa.Table], sql_met
 
 def build_metadata(catalog: metadata.Catalog) -> tuple[sa.MetaData, SqlTables]:
     sql_metadata = sa.MetaData()
-    tables = {t.logical_name: build_table(t, sql_metadata) for t in catalog.tables if t.logical_name != "activitypointer"}
+    tables = {t.logical_name: build_table(t, sql_metadata) for t in catalog.tables
+              if t.logical_name != "activitypointer"}
     view = pointer_view(catalog, tables, sql_metadata)
     return sql_metadata, SqlTables(tables, {"activitypointer": view} if view is not None else {})

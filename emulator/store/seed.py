@@ -266,7 +266,7 @@ class Seeder:
             # the first contact of each account is its primary contact, with the id the account drew
             account = accounts[i] if i < len(accounts) else choice(accounts)
             cid = account[primary] if i < len(accounts) else self.guid()
-            name = full_name(first, None, last)
+            name = full_name(first, None, last) or last
             pool.append((cid, name))
             city = account[3]
             yield (cid, name, first, last, account[0], "account", choice(titles), city,
@@ -392,7 +392,7 @@ class Seeder:
         self.version = version
 
     # -- the whole data set ----------------------------------------------------------------------------------
-    def batches(self, conversations: int, agents: int) -> Iterator[tuple[str, list[tuple]]]:
+    def batches(self, conversations: int, agents: int) -> Iterator[tuple[str, list]]:
         """The data set as (table, rows) batches, in insertion order."""
         firsts = [self.faker.first_name() for _ in range(300)]
         lasts = [self.faker.last_name() for _ in range(300)]

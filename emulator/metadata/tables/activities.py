@@ -25,7 +25,10 @@ DELIVERY_PRIORITY = os_.choices("activitypointer_deliveryprioritycode", os_.LOW_
 INSTANCE_TYPE = os_.choices("activitypointer_instancetypecode", "0 Not Recurring; 1 Recurring Master; "
                             "2 Recurring Instance; 3 Recurring Exception; 4 Recurring Future Exception", True)
 COMMUNITY = os_.choices("socialprofile_community", "0 Other; 1 Facebook; 2 Twitter", True)
-OUTGOING = {"default": True, "true_label": "Outgoing", "false_label": "Incoming"}
+
+
+def direction() -> Attribute:
+    return flag("directioncode", "Direction", default=True, true_label="Outgoing", false_label="Incoming")
 
 
 def common(on: On, subject: int = 200, subject_required: str = "ApplicationRequired", description: int = 2000,
@@ -86,7 +89,7 @@ e = On("email", activity=True)
 EMAIL = e.table(
     "emails", "Email", "Email Messages", "activityid", "subject",
     *common(e, 800, "None", 1073741823),
-    flag("directioncode", "Direction", **OUTGOING),
+    direction(),
     text("sender", "From", 250), text("torecipients", "To Recipients", 500),
     text("category", "Category", 250), text("subcategory", "Sub-Category", 250),
     flag("deliveryreceiptrequested", "Delivery Receipt Requested"),
@@ -110,7 +113,7 @@ p = On("phonecall", activity=True)
 PHONECALL = p.table(
     "phonecalls", "Phone Call", "Phone Calls", "activityid", "subject",
     *common(p),
-    text("phonenumber", "Phone Number", 200), flag("directioncode", "Direction", **OUTGOING),
+    text("phonenumber", "Phone Number", 200), direction(),
     text("category", "Category", 250), text("subcategory", "Sub-Category", 250),
     states=(os_.PHONECALL_STATE, os_.PHONECALL_STATUS),
     description="Activity to track a telephone call.",

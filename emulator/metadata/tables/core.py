@@ -3,9 +3,13 @@ not ship (sla, transactioncurrency, processstage, calendar, …) are left out; s
 from __future__ import annotations
 
 from .. import optionsets as os_
+from ..model import Attribute
 from .columns import On, choice, decimal, double, flag, memo, money, number, text, uid, when
 
-DNA = {"true_label": "Do Not Allow", "false_label": "Allow"}
+
+def dna(name: str, display: str) -> Attribute:
+    """A "Do not allow …" flag (1 Do Not Allow / 0 Allow)."""
+    return flag(name, display, true_label="Do Not Allow", false_label="Allow")
 
 
 def _contact_prefs(on: On) -> list:
@@ -15,9 +19,9 @@ def _contact_prefs(on: On) -> list:
         choice("preferredcontactmethodcode", "Preferred Method of Contact", os_.CONTACT_METHOD, default=1, table=t),
         choice("preferredappointmentdaycode", "Preferred Day", os_.APPOINTMENT_DAY, table=t),
         choice("preferredappointmenttimecode", "Preferred Time", os_.APPOINTMENT_TIME, default=1, table=t),
-        flag("donotemail", "Do not allow Emails", **DNA), flag("donotfax", "Do not allow Faxes", **DNA),
-        flag("donotphone", "Do not allow Phone Calls", **DNA),
-        flag("donotpostalmail", "Do not allow Mails", **DNA), flag("donotbulkemail", "Do not allow Bulk Emails", **DNA),
+        dna("donotemail", "Do not allow Emails"), dna("donotfax", "Do not allow Faxes"),
+        dna("donotphone", "Do not allow Phone Calls"),
+        dna("donotpostalmail", "Do not allow Mails"), dna("donotbulkemail", "Do not allow Bulk Emails"),
         flag("donotbulkpostalmail", "Do not allow Bulk Mails"),
         flag("donotsendmm", "Send Marketing Materials", true_label="Do Not Send", false_label="Send"),
         flag("followemail", "Follow Email Activity", default=True, true_label="Allow", false_label="Do Not Allow"),
@@ -105,7 +109,8 @@ CONTACT = c.table(
     *(text(col, d, 50) for col, d in (
         ("assistantphone", "Assistant Phone"), ("managerphone", "Manager Phone"), ("business2", "Business Phone 2"),
         ("callback", "Callback Number"), ("company", "Company Phone"), ("home2", "Home Phone 2"), ("pager", "Pager"),
-        ("governmentid", "Government"), ("employeeid", "Employee"), ("externaluseridentifier", "External User Identifier"),
+        ("governmentid", "Government"), ("employeeid", "Employee"),
+        ("externaluseridentifier", "External User Identifier"),
         ("mobilephone", "Mobile Phone"))),
     *c.address(1), *c.address(2), *c.address(3),
     flag("isbackofficecustomer", "Back Office Customer"),

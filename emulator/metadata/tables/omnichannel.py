@@ -255,7 +255,6 @@ TRANSCRIPT = tr.table(
 )
 
 mb = On("msdyn_conversationmessageblock")
-RESPONSE = {"precision": 2, "min_value": -100000000000, "max_value": 100000000000}
 MESSAGEBLOCK = mb.table(
     "msdyn_conversationmessageblocks", "Conversation message block", "Conversation message blocks",
     "msdyn_conversationmessageblockid", "msdyn_name",
@@ -266,7 +265,7 @@ MESSAGEBLOCK = mb.table(
     mb.lookup("msdyn_agentid", "Agent", "systemuser"),
     when("msdyn_agentmessagetime", "Agent message time"),
     when("msdyn_customermessagetimestamp", "Customer message timestamp"),
-    *(decimal(c, d, **RESPONSE) for c, d in (
+    *(decimal(c, d, 2, -100000000000, 100000000000) for c, d in (
         ("msdyn_agentresponsetimeadjforoh", "Agent response time (operating hours)"),
         ("msdyn_agentresponsetimenotadjforoh", "Agent response time"),
         ("msdyn_responsetimeadjforoh", "Response time (operating hours)"),

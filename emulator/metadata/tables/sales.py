@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from .. import optionsets as os_
 from .columns import On, choice, double, flag, memo, money, number, text, when
-from .core import DNA
+from .core import dna
 
 le = On("lead")
 LEAD = le.table(
@@ -43,9 +43,9 @@ LEAD = le.table(
     le.lookup("masterid", "Master ID", "lead", read_only=True), flag("merged", "Merged", read_only=True),
     memo("description", "Description", 2000),
     *le.address(1), *le.address(2),
-    flag("donotemail", "Do not allow Emails", **DNA), flag("donotfax", "Do not allow Faxes", **DNA),
-    flag("donotphone", "Do not allow Phone Calls", **DNA), flag("donotpostalmail", "Do not allow Mails", **DNA),
-    flag("donotbulkemail", "Do not allow Bulk Emails", **DNA), flag("donotsendmm", "Marketing Material",
+    dna("donotemail", "Do not allow Emails"), dna("donotfax", "Do not allow Faxes"),
+    dna("donotphone", "Do not allow Phone Calls"), dna("donotpostalmail", "Do not allow Mails"),
+    dna("donotbulkemail", "Do not allow Bulk Emails"), flag("donotsendmm", "Marketing Material",
                                                                      true_label="Do Not Send", false_label="Send"),
     flag("followemail", "Follow Email Activity", default=True, true_label="Allow", false_label="Do Not Allow"),
     when("lastusedincampaign", "Last Campaign Date", create=False),
