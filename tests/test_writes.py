@@ -168,7 +168,7 @@ def test_multi_select_values_are_stored_as_dataverse_returns_them(api, emulator)
 
 
 @pytest.mark.parametrize("table", [t for t in metadata.SHIPPED.tables if t.attribute(t.primary_name).valid_for_create
-                                   and not any(a.required == "ApplicationRequired" and a.is_lookup
+                                   and t.logical_name != "activitypointer" and not any(a.required == "ApplicationRequired" and a.is_lookup
                                                for a in t.attributes)],
                          ids=lambda t: t.entity_set)
 def test_every_table_accepts_a_create(api, emulator, table):
