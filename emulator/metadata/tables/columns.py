@@ -144,9 +144,20 @@ class On:
         return self.lookup(name, display, "account", "contact", type_=CUSTOMER, required=required,
                            read_only=read_only)
 
-    def bookkeeping(self, user_owned: bool = True) -> list[Attribute]:
+    def bookkeeping(self, user_owned: bool = True, compact: bool = False) -> list[Attribute]:
         """The columns of schema-breadth.md §5.4 every table carries; UserOwned tables add the owner set. The
-        server-set ones (Rules.stamped) come in the order records.py stamps them."""
+        server-set ones (Rules.stamped) come in the order records.py stamps them. `compact`: the conversation's
+        set as it shipped before issue 16 (audit, row version, owner), which getConversations' reference clients
+        list column by column (docs/decisions.md)."""
+        if compact:
+            return [when("createdon", "Created On", read_only=True), when("modifiedon", "Modified On", read_only=True),
+                    self.lookup("createdby", "Created By", "systemuser", read_only=True),
+                    self.lookup("modifiedby", "Modified By", "systemuser", read_only=True),
+                    Attribute("overriddencreatedon", DATETIME, "Record Created On", valid_for_update=False,
+                              description="Date and time that the record was migrated; sets createdon."),
+                    Attribute("versionnumber", BIGINT, "Version Number", valid_for_create=False,
+                              valid_for_update=False),
+                    self.lookup("ownerid", "Owner", "systemuser", "team", type_=OWNER)]
         cols = [
             when("createdon", "Created On", read_only=True),
             when("modifiedon", "Modified On", read_only=True),

@@ -64,7 +64,7 @@ LIVEWORKITEM = Table(
         choice("msdyn_workstreamworkdistributionmode", "Work distribution mode", os_.WORK_DISTRIBUTION_MODE),
         choice("msdyn_customersentimentlabel", "Customer sentiment", os_.SENTIMENT_LABEL),
         choice("prioritycode", "Priority", os_.PRIORITY, default=1),
-        *cv.bookkeeping(),
+        *cv.bookkeeping(compact=True),
     ),
 )
 
