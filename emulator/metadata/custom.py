@@ -16,7 +16,7 @@ from .model import (
     Relationship,
     Table,
 )
-from .tables import key, state_model, system_columns
+from .tables.columns import On, key, state_model
 
 TABLE, RELATIONSHIP = "table", "relationship"
 
@@ -85,7 +85,7 @@ def build_table(definition: TableDefinition, base: Table | None) -> Table:
         attrs = [key(header.primary_id, header.display_name), *definition.attributes]
     else:
         attrs = [key(header.primary_id, header.display_name), *definition.attributes,
-                 *system_columns(logical, header.ownership == "UserOwned"),
+                 *On(logical).bookkeeping(header.ownership == "UserOwned"),
                  *state_model(os_.RECORD_STATE, os_.RECORD_STATUS)]
     return Table(logical, header.entity_set, header.display_name, header.display_collection_name,
                  header.primary_id, definition.primary_name or header.primary_id, tuple(attrs),
