@@ -335,8 +335,8 @@ def test_expand_options_keep_quoted_separators(client):
 
 
 def test_a_cast_without_columns_of_its_type_is_empty(client):
-    # the Python SDK asks this before writing a string to any table, systemuser included (no choice column)
-    assert client.values("EntityDefinitions(LogicalName='systemuser')/Attributes/"
+    # the Python SDK asks this before writing a string to any table, this one included (no choice column)
+    assert client.values("EntityDefinitions(LogicalName='msdyn_omnichannelqueue')/Attributes/"
                          "Microsoft.Dynamics.CRM.PicklistAttributeMetadata?$select=LogicalName"
                          "&$expand=OptionSet($select=Options)") == []
 

@@ -239,7 +239,7 @@ def test_close_incident_resolves_the_case(api):
                                           "Status": -1})
     assert response.status_code == 204, response.text
     row = api.get(f"incidents({case})?$select=statecode,statuscode").json()
-    assert row["statecode"] == 1 and row["statuscode"] == 2
+    assert row["statecode"] == 1 and row["statuscode"] == 5  # Resolved, and its default status Problem Solved
     again = api.post("CloseIncident", {"IncidentResolution": {"incidentid@odata.bind": f"/incidents({case})"},
                                        "Status": -1})
     assert "not active" in _error(again, 400, "0x80040203")
@@ -262,7 +262,7 @@ def test_close_incident_errors(api):
 
 def test_set_state_through_patch(api):
     case = api.create("incidents", {"title": "Case"})
-    response = requests.patch(f"{api.root}incidents({case})", json={"statecode": 1, "statuscode": 2}, headers=AUTH,
+    response = requests.patch(f"{api.root}incidents({case})", json={"statecode": 1, "statuscode": 5}, headers=AUTH,
                               timeout=30)
     assert response.status_code == 204
     assert api.get(f"incidents({case})?$select=statecode").json()["statecode"] == 1
@@ -336,7 +336,7 @@ def test_operations_in_a_batch_and_a_failing_change_set_rolls_the_close_back(api
     assert '"EntityRecordCountCollection"' in response.text and "0x80048408" in response.text
     # the change set is atomic: the first close is rolled back with the failing second one
     assert api.get(f"incidents({first})?$select=statecode").json()["statecode"] == 0
-    body = batch_body(change_set("changeset_ok", close(first, -1, 1), close(second, 2, 2)))
+    body = batch_body(change_set("changeset_ok", close(first, -1, 1), close(second, 1000, 2)))
     response = requests.post(api.root + "$batch", data=body, timeout=30,
                              headers={**AUTH, "Content-Type": 'multipart/mixed; boundary="batch_test"'})
     assert response.status_code == 200 and response.text.count("HTTP/1.1 204") == 2, response.text

@@ -58,6 +58,8 @@ def assert_rules_hold(db) -> int:
     checked = 0
     for table in metadata.SHIPPED.tables:
         name = table.logical_name
+        if name in db.tables.views:
+            continue  # activitypointer: a view of the activity tables' rows, checked there
         for row in all_rows(db, name):
             assert rebuilt(table, dict(row)) == row, f"{name} {row[table.primary_id]}"
             checked += 1

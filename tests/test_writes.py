@@ -167,8 +167,13 @@ def test_multi_select_values_are_stored_as_dataverse_returns_them(api, emulator)
     assert row(emulator, "msdyn_ocliveworkitem", key)["msdyn_channel"] == "192370000"
 
 
-@pytest.mark.parametrize("table", metadata.SHIPPED.tables, ids=lambda t: t.entity_set)
+@pytest.mark.parametrize("table", [t for t in metadata.SHIPPED.tables if t.attribute(t.primary_name).valid_for_create
+                                   and t.logical_name != "activitypointer" and not any(a.required == "ApplicationRequired" and a.is_lookup
+                                               for a in t.attributes)],
+                         ids=lambda t: t.entity_set)
 def test_every_table_accepts_a_create(api, emulator, table):
+    # tables whose name is computed (contact, lead, systemuser: tests/test_schema_breadth.py), activitypointer
+    # (refused) and those that need a lookup (queueitem) are created in their own tests
     key = created_key(api.request("POST", table.entity_set, json={table.primary_name: "Made by a test"}))
     stored = row(emulator, table.logical_name, key)
     assert stored[table.primary_name] == "Made by a test" and stored["versionnumber"] > 0
@@ -496,7 +501,7 @@ def test_unknown_bound_action_is_501(api):
 
 def test_row_versions_increase_across_tables(api, emulator):
     versions = []
-    for entity_set, body in (("accounts", {"name": "A"}), (CONV, {"subject": "B"}), ("contacts", {"fullname": "C"})):
+    for entity_set, body in (("accounts", {"name": "A"}), (CONV, {"subject": "B"}), ("contacts", {"lastname": "C"})):
         key = created_key(api.request("POST", entity_set, json=body))
         logical = {"accounts": "account", CONV: "msdyn_ocliveworkitem", "contacts": "contact"}[entity_set]
         versions.append(row(emulator, logical, key)["versionnumber"])

@@ -2,6 +2,8 @@
 GUIDs as lowercase text, datetimes as fixed-width UTC text (`2024-05-01T10:00:00Z`, which also sorts right)."""
 from __future__ import annotations
 
+import hashlib
+
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import CITEXT
 from sqlalchemy.types import TypeDecorator
@@ -50,6 +52,8 @@ def sql_type(attr: Attribute) -> sa.types.TypeEngine:
         return sa.BigInteger()
     if t == m.DECIMAL:
         return sa.Numeric(23, attr.precision or 2, asdecimal=False)
+    if t == m.MONEY:
+        return sa.Numeric(23, 4, asdecimal=False)  # Dataverse stores money with 4 decimals, shows `precision`
     if t == m.DOUBLE:
         return sa.Float()
     if t == m.BOOLEAN:
@@ -68,29 +72,110 @@ SHAPE_INDEXES = {
 }
 
 
-def build_table(table: Table, metadata: sa.MetaData) -> sa.Table:
+MAX_INDEX_NAME = 48  # PostgreSQL takes 63 characters, and snapshot copies prefix `_snap<n>_`
+# Bookkeeping lookups nobody filters on: no index (each index on a million-row table costs seeding time).
+UNINDEXED = frozenset({"createdonbehalfby", "modifiedonbehalfby", "owninguser", "owningteam", "owningbusinessunit"})
+
+
+def index_name(prefix: str, *parts: str) -> str:
+    """`<prefix>_<parts>`, or (when long, as custom names can be) its start and a digest of the whole: unique and
+    stable, within MAX_INDEX_NAME."""
+    name = "_".join((prefix, *parts))
+    if len(name) <= MAX_INDEX_NAME:
+        return name
+    return f"{name[:MAX_INDEX_NAME - 9]}_{hashlib.sha1(name.encode()).hexdigest()[:8]}"
+
+
+def key_index_name(table: Table, key_name: str) -> str:
+    return index_name("ak", table.logical_name, key_name)
+
+
+def _columns(table: Table) -> list[sa.Column]:
     columns = []
     for attr in table.attributes:
         columns.append(sa.Column(attr.logical_name, sql_type(attr), primary_key=attr.logical_name == table.primary_id,
                                  nullable=attr.logical_name != table.primary_id))
         if attr.is_polymorphic:
             columns.append(sa.Column(attr.target_column, sa.String(64)))
-    sql_table = sa.Table(table.logical_name, metadata, *columns)
+    return columns
+
+
+def build_table(table: Table, metadata: sa.MetaData) -> sa.Table:
+    sql_table = sa.Table(table.logical_name, metadata, *_columns(table))
     leading = None
     if shape := SHAPE_INDEXES.get(table.logical_name):
         name, parts = shape
         sa.Index(name, *(sql_table.c[c].desc() if descending else sql_table.c[c] for c, descending in parts))
         leading = parts[0][0]
     for attr in table.lookups:
-        if attr.logical_name != leading:
-            sa.Index(f"ix_{table.logical_name}_{attr.logical_name}", sql_table.c[attr.logical_name])
+        if attr.logical_name != leading and attr.logical_name not in UNINDEXED:
+            sa.Index(index_name("ix", table.logical_name, attr.logical_name), sql_table.c[attr.logical_name])
     if table.attribute("createdon"):
-        sa.Index(f"ix_{table.logical_name}_createdon", sql_table.c.createdon)
+        sa.Index(index_name("ix", table.logical_name, "createdon"), sql_table.c.createdon)
     if table.change_tracking and table.attribute("versionnumber"):  # a change-tracking delta seeks by version
-        sa.Index(f"ix_{table.logical_name}_versionnumber", sql_table.c.versionnumber)
+        sa.Index(index_name("ix", table.logical_name, "versionnumber"), sql_table.c.versionnumber)
+    for key in table.keys:  # an alternate key's values are unique (NULLs aside, on both backends)
+        sa.Index(key_index_name(table, key.logical_name), *(sql_table.c[a] for a in key.attributes), unique=True)
     return sql_table
 
 
-def build_metadata(catalog: metadata.Catalog) -> tuple[sa.MetaData, dict[str, sa.Table]]:
+class SqlTables(dict):
+    """The SQL tables by logical name, and the views (`activitypointer`): a view is found by `[]`, `get` and `in`
+    like a table, but iterating gives the stored tables only (what snapshots, exports and resets walk)."""
+
+    def __init__(self, tables: dict[str, sa.Table], views: dict[str, sa.Table]) -> None:
+        super().__init__(tables)
+        self.views = views
+
+    def __missing__(self, name: str) -> sa.Table:
+        return self.views[name]
+
+    def get(self, name, default=None):
+        return super().get(name, self.views.get(name, default))
+
+    def __contains__(self, name: object) -> bool:
+        return super().__contains__(name) or name in self.views
+
+
+def pointer_view(catalog: metadata.Catalog, tables: dict[str, sa.Table], sql_metadata: sa.MetaData
+                 ) -> sa.Table | None:
+    """`activitypointer` as a view: UNION ALL of its columns over every activity table (NULL where a table has no
+    such column), created after the tables and dropped before them. Queries read it like a table; nothing writes it
+    (records.py refuses). See docs/decisions.md, "Activities"."""
+    from ..metadata.tables import POINTER_SOURCES
+
+    pointer = catalog.find("activitypointer")
+    sources = [tables[name] for name in POINTER_SOURCES if name in tables]
+    if pointer is None or not sources:
+        return None
+    view = sa.Table("activitypointer", sa.MetaData(), *_columns(pointer))
+
+    def column(source: sa.Table, c: sa.Column, sqlite: bool) -> sa.ColumnElement:
+        if c.name == "activitytypecode":
+            # the table's name (records.py sets no other): a constant lets the database skip the branches a filter
+            # excludes; compared like text
+            name = sa.literal(source.name, sa.String())
+            return (name.collate("NOCASE") if sqlite else sa.cast(name, c.type)).label(c.name)
+        return source.c[c.name] if c.name in source.c else sa.cast(sa.null(), c.type).label(c.name)
+
+    def create(_target, connection, **_kw) -> None:
+        sqlite = connection.dialect.name == "sqlite"
+        union = sa.union_all(*(sa.select(*(column(source, c, sqlite) for c in view.c)) for source in sources))
+        body = union.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True})
+        connection.exec_driver_sql("DROP VIEW IF EXISTS activitypointer")
+        connection.exec_driver_sql(f"CREATE VIEW activitypointer AS {body}")
+
+    def drop(_target, connection, **_kw) -> None:
+        connection.exec_driver_sql("DROP VIEW IF EXISTS activitypointer")
+
+    sa.event.listen(sql_metadata, "after_create", create)
+    sa.event.listen(sql_metadata, "before_drop", drop)
+    return view
+
+
+def build_metadata(catalog: metadata.Catalog) -> tuple[sa.MetaData, SqlTables]:
     sql_metadata = sa.MetaData()
-    return sql_metadata, {t.logical_name: build_table(t, sql_metadata) for t in catalog.tables}
+    tables = {t.logical_name: build_table(t, sql_metadata) for t in catalog.tables
+              if t.logical_name != "activitypointer"}
+    view = pointer_view(catalog, tables, sql_metadata)
+    return sql_metadata, SqlTables(tables, {"activitypointer": view} if view is not None else {})

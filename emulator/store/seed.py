@@ -21,7 +21,8 @@ from tqdm import tqdm
 from .. import metadata
 from ..clock import format_instant
 from .database import Database, bulk_load
-from .records import rules
+from .records import ROOT_BUSINESS_UNIT_ID, composite_address, full_name, rules
+from .reference import ReferenceData
 
 DOC_AGENT_ID = "2b330c52-6844-4d36-8e05-03c78c9681dc"  # the getConversations documentation's example agent
 DOC_AGENT_NAME = "Alex Rivera"
@@ -35,6 +36,8 @@ WORK_STREAMS = (
     (192370000, "Voice", 192350000, 18), (19241000, "Microsoft Teams", 192350001, 8),
 )
 VOICE = 192370000
+CITIES = (("Seattle", "WA", "98101", "United States"), ("Redmond", "WA", "98052", "United States"),
+          ("Austin", "TX", "78701", "United States"), ("Dublin", "", "D02", "Ireland"), ("Oslo", "", "0150", "Norway"))
 QUEUES = ("Default messaging queue", "Billing", "Technical support", "Sales")
 TOPICS = ("Refund for order", "Billing question", "Password reset", "Delivery delay", "Cancel subscription",
           "Upgrade plan", "Damaged item", "Warranty claim", "Invoice copy", "Change address", "Login problem",
@@ -55,15 +58,19 @@ STAMPED = {t.logical_name: rules(t).stamped for t in metadata.SHIPPED.tables}
 # Each row builder below returns a tuple with these columns, in the table's order; columns not listed stay NULL.
 COLUMNS = {
     "systemuser": ("systemuserid", "fullname", "firstname", "lastname", "internalemailaddress", "domainname",
-                   "title", "isdisabled", *STAMPED["systemuser"]),
+                   "title", "isdisabled", "jobtitle", "businessunitid", "accessmode", "caltype", "islicensed",
+                   *STAMPED["systemuser"]),
     "msdyn_liveworkstream": ("msdyn_liveworkstreamid", "msdyn_name", "msdyn_streamsource", "msdyn_mode",
                              "msdyn_capacityrequired", *STAMPED["msdyn_liveworkstream"], "statecode", "statuscode"),
     "queue": ("queueid", "name", "msdyn_queuetype", "description", *STAMPED["queue"], "statecode", "statuscode"),
     "msdyn_omnichannelqueue": ("msdyn_omnichannelqueueid", "msdyn_name", *STAMPED["msdyn_omnichannelqueue"],
                                "statecode", "statuscode"),
-    "account": ("accountid", "name", "accountnumber", "telephone1", "address1_city", *STAMPED["account"],
-                "statecode", "statuscode"),
-    "contact": ("contactid", "fullname", "firstname", "lastname", "emailaddress1", "parentcustomerid",
+    "account": ("accountid", "name", "accountnumber", "address1_city", "industrycode", "revenue", "revenue_base",
+                "numberofemployees", "address1_line1", "address1_stateorprovince", "address1_postalcode",
+                "address1_country", "address1_composite", "primarycontactid", "telephone1", "emailaddress1",
+                "websiteurl", *STAMPED["account"], "statecode", "statuscode"),
+    "contact": ("contactid", "fullname", "firstname", "lastname", "parentcustomerid", "parentcustomerid__target",
+                "jobtitle", "address1_city", "address1_composite", "telephone1", "emailaddress1",
                 *STAMPED["contact"], "statecode", "statuscode"),
     "msdyn_ocliveworkitem": (
         "activityid", "msdyn_ocliveworkitemid", "subject", "msdyn_title", "statecode", "statuscode", "msdyn_channel",
@@ -111,13 +118,13 @@ def _weighted(pairs: Iterable[tuple[object, int]]) -> list:
     return [value for value, weight in pairs for _ in range(weight)]
 
 
-def _copy_statement(logical_name: str):
+def _copy_statement(logical_name: str, columns: tuple[str, ...]):
     """`COPY table (columns) FROM STDIN`, identifiers quoted by psycopg (text format: PostgreSQL parses each value
     as its column's type, so 0/1 fill Boolean columns as they do on SQLite)."""
     from psycopg import sql
 
     return sql.SQL("COPY {} ({}) FROM STDIN").format(
-        sql.Identifier(logical_name), sql.SQL(", ").join(map(sql.Identifier, COLUMNS[logical_name])))
+        sql.Identifier(logical_name), sql.SQL(", ").join(map(sql.Identifier, columns)))
 
 
 class Instants:
@@ -143,7 +150,8 @@ class Seeder:
         self.instant = Instants(self.now, 400)  # the oldest rows (users) were set up 400 days ago
         self.version = 1000
         self.statements: dict[str, str] = {}
-        self.rules = {name: rules(metadata.table(name)) for name in COLUMNS}
+        self.rules = {name: rules(metadata.table(name)) for name in db.tables}
+        self.columns = dict(COLUMNS)  # and, once inserted, the reference tables' (from their dict rows)
 
     # -- helpers ---------------------------------------------------------------------------------------------
     def guid(self) -> str:
@@ -160,25 +168,35 @@ class Seeder:
         """`stamp`, then statecode and its default statuscode."""
         return (*self.stamp(logical_name, created), state, self.rules[logical_name].default_status(state))
 
-    def _insert(self, conn, logical_name: str, rows: Iterable[tuple]) -> None:
+    def _insert(self, conn, logical_name: str, rows: list) -> None:
+        """Rows as tuples of COLUMNS[table], or (the smaller tables of reference.py) dicts, all with the same
+        keys: those become tuples in the table's column order first."""
+        if isinstance(rows[0], dict):
+            columns = tuple(c.name for c in self.db.tables[logical_name].c if c.name in rows[0])
+            if self.columns.setdefault(logical_name, columns) != columns or any(len(r) != len(columns) for r in rows):
+                raise AssertionError(f"rows of {logical_name} must all have the same columns")
+            rows = [tuple(row[c] for c in columns) for row in rows]
+        self._insert_tuples(conn, logical_name, rows)
+
+    def _insert_tuples(self, conn, logical_name: str, rows: Iterable[tuple]) -> None:
         """The tuples go straight to the DB-API cursor: executemany on SQLite, COPY on PostgreSQL (psycopg); values
         are already in stored form, so no bind processing is lost. Other drivers: batches through SQLAlchemy."""
         if self.db.is_sqlite:
             conn.connection.cursor().executemany(self._sqlite_insert(logical_name), rows)
             return
         if conn.dialect.driver == "psycopg":
-            with conn.connection.cursor().copy(_copy_statement(logical_name)) as copy:
+            with conn.connection.cursor().copy(_copy_statement(logical_name, self.columns[logical_name])) as copy:
                 for row in rows:
                     copy.write_row(row)
             return
-        table, columns, rows = self.db.tables[logical_name], COLUMNS[logical_name], iter(rows)
+        table, columns, rows = self.db.tables[logical_name], self.columns[logical_name], iter(rows)
         while batch := [dict(zip(columns, row, strict=False)) for row in islice(rows, BATCH)]:
             conn.execute(table.insert(), batch)
 
     def _sqlite_insert(self, logical_name: str) -> str:
         """The INSERT SQLAlchemy compiles for the table's COLUMNS (which it puts in the table's order)."""
         if logical_name not in self.statements:
-            columns = COLUMNS[logical_name]
+            columns = self.columns[logical_name]
             statement = self.db.tables[logical_name].insert().compile(dialect=self.db.engine.dialect,
                                                                       column_keys=list(columns))
             if statement.positiontup is None or tuple(statement.positiontup) != columns:
@@ -199,7 +217,8 @@ class Seeder:
 
     def _user(self, uid: str, first: str, last: str, title: str, created: int) -> tuple:
         email = f"{first}.{last}@contoso.example".lower()
-        return (uid, f"{first} {last}", first, last, email, email, title, 0, *self.stamp("systemuser", created))
+        return (uid, full_name(first, None, last), first, last, email, email, title, 0, title,
+                ROOT_BUSINESS_UNIT_ID, 0, 0, 1, *self.stamp("systemuser", created))
 
     def work_streams(self) -> list[tuple]:
         created = self.now - 365 * DAY
@@ -215,14 +234,24 @@ class Seeder:
         return queues, legacy
 
     def accounts(self, conversations: int) -> list[tuple]:
+        """Account rows; each one's primary contact is drawn here (contacts() makes that contact, works for it)."""
         created = self.now - 200 * DAY
         companies = [self.faker.company() for _ in range(min(300, conversations // 10 + 10))]
+        streets = [self.faker.street_address() for _ in range(100)]
         rows = []
+        rng = self.rng
         for i in range(_clamp(conversations // 20, 10, 20000)):
-            name = companies[i] if i < len(companies) else f"{self.rng.choice(companies)} {i}"
-            rows.append((self.guid(), name, f"ACC-{10000 + i}", f"+1-555-{self.rng.randrange(1000, 9999)}",
-                         self.rng.choice(("Seattle", "Redmond", "Austin", "Dublin", "Oslo")),
-                         *self.owned("account", created)))
+            name = companies[i] if i < len(companies) else f"{rng.choice(companies)} {i}"
+            city, state, postal, country = rng.choice(CITIES)
+            street = rng.choice(streets)
+            revenue = float(rng.randrange(1, 5000) * 10000)
+            domain = "".join(ch for ch in name.lower() if ch.isalnum())[:30] or "example"
+            rows.append((self.guid(), name, f"ACC-{10000 + i}", city, rng.randrange(1, 34), revenue, revenue,
+                         rng.choice((12, 50, 120, 400, 1500, 8000)), street, state, postal, country,
+                         composite_address({"line1": street, "city": city, "stateorprovince": state,
+                                            "postalcode": postal, "country": country}),
+                         self.guid(), f"+1-555-{rng.randrange(1000, 9999)}", f"info@{domain}.example",
+                         f"https://www.{domain}.example", *self.owned("account", created)))
         return rows
 
     def contacts(self, conversations: int, accounts: list[tuple], firsts: list[str], lasts: list[str],
@@ -230,12 +259,19 @@ class Seeder:
         """Contact rows, streamed; each one's (id, full name) also goes into `pool` for conversations to draw."""
         created = self.now - 200 * DAY
         choice = self.rng.choice
+        primary = COLUMNS["account"].index("primarycontactid")
+        titles = ("Purchasing Manager", "Owner", "IT Director", "Office Manager", "Buyer", "CFO", "Analyst")
         for i in range(_clamp(conversations // 5, 20, 100000)):
-            first, last, account = choice(firsts), choice(lasts), choice(accounts)
-            cid, name = self.guid(), f"{first} {last}"
+            first, last = choice(firsts), choice(lasts)
+            # the first contact of each account is its primary contact, with the id the account drew
+            account = accounts[i] if i < len(accounts) else choice(accounts)
+            cid = account[primary] if i < len(accounts) else self.guid()
+            name = full_name(first, None, last) or last
             pool.append((cid, name))
-            yield (cid, name, first, last, f"{first}.{last}{i}@example.com".lower(), account[0],
-                   *self.owned("contact", created))
+            city = account[3]
+            yield (cid, name, first, last, account[0], "account", choice(titles), city,
+                   composite_address({"city": city}), f"+1-555-{self.rng.randrange(1000, 9999)}",
+                   f"{first}.{last}{i}@example.com".lower(), *self.owned("contact", created))
 
     # -- conversations ---------------------------------------------------------------------------------------
     def conversations(self, count: int, agent_ids: list[str], streams: list[tuple], queues: list[tuple],
@@ -356,7 +392,7 @@ class Seeder:
         self.version = version
 
     # -- the whole data set ----------------------------------------------------------------------------------
-    def batches(self, conversations: int, agents: int) -> Iterator[tuple[str, list[tuple]]]:
+    def batches(self, conversations: int, agents: int) -> Iterator[tuple[str, list]]:
         """The data set as (table, rows) batches, in insertion order."""
         firsts = [self.faker.first_name() for _ in range(300)]
         lasts = [self.faker.last_name() for _ in range(300)]
@@ -370,6 +406,8 @@ class Seeder:
         rows = self.contacts(conversations, accounts, firsts, lasts, contacts)
         while batch := list(islice(rows, BATCH)):
             yield "contact", batch
+        reference = ReferenceData(self, users, accounts, contacts, queues)
+        yield from reference.before_conversations()
         convs: list[tuple] = []
         sessions: list[tuple] = []
         for conv, conv_sessions in self.conversations(conversations, [u[0] for u in users if u[0] != ADMIN_USER_ID],
@@ -378,17 +416,21 @@ class Seeder:
             convs.append(conv)
             sessions += conv_sessions
             if len(convs) == BATCH:
+                reference.note_conversations(convs, sessions)
                 yield from (("msdyn_ocliveworkitem", convs), ("msdyn_ocsession", sessions))
                 convs, sessions = [], []
+        reference.note_conversations(convs, sessions)
         yield from (("msdyn_ocliveworkitem", convs), ("msdyn_ocsession", sessions))
+        yield from reference.after_conversations()
 
     def run(self, conversations: int, agents: int, progress: bool | None = None) -> SeedResult:
         show = conversations >= 20000 if progress is None else progress
-        counts = dict.fromkeys(COLUMNS, 0)
+        counts = dict.fromkeys(self.db.tables, 0)
         with (bulk_load(self.db, ("msdyn_ocliveworkitem", "msdyn_ocsession")) as conn,
               tqdm(total=conversations, unit="conv", desc="Seeding conversations", disable=not show) as bar):
             for name, rows in self.batches(conversations, agents):
-                self._insert(conn, name, rows)
+                if rows:
+                    self._insert(conn, name, rows)
                 counts[name] += len(rows)
                 if name == "msdyn_ocliveworkitem":
                     bar.update(len(rows))
@@ -398,8 +440,8 @@ class Seeder:
 def clear(db: Database) -> None:
     """Delete every row of every table (schema kept)."""
     with db.engine.begin() as conn:
-        for table in metadata.tables():
-            conn.execute(sa.delete(db.tables[table.logical_name]))
+        for sql_table in db.tables.values():  # the stored tables (not the activitypointer view)
+            conn.execute(sa.delete(sql_table))
 
 
 def seed(db: Database, *, conversations: int = 500, agents: int = 12, seed: int = 42,

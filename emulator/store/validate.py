@@ -63,19 +63,21 @@ class Navigation:
     targets: tuple[str, ...]
 
 
-_navigations: dict[str, dict[str, Navigation]] = {}
+_navigations: dict[int, tuple[Table, dict[str, Navigation]]] = {}
 
 
 def navigations(table: Table) -> dict[str, Navigation]:
-    """Single-valued navigation property name -> the lookup it sets and the tables it may point at."""
-    found = _navigations.get(table.logical_name)
-    if found is None:
-        found = {}
-        for attr in table.lookups:
-            for target, nav in attr.navigation:
-                entry = found.get(nav)
-                found[nav] = Navigation(attr, (entry.targets if entry else ()) + (target,))
-        _navigations[table.logical_name] = found
+    """Single-valued navigation property name -> the lookup it sets and the tables it may point at (made once per
+    Table object: a catalog change brings new ones)."""
+    cached = _navigations.get(id(table))
+    if cached is not None and cached[0] is table:
+        return cached[1]
+    found: dict[str, Navigation] = {}
+    for attr in table.lookups:
+        for target, nav in attr.navigation:
+            entry = found.get(nav)
+            found[nav] = Navigation(attr, (entry.targets if entry else ()) + (target,))
+    _navigations[id(table)] = (table, found)
     return found
 
 
@@ -144,7 +146,7 @@ def convert(table: Table, attr: Attribute, value: Any) -> Any:
         if number is None:
             raise _cannot_convert(table, attr, value)
         return _in_range(table, attr, number)
-    if t in (m.DECIMAL, m.DOUBLE):
+    if t in (m.DECIMAL, m.DOUBLE, m.MONEY):
         amount: float
         if is_number:
             amount = value
