@@ -341,3 +341,29 @@ def test_operations_in_a_batch_and_a_failing_change_set_rolls_the_close_back(api
                              headers={**AUTH, "Content-Type": 'multipart/mixed; boundary="batch_test"'})
     assert response.status_code == 200 and response.text.count("HTTP/1.1 204") == 2, response.text
     assert {api.get(f"incidents({c})?$select=statecode").json()["statecode"] for c in (first, second)} == {1}
+
+
+def test_the_samples_initialize_from_section(api):
+    """FunctionsAndActions section 3: the account it creates, InitializeFrom, then the new branch record. One column
+    is left out: the shipped account table's address1_shippingmethodcode has only option 1, the sample sends 4."""
+    original = {"accountcategorycode": 1, "address1_addresstypecode": 3, "address1_city": "Redmond",
+                "address1_country": "USA", "address1_line1": "123 Maple St.", "address1_name": "Corporate Headquarters",
+                "address1_postalcode": "98000", "address1_stateorprovince": "WA",
+                "address1_telephone1": "555-1234", "customertypecode": 3,
+                "description": "Contoso is a business consulting company.", "emailaddress1": "info@contoso.com",
+                "industrycode": 7, "name": "Contoso Consulting", "numberofemployees": 150, "ownershipcode": 2,
+                "preferredcontactmethodcode": 2, "telephone1": "(425) 555-1234"}
+    source = api.create("accounts", original)
+    response = api.get("InitializeFrom(EntityMoniker=@p1,TargetEntityName=@p2,TargetFieldType=@p3)",
+                       params={"@p1": f"{{'@odata.id':'accounts({source})'}}", "@p2": "'account'",
+                               "@p3": "Microsoft.Dynamics.CRM.TargetFieldType'ValidForCreate'"})
+    assert response.status_code == 200, response.text
+    record = response.json()
+    assert record["parentaccountid@odata.bind"] == f"accounts({source})"
+    assert {k: record[k] for k in original} == original
+    record.update(name="Contoso Consulting Chicago Branch", address1_city="Chicago", numberofemployees=12)
+    record.pop("ownerid@odata.bind", None)
+    branch = api.create("accounts", record)
+    row = api.get(f"accounts({branch})?$select=name,industrycode,_parentaccountid_value").json()
+    assert row["name"] == "Contoso Consulting Chicago Branch" and row["industrycode"] == 7
+    assert row["_parentaccountid_value"] == source
