@@ -2,13 +2,15 @@
 GUIDs as lowercase text, datetimes as fixed-width UTC text (`2024-05-01T10:00:00Z`, which also sorts right)."""
 from __future__ import annotations
 
+import hashlib
+
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import CITEXT
 from sqlalchemy.types import TypeDecorator
 
 from .. import metadata
 from ..clock import format_instant
-from ..metadata import Attribute, Table
+from ..metadata import Attribute, EntityKey, Table
 from ..metadata import model as m
 
 
@@ -86,7 +88,21 @@ def build_table(table: Table, metadata: sa.MetaData) -> sa.Table:
             sa.Index(f"ix_{table.logical_name}_{attr.logical_name}", sql_table.c[attr.logical_name])
     if table.attribute("createdon"):
         sa.Index(f"ix_{table.logical_name}_createdon", sql_table.c.createdon)
+    for key in table.keys:
+        key_index(table, key, sql_table)
     return sql_table
+
+
+def key_index_name(table: Table, key: EntityKey) -> str:
+    """The unique index of an alternate key; within PostgreSQL's 63 characters (a hash stands in for long names)."""
+    name = f"uq_{table.logical_name}_{key.logical_name}"
+    return name if len(name) <= 63 else f"uq_{hashlib.sha1(name.encode()).hexdigest()[:20]}"
+
+
+def key_index(table: Table, key: EntityKey, sql_table: sa.Table) -> sa.Index:
+    """An alternate key's unique index on its columns (a run-time key creates it with `.create(conn)`). Strings
+    compare case-insensitively (NOCASE, citext), so the key does too, as Dataverse's does."""
+    return sa.Index(key_index_name(table, key), *(sql_table.c[name] for name in key.attributes), unique=True)
 
 
 def build_metadata(catalog: metadata.Catalog) -> tuple[sa.MetaData, dict[str, sa.Table]]:
