@@ -73,7 +73,9 @@ def split_path(path: str) -> tuple[str, str | None, str | None] | None:
                 quoted = not quoted  # '' inside a quoted value toggles twice
             j += 1
         if j >= len(path):
-            return None
+            j = path.rfind(")")  # a quote left open: the key parser names it
+            if j <= i:
+                return None
         raw_key, i = path[i + 1:j], j + 1
     if i == len(path):
         return name, raw_key, None

@@ -73,7 +73,10 @@ def _representation(conn, table: Table, key: str, status: int, prefs: prefer.Pre
     row = store.fetch(conn, server.current().db, table, key, attrs)
     body = {"@odata.context": serialize.context_url(service_root(), table, names, single=True)}
     body.update(serialize.record(attrs, row, instance_annotations.annotator(server.current(), prefs, [row], attrs)))
-    return json_response(body, status=status, headers=prefs.header())
+    headers = prefs.header()
+    if isinstance(body.get("@odata.etag"), str):
+        headers["ETag"] = body["@odata.etag"]  # as the upsert documentation shows, for 201 and 200 alike
+    return json_response(body, status=status, headers=headers)
 
 
 @handles("collection", "POST")
