@@ -137,8 +137,10 @@ def test_a_key_the_table_does_not_define_names_the_keys_it_has(keyed, segment, m
     text = error(http("GET", segment), 400, "0x80060888")
     assert text.startswith(message), text
     if segment.startswith("contacts"):
-        assert text.endswith("The keys of contacts are: (contactid), (firstname,emailaddress1), "
+        assert text.endswith("; the keys of contacts are: (contactid), (firstname,emailaddress1), "
                              "(parentcustomerid,emailaddress1).")
+    if segment.startswith("contacts(firstname='Ann')"):
+        assert "The request named (firstname);" in text
 
 
 @pytest.mark.parametrize("segment, why", [

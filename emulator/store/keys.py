@@ -49,14 +49,14 @@ def literal(value: Any) -> str:
 
 
 # -- errors ----------------------------------------------------------------------------------------------------
-def invalid_key(table: Table) -> DataverseError:
+def invalid_key(table: Table, named: list[str]) -> DataverseError:
     """The key segment names columns that are neither the primary key nor one alternate key (or only part of one).
-    Dataverse's message, then the keys the table has (the emulator's addition)."""
+    Dataverse's message, then what the request named and the keys the table has (the emulator's addition)."""
     keys = [f"({table.primary_id})", *(f"({','.join(k.attributes)})" for k in table.keys)]
     return BadRequest(f"The key in the request URI is not valid for resource '{table.type_name}'. Ensure that the "
                       f"names and number of key properties match the declared or alternate key properties for the "
-                      f"resource '{table.type_name}'. The keys of {table.entity_set} are: {', '.join(keys)}.",
-                      code="0x80060888")
+                      f"resource '{table.type_name}'. The request named ({','.join(named)}); the keys of "
+                      f"{table.entity_set} are: {', '.join(keys)}.", code="0x80060888")
 
 
 def not_found(table: Table) -> DataverseError:
@@ -169,14 +169,15 @@ def parse(table: Table, raw: str) -> str | KeyValues:
         raise _syntax(table, raw, str(e)) from None
     if len(parts) == 1 and parts[0][0] is None:
         return _guid(table, parts[0][1], raw)
+    named = [name or text for name, text in parts]
     if any(name is None or not _NAME.match(name) for name, _ in parts):
-        raise invalid_key(table)
+        raise invalid_key(table, named)
     given: dict[str, tuple[Attribute, str]] = {}
     for name, text in parts:
         assert name is not None
         attr = table.by_property(name)
         if attr is None or attr.logical_name in given:
-            raise invalid_key(table)
+            raise invalid_key(table, named)
         given[attr.logical_name] = (attr, text)
     if list(given) == [table.primary_id]:
         return _guid(table, given[table.primary_id][1], raw)
@@ -184,7 +185,7 @@ def parse(table: Table, raw: str) -> str | KeyValues:
         if set(key.attributes) == set(given):
             return KeyValues(table, key, {name: _value(table, given[name][0], given[name][1], raw)
                                           for name in key.attributes})
-    raise invalid_key(table)
+    raise invalid_key(table, named)
 
 
 # -- rows ------------------------------------------------------------------------------------------------------

@@ -217,7 +217,14 @@ def _bind(conn: sa.Connection, db: Database, table: Table, nav_name: str, nav: N
         expected = " or ".join(metadata.table(t).type_name for t in nav.targets)
         raise payload_error(table, f"A resource of type '{target.type_name}' was bound to the navigation property "
                                    f"'{nav_name}', which expects '{expected}'.")
-    parsed = keys.parse(target, match.group("key"))
+    raw_key = match.group("key").strip()
+    parsed: str | keys.KeyValues | None
+    if "=" in raw_key:
+        parsed = keys.parse(target, raw_key)  # `<primary id>=<guid>` or an alternate key
+    else:
+        parsed = parse_guid(raw_key.strip("'"))
+        if parsed is None:
+            raise payload_error(table, f"Cannot convert the literal '{raw_key}' to the expected type 'Edm.Guid'.")
     if isinstance(parsed, str):
         key = parsed
         sql_target = db.tables[target.logical_name]
