@@ -6,7 +6,11 @@ unchanged)."""
 from __future__ import annotations
 
 import dataclasses
+import os
+import shutil
+import subprocess
 import time
+from pathlib import Path
 
 import pytest
 import requests
@@ -42,6 +46,7 @@ def keyed_catalog() -> metadata.Catalog:
 
 
 KEYED = keyed_catalog()
+JS_DIR = Path(__file__).parent / "js_writes"
 
 
 def keyed_emulator(path, backend: str) -> Emulator:
@@ -415,3 +420,20 @@ def test_python_sdk_upserts_by_alternate_key(keyed):
                                                   lambda c: c.accountnumber.in_(["SDK-1", "SDK-2"]))}
     assert (rows["SDK-1"]["name"], rows["SDK-1"]["telephone1"]) == ("From the SDK", "555-0101")
     assert rows["SDK-2"]["name"] == "Second"
+
+
+def test_dynamics_web_api_by_alternate_key(keyed):
+    if shutil.which("node") is None:
+        pytest.skip("node is needed for the dynamics-web-api test")
+    if not (JS_DIR / "node_modules" / "dynamics-web-api").exists():
+        result = subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=JS_DIR, capture_output=True,
+                                text=True, timeout=300)
+        assert result.returncode == 0, result.stdout + result.stderr
+    emulator, http = keyed
+    env = {k: v for k, v in os.environ.items() if k.lower() not in ("http_proxy", "https_proxy")}
+    env["EMULATOR_URL"] = http.url
+    result = subprocess.run(["node", "--test", "keys.test.js"], cwd=JS_DIR, capture_output=True, text=True,
+                            env=env, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert select(emulator, "account", lambda c: c.accountnumber == "JS-1") == []  # the test deleted it
+    assert len(select(emulator, "contact", lambda c: c.emailaddress1 == "key@js.example")) == 1
