@@ -228,6 +228,6 @@ def violated(table: Table, error: sa.exc.IntegrityError) -> DataverseError | Non
     message = str(error.orig)
     for key in table.keys:
         columns = ", ".join(f"{table.logical_name}.{name}" for name in key.attributes)
-        if key_index_name(table, key) in message or columns in message:
+        if key_index_name(table, key.logical_name) in message or columns in message:
             return duplicate(table, key)
     return None

@@ -10,7 +10,7 @@ from sqlalchemy.types import TypeDecorator
 
 from .. import metadata
 from ..clock import format_instant
-from ..metadata import Attribute, EntityKey, Table
+from ..metadata import Attribute, Table
 from ..metadata import model as m
 
 
@@ -70,6 +70,22 @@ SHAPE_INDEXES = {
 }
 
 
+MAX_IDENTIFIER = 63  # PostgreSQL's limit on names (SQLite has none)
+
+
+def index_name(prefix: str, *parts: str) -> str:
+    """`<prefix>_<parts>`, shortened with a hash to PostgreSQL's identifier limit (long custom names)."""
+    name = "_".join((prefix, *parts))
+    if len(name) <= MAX_IDENTIFIER:
+        return name
+    digest = hashlib.sha1(name.encode()).hexdigest()[:10]
+    return f"{name[:MAX_IDENTIFIER - 11]}_{digest}"
+
+
+def key_index_name(table: Table, key_name: str) -> str:
+    return index_name("ak", table.logical_name, key_name)
+
+
 def build_table(table: Table, metadata: sa.MetaData) -> sa.Table:
     columns = []
     for attr in table.attributes:
@@ -85,24 +101,12 @@ def build_table(table: Table, metadata: sa.MetaData) -> sa.Table:
         leading = parts[0][0]
     for attr in table.lookups:
         if attr.logical_name != leading:
-            sa.Index(f"ix_{table.logical_name}_{attr.logical_name}", sql_table.c[attr.logical_name])
+            sa.Index(index_name("ix", table.logical_name, attr.logical_name), sql_table.c[attr.logical_name])
     if table.attribute("createdon"):
-        sa.Index(f"ix_{table.logical_name}_createdon", sql_table.c.createdon)
-    for key in table.keys:
-        key_index(table, key, sql_table)
+        sa.Index(index_name("ix", table.logical_name, "createdon"), sql_table.c.createdon)
+    for key in table.keys:  # an alternate key's values are unique (NULLs aside, on both backends)
+        sa.Index(key_index_name(table, key.logical_name), *(sql_table.c[a] for a in key.attributes), unique=True)
     return sql_table
-
-
-def key_index_name(table: Table, key: EntityKey) -> str:
-    """The unique index of an alternate key; within PostgreSQL's 63 characters (a hash stands in for long names)."""
-    name = f"uq_{table.logical_name}_{key.logical_name}"
-    return name if len(name) <= 63 else f"uq_{hashlib.sha1(name.encode()).hexdigest()[:20]}"
-
-
-def key_index(table: Table, key: EntityKey, sql_table: sa.Table) -> sa.Index:
-    """An alternate key's unique index on its columns (a run-time key creates it with `.create(conn)`). Strings
-    compare case-insensitively (NOCASE, citext), so the key does too, as Dataverse's does."""
-    return sa.Index(key_index_name(table, key), *(sql_table.c[name] for name in key.attributes), unique=True)
 
 
 def build_metadata(catalog: metadata.Catalog) -> tuple[sa.MetaData, dict[str, sa.Table]]:

@@ -8,9 +8,9 @@ from flask import request
 from .. import server
 from ..errors import BadRequest, PropertyNotFound, RecordNotFound
 from ..lru import LRU
-from ..odata import apply, fetchxml, paging, serialize
+from ..odata import apply, fetchxml, paging, serialize, sql
 from ..odata.limits import FilterLimits
-from ..odata.options import FETCHXML, QueryOptions, check_option_names, parse_count, parse_options
+from ..odata.options import FETCHXML, SQL, QueryOptions, check_option_names, parse_count, parse_options
 from ..responses import empty_response, json_response, text_response
 from ..store import query
 from ..store.related import related_rows
@@ -87,9 +87,11 @@ def _expansions(emulator, prefs: prefer.Preferences, options: QueryOptions, rows
 def retrieve_multiple(resource: Resource):
     emulator = server.current()
     prefs = prefer.parse(request.headers.get("Prefer"))
-    text = next((value for name, value in request.args.items() if name.lower() == FETCHXML), None)
-    if text is not None:
-        return _fetch(resource, text, prefs)
+    for name, value in request.args.items():
+        if name.lower() == FETCHXML:
+            return _fetch(resource, value, prefs)
+        if name.lower() == SQL:
+            return _fetch(resource, value, prefs, language=SQL)
     options = _options(resource)
     if options.apply is not None and options.apply.grouped:
         return _retrieve_groups(emulator, prefs, options, options.apply)
@@ -122,21 +124,30 @@ def _retrieve_groups(emulator, prefs: prefer.Preferences, options: QueryOptions,
     return json_response(body, headers=prefs.header())
 
 
-def _fetch(resource: Resource, text: str, prefs: prefer.Preferences):
+def _fetch(resource: Resource, text: str, prefs: prefer.Preferences, language: str = FETCHXML):
     """GET <set>?fetchXml=: the compiled FetchXML's page, with the paging cookie and more-records annotations
     (when asked for and more rows follow) in place of a nextLink. odata.maxpagesize does not apply (nor is echoed):
-    `count` sets FetchXML's page size."""
+    `count` sets FetchXML's page size. GET <set>?sql= runs as the FetchXML its SELECT translates to, but pages as
+    OData does: odata.maxpagesize rows a page, then an @odata.nextLink whose $skiptoken carries the paging cookie."""
     emulator = server.current()
-    others = [name for name in request.args if name.lower() != FETCHXML and name != "$count"]
+    allowed = ("$count",) if language == FETCHXML else ("$skiptoken",)
+    others = [name for name in request.args if name.lower() != language and name not in allowed]
     for name in others:
         if name.startswith("$"):
-            raise BadRequest(f"The query parameter {name} cannot be combined with fetchXml: the FetchXML carries "
-                             f"the whole query.")
+            raise BadRequest(f"The query parameter {name} cannot be combined with "
+                             f"{'fetchXml' if language == FETCHXML else 'sql'}: it carries the whole query.")
     check_option_names(dict.fromkeys(others, ""))  # the other Dataverse parameters: honoured, or refused by name
+    if language == SQL:
+        text = sql.to_fetchxml(text, resource.entity_table, now=emulator.clock.now())
     fetch = fetchxml.compile_fetch(text, resource.entity_table, emulator.db.tables, now=emulator.clock.now(),
                                    user_id=emulator.caller_id, dialect=emulator.db.engine.dialect.name,
                                    limits=_limits(emulator))
     fetch.count = fetch.count or parse_count(request.args.get("$count"))
+    if language == SQL and fetch.paged:
+        fetch.page_size = prefs.page_size
+        if token := request.args.get("$skiptoken"):
+            cookie = paging.decode(token)
+            fetch.page, fetch.cookie = cookie.pagenumber, cookie.keys
     plan = fetch.plan()
     page = query.run(emulator.db, plan)
     rows = page.rows[fetch.skipped(plan):]
@@ -146,7 +157,9 @@ def _fetch(resource: Resource, text: str, prefs: prefer.Preferences):
         [c.key for c in fetch.columns]
     body: dict = {"@odata.context": serialize.context_url(service_root(), resource.entity_table, names)}
     _totals(body, prefs, fetch.count, page)
-    if page.more and fetch.paged:
+    if page.more and fetch.paged and language == SQL:
+        body["@odata.nextLink"] = next_link(fetch.next_cookie(page.sort_values(rows[0]), page.sort_values(rows[-1])))
+    elif page.more and fetch.paged:
         if prefs.wants("Microsoft.Dynamics.CRM.fetchxmlpagingcookie"):
             body["@Microsoft.Dynamics.CRM.fetchxmlpagingcookie"] = fetch.next_cookie(page.sort_values(rows[0]),
                                                                                      page.sort_values(rows[-1]))
@@ -154,7 +167,7 @@ def _fetch(resource: Resource, text: str, prefs: prefer.Preferences):
             body["@Microsoft.Dynamics.CRM.morerecords"] = True
     body["value"] = fetchxml.records(fetch, rows, annotate, attribute_names=prefs.wants(fetchxml.ATTRIBUTE_NAME),
                                      formatted=prefs.wants(fetchxml.FORMATTED_VALUE))
-    applied = [p for p in prefs.applied if not p.startswith("odata.maxpagesize")]
+    applied = [p for p in prefs.applied if language == SQL or not p.startswith("odata.maxpagesize")]
     return json_response(body, headers={"Preference-Applied": ",".join(applied)} if applied else None)
 
 
