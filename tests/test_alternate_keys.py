@@ -136,6 +136,9 @@ def test_get_by_single_key_compound_key_typed_values_and_primary_key_forms(keyed
     ("contacts(firstname='Ann',emailaddress1='a@x.example',lastname='B')", NOT_VALID.format("contact")),
     ("accounts(accountnumber='A',accountnumber='B')", NOT_VALID.format("account")),
     ("systemusers(accountnumber='A')", NOT_VALID.format("systemuser")),  # a table without alternate keys
+    # systemuser and team inherit their key (ownerid) from principal: only the bare GUID names them
+    ("systemusers(systemuserid=00000000-0000-0000-0000-000000000001)", NOT_VALID.format("systemuser")),
+    ("teams(teamid=00000000-0000-0000-0000-000000000001)", NOT_VALID.format("team")),
 ])
 def test_a_key_the_table_does_not_define_names_the_keys_it_has(keyed, segment, message):
     _, http = keyed

@@ -23,6 +23,8 @@ _GUID = re.compile(r"^\{?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F
 _NAME = re.compile(r"^[A-Za-z_]\w*$")
 # A reference to a record (`@odata.bind`, `@odata.id`): absolute, service-relative or relative.
 REFERENCE = re.compile(r"^(?:[a-zA-Z][\w+.-]*://[^/]+)?(?:/?api/data/v[\d.]+)?/?(?P<set>[A-Za-z_]\w*)\((?P<key>.*)\)$")
+# systemuser and team inherit their key (ownerid) from principal: only the bare GUID form names their rows.
+PRINCIPALS = frozenset({"systemuser", "team"})
 _NUMBER = re.compile(r"^[+-]?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?[mMdDfFlL]?$")
 
 
@@ -52,7 +54,8 @@ def literal(value: Any) -> str:
 def invalid_key(table: Table, named: list[str]) -> DataverseError:
     """The key segment names columns that are neither the primary key nor one alternate key (or only part of one).
     Dataverse's message, then what the request named and the keys the table has (the emulator's addition)."""
-    keys = [f"({table.primary_id})", *(f"({','.join(k.attributes)})" for k in table.keys)]
+    primary = "(<guid> alone)" if table.logical_name in PRINCIPALS else f"({table.primary_id})"
+    keys = [primary, *(f"({','.join(k.attributes)})" for k in table.keys)]
     return BadRequest(f"The key in the request URI is not valid for resource '{table.type_name}'. Ensure that the "
                       f"names and number of key properties match the declared or alternate key properties for the "
                       f"resource '{table.type_name}'. The request named ({','.join(named)}); the keys of "
@@ -179,7 +182,7 @@ def parse(table: Table, raw: str) -> str | KeyValues:
         if attr is None or attr.logical_name in given:
             raise invalid_key(table, named)
         given[attr.logical_name] = (attr, text)
-    if list(given) == [table.primary_id]:
+    if list(given) == [table.primary_id] and table.logical_name not in PRINCIPALS:
         return _guid(table, given[table.primary_id][1], raw)
     for key in table.keys:
         if set(key.attributes) == set(given):
