@@ -104,6 +104,8 @@ def build_table(table: Table, metadata: sa.MetaData) -> sa.Table:
             sa.Index(index_name("ix", table.logical_name, attr.logical_name), sql_table.c[attr.logical_name])
     if table.attribute("createdon"):
         sa.Index(index_name("ix", table.logical_name, "createdon"), sql_table.c.createdon)
+    if table.change_tracking and table.attribute("versionnumber"):  # a change-tracking delta seeks by version
+        sa.Index(f"ix_{table.logical_name}_versionnumber", sql_table.c.versionnumber)
     for key in table.keys:  # an alternate key's values are unique (NULLs aside, on both backends)
         sa.Index(key_index_name(table, key.logical_name), *(sql_table.c[a] for a in key.attributes), unique=True)
     return sql_table

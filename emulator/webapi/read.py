@@ -1,6 +1,7 @@
 """Reads: GET on an entity set (query options or FetchXML, paging, counts), on one record, and on <set>/$count."""
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import quote
 
 from flask import request
@@ -8,10 +9,19 @@ from flask import request
 from .. import server
 from ..errors import BadRequest, PropertyNotFound, RecordNotFound
 from ..lru import LRU
-from ..odata import apply, fetchxml, paging, serialize, sql
+from ..odata import apply, changes, fetchxml, paging, serialize, sql
 from ..odata.limits import FilterLimits
-from ..odata.options import FETCHXML, SQL, QueryOptions, check_option_names, parse_count, parse_options
+from ..odata.options import (
+    DELTATOKEN,
+    FETCHXML,
+    SQL,
+    QueryOptions,
+    check_option_names,
+    parse_count,
+    parse_options,
+)
 from ..responses import empty_response, json_response, text_response
+from ..store import changes as tracked
 from ..store import query
 from ..store.related import related_rows
 from . import instance_annotations, prefer
@@ -42,9 +52,10 @@ def _limits(emulator) -> FilterLimits:
     return FilterLimits(emulator.settings.max_filter_depth, emulator.settings.max_filter_conditions)
 
 
-def _options(resource: Resource, single: bool = False) -> QueryOptions:
+def _options(resource: Resource, single: bool = False, args=None) -> QueryOptions:
     emulator = server.current()
-    return parse_options(resource.entity_table, request.args, emulator.db.tables, now=emulator.clock.now(),
+    return parse_options(resource.entity_table, request.args if args is None else args, emulator.db.tables,
+                         now=emulator.clock.now(),
                          user_id=emulator.caller_id, dialect=emulator.db.engine.dialect.name, single=single,
                          limits=_limits(emulator))
 
@@ -87,6 +98,8 @@ def _expansions(emulator, prefs: prefer.Preferences, options: QueryOptions, rows
 def retrieve_multiple(resource: Resource):
     emulator = server.current()
     prefs = prefer.parse(request.headers.get("Prefer"))
+    if prefs.track_changes or DELTATOKEN in request.args:
+        return _track(resource, prefs)
     for name, value in request.args.items():
         if name.lower() == FETCHXML:
             return _fetch(resource, value, prefs)
@@ -109,6 +122,59 @@ def retrieve_multiple(resource: Resource):
         page_number = options.cookie.page + 1 if options.cookie else 1
         body["@odata.nextLink"] = next_link(paging.encode(page_number, page.last_keys))
     return json_response(body, headers=prefs.header())
+
+
+def _track(resource: Resource, prefs: prefer.Preferences):
+    """A change-tracked GET: without a token, today's rows (paged as usual) and, on the last page, an
+    @odata.deltaLink; with one, the rows written since it (new and changed alike, oldest first) and then the rows
+    deleted since, in pages of whole row-version ranges, and a new delta link on the last page."""
+    emulator = server.current()
+    table = resource.entity_table
+    changes.check(table, request.args)
+    high = changes.DeltaToken(tracked.current_version(emulator.db), emulator.clock.now())  # before reading
+    args = {k: v for k, v in request.args.items() if k != DELTATOKEN}
+    options = _options(resource, args=args)
+    root = service_root()
+    context = serialize.context_url(root, table, options.select_names)
+    token_text = request.args.get(DELTATOKEN)
+    if token_text is None:
+        page = query.run(emulator.db, options.plan(prefs.page_size))
+        attrs = options.columns()
+        body: dict = {"@odata.context": context}
+        if page.more:
+            body["@odata.nextLink"] = next_link(paging.encode((options.cookie.page + 1) if options.cookie else 1,
+                                                              page.last_keys))
+        else:
+            body["@odata.deltaLink"] = _delta_link(high)
+        annotate = instance_annotations.annotator(emulator, prefs, page.rows, attrs)
+        body["value"] = serialize.records(attrs, page.rows, annotate, [])
+        return json_response(body, headers=prefs.header())
+    since = changes.parse_token(token_text, emulator.clock.now())
+    attrs = options.columns()
+    page = query.run(emulator.db, changes.changed_rows(table, emulator.db.tables[table.logical_name], attrs,
+                                                       since.version, prefs.page_size))
+    gone = tracked.deletions(emulator.db, table, since.version, prefs.page_size + 1)
+    # One page covers whole row versions up to `last`: the changed rows and deletions at or below it.
+    merged: list[tuple[int, Any]] = sorted([*((row._mapping["versionnumber"], row) for row in page.rows), *gone],
+                                           key=lambda item: item[0])
+    more = page.more or len(merged) > prefs.page_size
+    last = merged[prefs.page_size - 1][0] if more else high.version
+    rows = [row for version, row in merged if version <= last and not isinstance(row, str)]
+    deleted = [key for version, key in merged if version <= last and isinstance(key, str)]
+    annotate = instance_annotations.annotator(emulator, prefs, rows, attrs)
+    body = {"@odata.context": f"{context}/$delta"}
+    link = _delta_link(changes.DeltaToken(last, high.issued))
+    body["@odata.nextLink" if more else "@odata.deltaLink"] = link
+    body["value"] = serialize.records(attrs, rows, annotate, []) + [
+        {"@odata.context": f"{root}$metadata#{table.entity_set}/$deletedEntity", "id": key, "reason": "deleted"}
+        for key in deleted]
+    return json_response(body, headers=prefs.header())
+
+
+def _delta_link(token: changes.DeltaToken) -> str:
+    params = [(k, v) for k, v in request.args.items(multi=True) if k not in (DELTATOKEN, "$skiptoken")]
+    query_string = "&".join(f"{quote(k, safe=_SAFE)}={quote(v, safe=_SAFE)}" for k, v in params)
+    return f"{request.base_url}?{query_string}{'&' if query_string else ''}{DELTATOKEN}={token.link_value()}"
 
 
 def _retrieve_groups(emulator, prefs: prefer.Preferences, options: QueryOptions, grouping: apply.Apply):
@@ -216,6 +282,14 @@ def retrieve_property(resource: Resource):
 @handles("count", "GET")
 def count(resource: Resource):
     emulator = server.current()
+    token_text = request.args.get(DELTATOKEN)
+    if token_text is not None:  # the number of changes since the token
+        table = resource.entity_table
+        changes.check(table, {k: v for k, v in request.args.items() if k != DELTATOKEN})
+        since = changes.parse_token(token_text, emulator.clock.now())
+        plan = changes.changed_rows(table, emulator.db.tables[table.logical_name], [table.key], since.version, 0)
+        changed, _ = query.count(emulator.db, plan)
+        return text_response(str(changed + tracked.deleted_count(emulator.db, table, since.version)))
     total, _ = query.count(emulator.db, _options(resource).plan(page_size=0))  # counts what the filter matches
     return text_response(str(total))
 
