@@ -186,6 +186,10 @@ def test_delete_and_update_by_key(keyed):
     after = select(emulator, "account", lambda c: c.accountid == account["accountid"])[0]
     assert (after["name"], after["accountnumber"]) == ("Renamed", "ACC-10001")
     assert after["versionnumber"] > account["versionnumber"]
+    assert http("PUT", "accounts(accountnumber='ACC-10001')/telephone1", json={"value": "555-0123"}).status_code == 204
+    assert http("GET", "accounts(accountnumber='ACC-10001')/telephone1").json()["value"] == "555-0123"
+    assert http("DELETE", "accounts(accountnumber='ACC-10001')/telephone1").status_code == 204
+    assert select(emulator, "account", lambda c: c.accountid == account["accountid"])[0]["telephone1"] is None
     assert http("DELETE", "accounts(accountnumber='ACC-10001')").status_code == 204
     assert select(emulator, "account", lambda c: c.accountid == account["accountid"]) == []
 
