@@ -82,6 +82,11 @@ class Database:
             sa.event.listen(engine, "after_execute", self._note_write)
         self._writer: Writer | None = None
         self._writer_lock = threading.Lock()
+        # DB-API connections of `engine` kept for `read`, taken out of its pool (see _reader); on SQLite files and
+        # PostgreSQL only: an in-memory SQLite database lives in its pool's one connection per thread
+        self._readers: list = []
+        self._own_readers = isinstance(self.engine.pool, sa.pool.QueuePool)
+        self._abandoned: list = []  # a forked child's inherited readers: never used nor closed (see dispose)
 
     def create_schema(self) -> None:
         try:
@@ -118,8 +123,67 @@ class Database:
 
     def dispose(self, close: bool = True) -> None:
         """Closes the pooled connections; `close=False` (in a forked child) only forgets the parent's."""
+        readers, self._readers = self._readers, []
+        for reader in readers:
+            if close:
+                reader.close()
+            else:  # closing would end the parent's PostgreSQL session; keep them referenced, unused
+                self._abandoned.append(reader)
         for engine in {self.engine, self._write_engine}:
             engine.dispose(close=close)
+
+    # -- reads -----------------------------------------------------------------------------------------------------
+    def read(self, sql: str, parameters: tuple | dict) -> list[tuple]:
+        """Every row of a SELECT that SQLAlchemy compiled (`sql`, with the bound `parameters` it sent the driver:
+        see store/prepared.py), run on a DB-API cursor of `engine`, under the thread's query time limit. Nothing
+        is left open: the statement is read to its end, so no snapshot outlives it."""
+        readers = self._readers
+        try:
+            reader = readers.pop()
+        except IndexError:
+            reader = self._reader()
+        try:
+            if self._time_limit is not None:
+                self._time_limit.arm()
+            cursor = reader.cursor()
+            try:
+                cursor.execute(sql, parameters)
+                rows = cursor.fetchall()
+            finally:
+                cursor.close()
+        except BaseException as error:
+            self._release(reader, healthy=False)
+            if self._time_limit is not None and (timeout := self._time_limit.timeout(error)) is not None:
+                raise timeout from None
+            raise
+        self._release(reader, healthy=True)
+        return rows
+
+    def _reader(self):
+        """A DB-API connection of `engine` (set up by its connect events: pragmas, the time limit's handler). On a
+        pool of its own (QueuePool), taken out of it for good, and on PostgreSQL in autocommit, so that a read
+        leaves no transaction open between requests."""
+        fairy = self.engine.raw_connection()
+        if not self._own_readers:
+            return fairy  # returned to its pool after each read
+        fairy.detach()
+        if not self.is_sqlite:
+            fairy.rollback()
+            fairy.dbapi_connection.autocommit = True
+        return fairy
+
+    def _release(self, reader, healthy: bool) -> None:
+        if self._own_readers and healthy:
+            self._readers.append(reader)
+            return
+        if not self._own_readers and healthy:
+            reader.close()
+            return
+        with contextlib.suppress(Exception):  # a broken connection: dropped (pooled ones the pool checks)
+            if self._own_readers:
+                reader.close()
+            else:
+                reader.invalidate()
 
     def describe(self) -> str:
         """The URL without any password, safe for logs."""

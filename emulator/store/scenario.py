@@ -7,6 +7,7 @@ import json
 import os
 import re
 import sys
+import sysconfig
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -146,8 +147,11 @@ def from_dict(data: dict, source: str = "<scenario>") -> Scenario:
 
 def search_dirs() -> list[Path]:
     dirs = [Path(p) for p in os.environ.get("EMULATOR_SEED_DATA", "").split(os.pathsep) if p]
-    installed = Path(sys.prefix) / "share" / "dataverse-emulator" / "seed_data"  # wheel data-files
-    return dirs + [Path.cwd() / "seed_data", SEED_DATA, installed]
+    # the wheel's data files: under the environment's prefix, or the user's (pip install --user)
+    installed = [Path(sys.prefix) / "share" / "dataverse-emulator" / "seed_data"]
+    user_scheme = sysconfig.get_preferred_scheme("user")
+    installed.append(Path(sysconfig.get_path("data", user_scheme)) / "share" / "dataverse-emulator" / "seed_data")
+    return dirs + [Path.cwd() / "seed_data", SEED_DATA, *installed]
 
 
 def available() -> list[str]:

@@ -14,6 +14,7 @@ from .. import metadata, server
 from ..errors import DataverseError, MethodNotAllowed, NotSupported, ResourceNotFound
 from ..metadata import Table
 from ..store import keys
+from . import media
 
 Handler = Callable[["Resource"], Response]
 HANDLERS: dict[tuple[str, str], Handler] = {}
@@ -130,6 +131,7 @@ def dispatch(path: str, method: str) -> Response:
     resource = resolve(path)
     handler = HANDLERS.get((resource.kind, method))
     if handler is not None:
+        media.check(resource.kind, method)  # a write body that is not JSON: 415, before anything is written
         if resource.alternate is not None and (resource.kind, method) != ("entity", "PATCH"):
             find_by_key(resource)
         return handler(resource)
