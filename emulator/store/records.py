@@ -16,7 +16,7 @@ from ..clock import format_instant
 from ..errors import BadRequest, PreconditionFailed
 from ..metadata import Table
 from ..metadata import model as m
-from . import changes
+from . import changes, keys
 from .database import Database
 from .validate import invalid_argument
 from .writer import next_version
@@ -252,12 +252,13 @@ def create(conn: sa.Connection, db: Database, table: Table, values: dict[str, An
     pk = sql_table.c[table.primary_id]
     if conn.execute(sa.select(pk).where(pk == key)).first() is not None:
         raise _duplicate_key()
+    keys.check_unique(conn, db, table, values)
     rules(table).new_row(values, key, when=format_instant(ctx.now), caller=ctx.caller_id,
                          version=lambda: next_version(conn))
     try:
         conn.execute(sql_table.insert().values(**values))
-    except sa.exc.IntegrityError:  # a parallel writer inserted the same key first (PostgreSQL)
-        raise _duplicate_key() from None
+    except sa.exc.IntegrityError as e:  # a parallel writer inserted the same key first (PostgreSQL)
+        raise (keys.violated(table, e) or _duplicate_key()) from None
     return key
 
 
@@ -265,10 +266,17 @@ def update(conn: sa.Connection, db: Database, table: Table, key: str, values: di
            existing: Mapping) -> None:
     """Change one row's columns (stored form); `existing` is the row as read (and locked) in this transaction."""
     refuse_write(table, "Update")
+    keys.check_unique(conn, db, table, values, existing)
     rules(table).changed_row(values, existing, key, when=format_instant(ctx.now), caller=ctx.caller_id,
                              version=lambda: next_version(conn, (existing["versionnumber"] or 0) + 1))
     sql_table = db.tables[table.logical_name]
-    conn.execute(sql_table.update().where(sql_table.c[table.primary_id] == key).values(**values))
+    try:
+        conn.execute(sql_table.update().where(sql_table.c[table.primary_id] == key).values(**values))
+    except sa.exc.IntegrityError as e:  # a parallel writer took the key values first (PostgreSQL)
+        violation = keys.violated(table, e)
+        if violation is None:
+            raise
+        raise violation from None
 
 
 def delete(conn: sa.Connection, db: Database, table: Table, key: str, *, now: datetime) -> bool:

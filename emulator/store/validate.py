@@ -16,6 +16,7 @@ from ..clock import format_instant, parse_instant
 from ..errors import BadRequest, DataverseError, NotSupported, RecordNotFound
 from ..metadata import Attribute, Table
 from ..metadata import model as m
+from . import keys
 from .database import Database
 
 # Columns the server owns. Dataverse drops them silently from create/update bodies (createdon is set only through
@@ -23,7 +24,6 @@ from .database import Database
 IGNORED_ON_WRITE = frozenset({"createdon", "modifiedon", "createdby", "modifiedby", "versionnumber",
                               "activitytypecode"})
 _GUID = re.compile(r"^\{?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\}?$")
-_BIND = re.compile(r"^(?:[a-zA-Z][\w+.-]*://[^/]+)?(?:/?api/data/v[\d.]+)?/?(?P<set>[A-Za-z_]\w*)\((?P<key>[^)]*)\)$")
 
 
 # -- errors ----------------------------------------------------------------------------------------------------
@@ -63,13 +63,13 @@ class Navigation:
     targets: tuple[str, ...]
 
 
-_navigations: dict[int, tuple[Table, dict[str, Navigation]]] = {}
+_navigations: dict[str, tuple[Table, dict[str, Navigation]]] = {}
 
 
 def navigations(table: Table) -> dict[str, Navigation]:
-    """Single-valued navigation property name -> the lookup it sets and the tables it may point at (made once per
-    Table object: a catalog change brings new ones)."""
-    cached = _navigations.get(id(table))
+    """Single-valued navigation property name -> the lookup it sets and the tables it may point at (kept per Table
+    object: a table redefined in another catalog gets its own)."""
+    cached = _navigations.get(table.logical_name)
     if cached is not None and cached[0] is table:
         return cached[1]
     found: dict[str, Navigation] = {}
@@ -77,7 +77,7 @@ def navigations(table: Table) -> dict[str, Navigation]:
         for target, nav in attr.navigation:
             entry = found.get(nav)
             found[nav] = Navigation(attr, (entry.targets if entry else ()) + (target,))
-    _navigations[id(table)] = (table, found)
+    _navigations[table.logical_name] = (table, found)
     return found
 
 
@@ -206,7 +206,7 @@ def _bind(conn: sa.Connection, db: Database, table: Table, nav_name: str, nav: N
         if attr.is_polymorphic:
             values[attr.target_column] = None
         return
-    match = _BIND.match(value.strip()) if isinstance(value, str) else None
+    match = keys.REFERENCE.match(value.strip()) if isinstance(value, str) else None
     if match is None:
         raise payload_error(table, f"The value '{_literal(value)}' of '{nav_name}@odata.bind' is not an entity "
                                    f"reference such as '/{metadata.table(nav.targets[0]).entity_set}(<guid>)'.")
@@ -218,21 +218,44 @@ def _bind(conn: sa.Connection, db: Database, table: Table, nav_name: str, nav: N
         raise payload_error(table, f"A resource of type '{target.type_name}' was bound to the navigation property "
                                    f"'{nav_name}', which expects '{expected}'.")
     raw_key = match.group("key").strip()
+    parsed: str | keys.KeyValues | None
     if "=" in raw_key:
-        name, _, raw_key = raw_key.partition("=")
-        if name.strip() != target.primary_id:
-            raise payload_error(table, f"'{name.strip()}' is not the key of {target.entity_set}; alternate keys are "
-                                       f"not defined in the emulator.")
-    key = parse_guid(raw_key.strip().strip("'"))
-    if key is None:
-        raise payload_error(table, f"Cannot convert the literal '{raw_key}' to the expected type 'Edm.Guid'.")
-    sql_target = db.tables[target.logical_name]
-    found = conn.execute(sa.select(sql_target.c[target.primary_id]).where(sql_target.c[target.primary_id] == key))
-    if found.first() is None:
-        raise RecordNotFound(target.logical_name, key)
+        parsed = keys.parse(target, raw_key)  # `<primary id>=<guid>` or an alternate key
+    else:
+        parsed = parse_guid(raw_key.strip("'"))
+        if parsed is None:
+            raise payload_error(table, f"Cannot convert the literal '{raw_key}' to the expected type 'Edm.Guid'.")
+    if isinstance(parsed, str):
+        key = parsed
+        sql_target = db.tables[target.logical_name]
+        found = conn.execute(sa.select(sql_target.c[target.primary_id])
+                             .where(sql_target.c[target.primary_id] == key))
+        if found.first() is None:
+            raise RecordNotFound(target.logical_name, key)
+    else:
+        by_key = keys.find(conn, db, parsed)
+        if by_key is None:
+            raise keys.not_found(target)
+        key = by_key
     values[attr.logical_name] = key
     if attr.is_polymorphic:
         values[attr.target_column] = target.logical_name
+
+
+def set_lookup(conn: sa.Connection, db: Database, table: Table, attr: Attribute, key: str, values: dict) -> None:
+    """A lookup set to a row id (an upsert's key value from its URL): the row must exist in one of the lookup's
+    targets, which a polymorphic lookup records."""
+    for target in attr.targets:
+        sql_target = db.tables.get(target)
+        if sql_target is None:
+            continue
+        primary_id = metadata.table(target).primary_id
+        if conn.execute(sa.select(sql_target.c[primary_id]).where(sql_target.c[primary_id] == key)).first():
+            values[attr.logical_name] = key
+            if attr.is_polymorphic:
+                values[attr.target_column] = target
+            return
+    raise RecordNotFound(attr.targets[0] if attr.targets else table.logical_name, key)
 
 
 def parse_body(conn: sa.Connection, db: Database, table: Table, body: Any, *, creating: bool) -> dict[str, Any]:

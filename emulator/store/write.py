@@ -2,19 +2,21 @@
 transaction of the Database's writer (Database.transaction)."""
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from typing import Any
 
 import sqlalchemy as sa
 
 from ..errors import RecordNotFound
 from ..metadata import Attribute, Table
-from . import records
+from . import keys, records
 from .database import Database
+from .keys import KeyValues
 from .records import Context, delete
 from .rows import record_columns
-from .validate import invalid_argument, parse_body, parse_guid, payload_error
+from .validate import invalid_argument, parse_body, parse_guid, payload_error, set_lookup
 
-__all__ = ["Context", "create", "delete", "fetch", "parse_guid", "payload_error", "update"]
+__all__ = ["Context", "KeyValues", "create", "delete", "fetch", "find_key", "parse_guid", "payload_error", "update"]
 
 
 def fetch(conn: sa.Connection, db: Database, table: Table, key: str, attrs: list[Attribute] | None = None, *,
@@ -29,9 +31,19 @@ def fetch(conn: sa.Connection, db: Database, table: Table, key: str, attrs: list
     return conn.execute(statement.with_for_update() if lock else statement).first()
 
 
-def create(conn: sa.Connection, db: Database, table: Table, body: Any, ctx: Context, key: str | None = None) -> str:
-    """Insert one row from a Web API body; returns its key. `key` comes from the URL of an upsert."""
+def create(conn: sa.Connection, db: Database, table: Table, body: Any, ctx: Context, key: str | None = None,
+           key_values: Mapping[str, Any] | None = None) -> str:
+    """Insert one row from a Web API body; returns its key. `key` comes from the URL of an upsert by id;
+    `key_values` from the URL of an upsert by alternate key: they fill the key columns the body leaves out (the
+    body's own values win, as in Dataverse)."""
     values = parse_body(conn, db, table, body, creating=True)
+    for name, value in (key_values or {}).items():
+        if name not in values:
+            attr = table.attribute(name)
+            if attr is not None and attr.is_lookup:
+                set_lookup(conn, db, table, attr, value, values)
+            else:
+                values[name] = value
     body_key = values.pop(table.primary_id, None)
     if key is not None and body_key is not None and body_key != key:
         raise invalid_argument(f"The {table.primary_id} in the body ({body_key}) differs from the key in the URL "
@@ -40,14 +52,26 @@ def create(conn: sa.Connection, db: Database, table: Table, body: Any, ctx: Cont
 
 
 def update(conn: sa.Connection, db: Database, table: Table, key: str, body: Any, ctx: Context,
-           existing: sa.Row | None = None) -> None:
-    """Change one row from a Web API body; `existing` is the row when the caller has read (and locked) it."""
+           existing: sa.Row | None = None, drop: Collection[str] = ()) -> None:
+    """Change one row from a Web API body; `existing` is the row when the caller has read (and locked) it. The
+    columns in `drop` are left out (an upsert by alternate key does not change the key it was addressed by)."""
     existing = existing if existing is not None else fetch(conn, db, table, key, lock=True)
     if existing is None:
         raise RecordNotFound(table.logical_name, key)
     values = parse_body(conn, db, table, body, creating=False)
+    for name in drop:
+        values.pop(name, None)
+        attr = table.attribute(name)
+        if attr is not None and attr.is_polymorphic:
+            values.pop(attr.target_column, None)
     body_key = values.pop(table.primary_id, None)
     if body_key is not None and body_key != key:
         raise invalid_argument(f"The {table.primary_id} in the body ({body_key}) differs from the key in the URL "
                                f"({key}); a record's key cannot be changed.")
     records.update(conn, db, table, key, values, ctx, existing._mapping)
+
+
+def find_key(conn: sa.Connection, db: Database, kv: KeyValues, *, lock: bool = False):
+    """The row an alternate key names (None when there is none), held until the transaction ends with `lock`."""
+    found = keys.find(conn, db, kv)
+    return None if found is None else fetch(conn, db, kv.table, found, lock=lock)

@@ -23,7 +23,7 @@ from ..metadata import Table
 from ..responses import empty_response, json_response
 from ..store import write as store
 from .read import service_root
-from .routing import Resource, handles
+from .routing import Resource, find_by_key, handles, parse_key
 
 NAMESPACE = "Microsoft.Dynamics.CRM"
 MISSING_PARAMETER = "0x80040203"  # Dataverse's InvalidArgument: "Required field 'X' is missing for RequestName='Y'"
@@ -348,8 +348,12 @@ def reference(op: Operation, name: str, value: dict[str, Any]) -> tuple[Table, s
     if match is None or table is None:
         raise BadRequest(f"'{odata_id}' in the parameter '{name}' of '{op.name}' is not a record URL "
                          f"(<entityset>(<id>)).")
-    from .routing import parse_key
-    return table, parse_key(table, match.group("key"))
+    parsed = parse_key(table, match.group("key"))
+    if isinstance(parsed, str):
+        return table, parsed
+    record = Resource("entity", table, None, alternate=parsed)  # named by an alternate key: find its row
+    find_by_key(record)
+    return table, record.record_key
 
 
 def context() -> store.Context:
@@ -386,5 +390,7 @@ def bound_operation(resource: Resource) -> Response:
                              status=404)
     given = _function_arguments(op, f"({rest}" if rest else "") if op.kind == "Function" else _action_body()
     arguments = _arguments(op, given)
+    if resource.alternate is not None:  # the record named by an alternate key
+        find_by_key(resource)
     arguments["@target"] = (resource.entity_table, resource.record_key)
     return op.handler(arguments)

@@ -1,5 +1,6 @@
 """Writes: POST (create), PATCH (update/upsert), DELETE, single-property PUT/DELETE, ETag preconditions, and the
-CreateMultiple/UpdateMultiple bound actions. Validation lives in store/validate.py, persistence in store/write.py."""
+CreateMultiple/UpdateMultiple/UpsertMultiple bound actions; a record is named by its id or by an alternate key.
+Validation lives in store/validate.py, persistence in store/write.py."""
 from __future__ import annotations
 
 import contextvars
@@ -13,6 +14,7 @@ from ..metadata import Table
 from ..odata import serialize
 from ..odata.options import parse_select
 from ..responses import empty_response, json_response
+from ..store import keys
 from ..store import write as store
 from . import instance_annotations, prefer
 from .read import service_root
@@ -71,7 +73,10 @@ def _representation(conn, table: Table, key: str, status: int, prefs: prefer.Pre
     row = store.fetch(conn, server.current().db, table, key, attrs)
     body = {"@odata.context": serialize.context_url(service_root(), table, names, single=True)}
     body.update(serialize.record(attrs, row, instance_annotations.annotator(server.current(), prefs, [row], attrs)))
-    return json_response(body, status=status, headers=prefs.header())
+    headers = prefs.header()
+    if isinstance(body.get("@odata.etag"), str):
+        headers["ETag"] = body["@odata.etag"]  # as the upsert documentation shows, for 201 and 200 alike
+    return json_response(body, status=status, headers=headers)
 
 
 @handles("collection", "POST")
@@ -88,28 +93,42 @@ def create(resource: Resource):
     return empty_response(204, {"OData-EntityId": url})
 
 
+def _upsert(conn, table: Table, key: str | None, alternate: keys.KeyValues | None, body,
+            if_match: list[str] | None = None, if_none_match: list[str] | None = None) -> tuple[str, int]:
+    """Update the row the id or alternate key names, or create it (with the key's values the body leaves out);
+    If-Match makes it update-only, `If-None-Match: *` create-only. Returns its id and 201 (created) or 200."""
+    db = server.current().db
+    if alternate is not None:
+        existing = store.find_key(conn, db, alternate, lock=True)
+    else:
+        existing = store.fetch(conn, db, table, key, lock=True) if key is not None else None
+    if existing is None:
+        if if_match is not None:
+            raise keys.not_found(table) if alternate is not None else _missing(table, key or "")
+        created = store.create(conn, db, table, body, _context(), key=key,
+                               key_values=alternate.values if alternate is not None else None)
+        return created, 201
+    if if_none_match is not None and "*" in if_none_match:
+        raise PreconditionFailed("A record with matching key values already exists.")
+    _check_if_match(if_match, existing)
+    found = existing._mapping[table.primary_id]
+    store.update(conn, db, table, found, body, _context(), existing,
+                 drop=alternate.key.attributes if alternate is not None else ())
+    return found, 200
+
+
 @handles("entity", "PATCH")
 def update_or_upsert(resource: Resource):
-    table, key = resource.entity_table, resource.record_key
+    table, alternate = resource.entity_table, resource.alternate
     emulator = server.current()
     prefs = prefer.parse(request.headers.get("Prefer"))
     if_match = _etags(request.headers.get("If-Match"))
     if_none_match = _etags(request.headers.get("If-None-Match"))
     body = _body(table)
     with emulator.db.transaction() as conn:
-        existing = store.fetch(conn, emulator.db, table, key, lock=True)
-        if existing is None:
-            if if_match is not None:
-                raise _missing(table, key)
-            store.create(conn, emulator.db, table, body, _context(), key=key)
-            status = 201
-        else:
-            if if_none_match is not None and "*" in if_none_match:
-                raise PreconditionFailed("A record with matching key values already exists.")
-            _check_if_match(if_match, existing)
-            store.update(conn, emulator.db, table, key, body, _context(), existing)
-            status = 200
-        url = _entity_url(table, key)
+        key, status = _upsert(conn, table, resource.key, alternate, body, if_match, if_none_match)
+        # addressed by an alternate key, the record's URL keeps that form (as Dataverse's OData-EntityId does)
+        url = _entity_url(table, key if alternate is None else alternate.segment())
         if prefs.return_representation:
             return _representation(conn, table, key, status, prefs)
     return empty_response(204, {"OData-EntityId": url})
@@ -176,6 +195,35 @@ def _targets(table: Table) -> list:
     return targets
 
 
+def _reference(table: Table, target: dict) -> tuple[str | None, keys.KeyValues | None]:
+    """The record a target of UpdateMultiple/UpsertMultiple names: its `@odata.id` (`accounts(accountnumber='A1')`
+    or `accounts(<guid>)`), else its primary id column; (None, None) when it names none."""
+    reference = target.get("@odata.id")
+    if reference is not None:
+        match = keys.REFERENCE.match(reference.strip()) if isinstance(reference, str) else None
+        if match is None or match.group("set") != table.entity_set:
+            raise BadRequest(f"The '@odata.id' of a target ('{reference}') must name a record of "
+                             f"{table.entity_set}, such as '{table.entity_set}(<{table.primary_id}>)' or a key "
+                             f"form '{table.entity_set}(<key column>=<value>)'.", code="0x80040203")
+        parsed = keys.parse(table, match.group("key"))
+        return (parsed, None) if isinstance(parsed, str) else (None, parsed)
+    key = target.get(table.primary_id)
+    if key is None:
+        return None, None
+    guid = store.parse_guid(key)
+    if guid is None:
+        raise store.payload_error(table, f"Cannot convert the literal '{key}' to the expected type 'Edm.Guid'.")
+    return guid, None
+
+
+def _typed(table: Table, targets: list, action: str) -> None:
+    """UpsertMultiple's documented rule: every target carries its `@odata.type`."""
+    for target in targets:
+        if "@odata.type" not in target:
+            raise BadRequest(f"Every target of {action} needs \"@odata.type\": \"{table.type_name}\".",
+                             code="0x80040203")
+
+
 @handles("action", "POST")
 def bound_action(resource: Resource):
     table = resource.entity_table
@@ -190,11 +238,27 @@ def bound_action(resource: Resource):
         targets = _targets(table)
         with emulator.db.transaction() as conn:
             for target in targets:
-                key = store.parse_guid(target.get(table.primary_id))
+                key, alternate = _reference(table, target)
+                if alternate is not None:
+                    existing = store.find_key(conn, emulator.db, alternate, lock=True)
+                    if existing is None:
+                        raise keys.not_found(table)
+                    store.update(conn, emulator.db, table, existing._mapping[table.primary_id], target, _context(),
+                                 existing, drop=alternate.key.attributes)
+                    continue
                 if key is None:
-                    raise BadRequest(f"Every target of UpdateMultiple needs its '{table.primary_id}'.",
-                                     code="0x80040203")
+                    raise BadRequest(f"Every target of UpdateMultiple needs its '{table.primary_id}' or an "
+                                     f"'@odata.id' naming the record.", code="0x80040203")
                 store.update(conn, emulator.db, table, key, target, _context())
         return empty_response(204)
+    if resource.action == "UpsertMultiple":
+        targets = _targets(table)
+        _typed(table, targets, "UpsertMultiple")
+        with emulator.db.transaction() as conn:  # all or nothing
+            for target in targets:
+                key, alternate = _reference(table, target)
+                _upsert(conn, table, key, alternate, target)
+        return empty_response(204)  # Dataverse returns no UpsertMultipleResponse body
     raise NotSupported(f"The emulator does not implement the action 'Microsoft.Dynamics.CRM.{resource.action}' "
-                       f"bound to {table.entity_set}; CreateMultiple and UpdateMultiple are supported.")
+                       f"bound to {table.entity_set}; CreateMultiple, UpdateMultiple and UpsertMultiple are "
+                       f"supported.")
