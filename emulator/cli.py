@@ -58,6 +58,10 @@ def main() -> None:
 @click.option("--scenario", default=None, metavar="NAME|FILE",
               help="Scenario to load when the database is empty (seed_data/<name>.json or a file). Default: the "
                    "default data set.")
+@click.option("--metadata", default=None, metavar="FILE|DIR",
+              help="An org's $metadata file (or a directory from `metadata pull`) whose tables join the shipped ones.")
+@click.option("--metadata-details", default=None, metavar="FILE",
+              help="The EntityDefinitions export for --metadata FILE (labels, lengths, required levels).")
 @click.option("--service-protection/--no-service-protection", envvar="EMULATOR_SERVICE_PROTECTION", default=False,
               show_default=True, help="Enforce Dataverse's service protection limits (429 with Retry-After).")
 @click.option("--baseline/--no-baseline", default=True, show_default=True,
@@ -71,7 +75,8 @@ def main() -> None:
               help="Serve with N gunicorn worker processes instead of the threaded development server "
                    "(Linux/macOS; control-plane state is per process: see README, Performance).")
 def serve(host: str, port: int, database: str, auth: str, admin_key: str | None, query_timeout_ms: int,
-          now: str | None, seed_value: int, tls: bool, scenario: str | None, service_protection: bool, baseline: bool,
+          now: str | None, seed_value: int, tls: bool, scenario: str | None, metadata: str | None,
+          metadata_details: str | None, service_protection: bool, baseline: bool,
           simulate: bool, simulate_rate: float, simulate_seed: int, workers: int | None) -> None:
     """Serve the Web API (loads the scenario, or the default data set, when the database is empty)."""
     if workers and simulate:
@@ -84,6 +89,7 @@ def serve(host: str, port: int, database: str, auth: str, admin_key: str | None,
 
     emulator = _prepare(database_url=database, auth=auth, now=now, seed=seed_value, host=host, admin_key=admin_key,
                         query_timeout_ms=query_timeout_ms, scenario=scenario, baseline=baseline,
+                        metadata=metadata, metadata_details=metadata_details,
                         service_protection=service_protection)
     settings = emulator.settings
     loaded = emulator.loaded
@@ -210,6 +216,9 @@ def import_command(file: str, database: str, reset: bool, now: str | None) -> No
 from .omnichannel.cli import get_conversations  # noqa: E402  (client side; imports nothing from the server)
 
 main.add_command(get_conversations)
+from .metadata_cli import metadata_group  # noqa: E402
+
+main.add_command(metadata_group)
 
 
 if __name__ == "__main__":

@@ -88,7 +88,10 @@ class Database:
             with self.engine.begin() as conn:
                 if self.engine.dialect.name == "postgresql":
                     self._ensure_citext(conn)
-                self.metadata.create_all(conn)
+                # one query for the tables there are; only the missing ones are built and created
+                existing = set(sa.inspect(conn).get_table_names())
+                missing = [self.tables[name] for name in self.tables if name not in existing]
+                self.metadata.create_all(conn, tables=missing)
         except (sa.exc.OperationalError, sa.exc.ProgrammingError) as e:
             reason = str(e.orig).strip().splitlines()[0] if e.orig else str(e)
             raise DatabaseUnavailable(f"cannot use the database {self.describe()}: {reason}") from None
