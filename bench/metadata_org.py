@@ -36,9 +36,12 @@ def synthetic_csdl(tables: int = 1000, columns: int = 40) -> bytes:
                    '<Property Name="statecode" Type="Edm.Int32"/><Property Name="statuscode" Type="Edm.Int32"/>'
                    '<Property Name="createdon" Type="Edm.DateTimeOffset">'
                    '<Annotation Term="Org.OData.Core.V1.Computed" Bool="true"/></Property>'
+                   '<Property Name="modifiedon" Type="Edm.DateTimeOffset"/>'
                    '<Property Name="versionnumber" Type="Edm.Int64"/>'
-                   '<Property Name="_ownerid_value" Type="Edm.Guid"/>')
-        for c in range(columns - 8 - len(targets)):
+                   '<Property Name="_ownerid_value" Type="Edm.Guid"/>'
+                   '<Property Name="_createdby_value" Type="Edm.Guid"/>'
+                   '<Property Name="_modifiedby_value" Type="Edm.Guid"/>')
+        for c in range(columns - 11 - len(targets)):
             edm, facets = KINDS[c % len(KINDS)]
             out.append(f'<Property Name="new_col{c:03d}" Type="{edm}"{facets}/>')
         for target in targets:
@@ -48,9 +51,10 @@ def synthetic_csdl(tables: int = 1000, columns: int = 40) -> bytes:
                        f'Partner="new_{name}_{target}">'
                        f'<ReferentialConstraint Property="_new_{target}id_value" ReferencedProperty="{target}id"/>'
                        '</NavigationProperty>')
-        out.append(f'<NavigationProperty Name="ownerid" Type="mscrm.systemuser" Partner="user_{name}">'
-                   '<ReferentialConstraint Property="_ownerid_value" ReferencedProperty="systemuserid"/>'
-                   '</NavigationProperty>')
+        for lookup in ("ownerid", "createdby", "modifiedby"):
+            out.append(f'<NavigationProperty Name="{lookup}" Type="mscrm.systemuser" Partner="{lookup}_{name}">'
+                       f'<ReferentialConstraint Property="_{lookup}_value" ReferencedProperty="systemuserid"/>'
+                       '</NavigationProperty>')
         for j in (i + 1, i * 2, i * 2 + 1):
             if j < tables and i in (j - 1, j // 2) and j != i:
                 out.append(f'<NavigationProperty Name="new_{table_name(j)}_{name}" '

@@ -139,7 +139,7 @@ def _closure(doc: csdl.Document, imported: dict[str, csdl.TypeDef], wanted: list
                     target = doc.type_name(nav.type)
                     if target in imported:
                         todo.append(target)
-                    else:  # an abstract base (principal): the tables deriving from it
+                    elif target != csdl.BASE:  # an abstract base (principal): the tables deriving from it
                         todo.extend(n for n, d in imported.items() if d.base and doc.type_name(d.base) == target)
             t = doc.types.get(doc.type_name(t.base)) if t.base else None
     return keep

@@ -133,7 +133,7 @@ class _Handler(ContentHandler):
         line = self.line
         if parent is None:
             if (uri, local) != (EDMX, "Edmx"):
-                raise self.doc.error(line, f"<{qname}>", "not a CSDL $metadata document (its root element must be "
+                raise self.doc.error(line, f"<{qname or local}>", "not a CSDL $metadata document (its root element must be "
                                                          "edmx:Edmx)")
             return
         if uri != EDM:
@@ -383,6 +383,7 @@ class _Builder:
             attr = self._attribute(t, prop, primary_id, navigations, details)
             if attr is not None:
                 attributes.append(attr)
+        attributes += self._system_columns(t.name, {a.logical_name for a in attributes})
         by_name = {a.logical_name: a for a in attributes}
         primary_name = details.get("PrimaryNameAttribute") if details is not None else None
         if primary_name not in by_name:
@@ -404,6 +405,25 @@ class _Builder:
         keys = self._keys(t, props, by_name, details)
         return m.Table(t.name, self.sets[t.name], display, plural, primary_id, primary_name, tuple(attributes),
                        ownership=ownership, is_activity=is_activity, description=description, keys=keys)
+
+    def _system_columns(self, table: str, present: set[str]) -> list[m.Attribute]:
+        """The audit columns Dataverse gives every table, for a (hand-written) document that leaves them out."""
+        added = []
+        for name, display in (("createdon", "Created On"), ("modifiedon", "Modified On")):
+            if name not in present:
+                added.append(m.Attribute(name, m.DATETIME, display, valid_for_create=False, valid_for_update=False))
+        for name, display in (("createdby", "Created By"), ("modifiedby", "Modified By")):
+            if name not in present:
+                users = "systemuser" in self.names or "systemuser" in self.known
+                added.append(m.Attribute(name, m.LOOKUP, display, targets=("systemuser",) if users else (),
+                                         navigation=(("systemuser", name),) if users else (),
+                                         valid_for_create=False, valid_for_update=False))
+        if "versionnumber" not in present:
+            added.append(m.Attribute("versionnumber", m.BIGINT, "Version Number", valid_for_create=False,
+                                     valid_for_update=False))
+        if added:
+            self.notes.append(f"{table}: added Dataverse's audit columns {', '.join(a.logical_name for a in added)}")
+        return added
 
     def _lookup_navigations(self, t: TypeDef, chain: list[TypeDef],
                             props: dict[str, PropertyDef]) -> dict[str, list[tuple[str, str]]]:
