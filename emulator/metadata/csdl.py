@@ -118,7 +118,7 @@ class _Handler(ContentHandler):
 
     @property
     def line(self) -> int:
-        return self.locator.getLineNumber() if self.locator is not None else 0
+        return (self.locator.getLineNumber() or 0) if self.locator is not None else 0
 
     def _need(self, attrs, name: str, element: str) -> str:
         value = attrs.get((None, name))
@@ -133,8 +133,8 @@ class _Handler(ContentHandler):
         line = self.line
         if parent is None:
             if (uri, local) != (EDMX, "Edmx"):
-                raise self.doc.error(line, f"<{qname or local}>", "not a CSDL $metadata document (its root element must be "
-                                                         "edmx:Edmx)")
+                raise self.doc.error(line, f"<{qname or local}>",
+                                     "not a CSDL $metadata document (its root element must be edmx:Edmx)")
             return
         if uri != EDM:
             return

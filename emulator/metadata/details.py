@@ -100,7 +100,7 @@ def option_set(table: str, column: str, attr: dict[str, Any]) -> OptionSet | Non
                               state=o.get("State") if isinstance(o.get("State"), int) else None,
                               default_status=o.get("DefaultStatus") if isinstance(o.get("DefaultStatus"), int)
                               else None))
-    name = data.get("Name") if isinstance(data.get("Name"), str) else f"{table}_{column}"
+    name = data["Name"] if isinstance(data.get("Name"), str) else f"{table}_{column}"
     return OptionSet(name, tuple(options), is_global=bool(data.get("IsGlobal")))
 
 
