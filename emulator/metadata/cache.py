@@ -157,7 +157,7 @@ def merge(shipped: Table, imported: Table, detailed: frozenset[tuple[str, str]])
     return Table(name, imported.entity_set, base.display_name, base.display_collection_name, imported.primary_id,
                  base.primary_name if base.primary_name in columns else shipped.primary_name,
                  tuple(columns.values()), ownership=base.ownership, is_activity=base.is_activity or shipped.is_activity,
-                 description=base.description, keys=tuple(keys.values()))
+                 description=base.description, keys=tuple(keys.values()), change_tracking=base.change_tracking)
 
 
 def join(base: Catalog, imported: csdl.Imported) -> Catalog:

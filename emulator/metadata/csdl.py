@@ -395,6 +395,7 @@ class _Builder:
         ownership = "UserOwned" if "ownerid" in by_name else "OrganizationOwned"
         display = plural = t.name
         description = t.description
+        change_tracking = True
         if details is not None:
             display = _label(details.get("DisplayName")) or display
             plural = _label(details.get("DisplayCollectionName")) or plural
@@ -402,9 +403,12 @@ class _Builder:
             ownership = details.get("OwnershipType") if isinstance(details.get("OwnershipType"), str) else ownership
             if isinstance(details.get("IsActivity"), bool):
                 is_activity = details["IsActivity"]
+            if isinstance(details.get("ChangeTrackingEnabled"), bool):
+                change_tracking = details["ChangeTrackingEnabled"]
         keys = self._keys(t, props, by_name, details)
         return m.Table(t.name, self.sets[t.name], display, plural, primary_id, primary_name, tuple(attributes),
-                       ownership=ownership, is_activity=is_activity, description=description, keys=keys)
+                       ownership=ownership, is_activity=is_activity, description=description, keys=keys,
+                       change_tracking=change_tracking)
 
     def _system_columns(self, table: str, present: set[str]) -> list[m.Attribute]:
         """The audit columns Dataverse gives every table, for a (hand-written) document that leaves them out."""

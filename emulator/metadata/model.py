@@ -134,6 +134,7 @@ class Table:
     is_activity: bool = False
     description: str = ""
     keys: tuple[EntityKey, ...] = ()
+    change_tracking: bool = True  # EntityMetadata.ChangeTrackingEnabled: deltas offered, deletions remembered
     _by_name: dict[str, Attribute] = field(default_factory=dict, compare=False, repr=False)
     _by_property: dict[str, Attribute] = field(default_factory=dict, compare=False, repr=False)
 

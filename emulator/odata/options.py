@@ -24,12 +24,12 @@ SUPPORTED = {"$select", "$filter", "$orderby", "$top", "$count", "$expand", "$sk
 UNSUPPORTED = {"$skip", "$search", "$format"}  # Dataverse itself refuses these
 # Nothing is silently ignored: what Dataverse honours and the emulator does not emulate yet is refused by name (501).
 NOT_EMULATED = {
-    "$deltatoken": "change tracking ($deltatoken)",
     "savedquery": "saved queries (the savedQuery query parameter)",
     "userquery": "user queries (the userQuery query parameter)",
-    "sql": "SQL queries (the sql query parameter)",
 }
 FETCHXML = "fetchxml"  # the fetchXml parameter (any case): a query of its own, on an entity set's GET only
+SQL = "sql"  # likewise the sql parameter (odata/sql.py)
+DELTATOKEN = "$deltatoken"  # a change-tracking delta (odata/changes.py), on an entity set's GET only
 # System query option names written without their `$`: Dataverse is an OData 4.0 service, where these are custom
 # options; ignoring them would answer unfiltered data, so they are refused (docs/decisions.md).
 SYSTEM_NAMES = {"filter", "select", "orderby", "top", "skip", "expand", "count", "apply", "search", "skiptoken",
@@ -89,7 +89,7 @@ def check_option_names(args: Mapping[str, str]) -> None:
     for name in args:
         if name.startswith("@"):  # a parameter alias
             continue
-        if name.lower() == FETCHXML:
+        if name.lower() in (FETCHXML, SQL) or name == DELTATOKEN:
             raise BadRequest(f"The query parameter {name} applies to a GET on an entity set (a collection) only.")
         missing = NOT_EMULATED.get(name if name.startswith("$") else name.lower())
         if missing:

@@ -16,6 +16,7 @@ from ..clock import format_instant
 from ..errors import BadRequest, PreconditionFailed
 from ..metadata import Table
 from ..metadata import model as m
+from . import changes
 from .database import Database
 from .validate import invalid_argument
 from .writer import next_version
@@ -186,6 +187,10 @@ def update(conn: sa.Connection, db: Database, table: Table, key: str, values: di
     conn.execute(sql_table.update().where(sql_table.c[table.primary_id] == key).values(**values))
 
 
-def delete(conn: sa.Connection, db: Database, table: Table, key: str) -> bool:
+def delete(conn: sa.Connection, db: Database, table: Table, key: str, *, now: datetime) -> bool:
+    """Deletes the row; a change-tracked table remembers the deletion in the same transaction."""
     sql_table = db.tables[table.logical_name]
-    return conn.execute(sql_table.delete().where(sql_table.c[table.primary_id] == key)).rowcount > 0
+    if conn.execute(sql_table.delete().where(sql_table.c[table.primary_id] == key)).rowcount == 0:
+        return False
+    changes.remember_deletion(conn, table, key, now)
+    return True

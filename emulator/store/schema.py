@@ -89,6 +89,8 @@ def build_table(table: Table, metadata: sa.MetaData) -> sa.Table:
             sa.Index(f"ix_{table.logical_name}_{attr.logical_name}", sql_table.c[attr.logical_name])
     if table.attribute("createdon"):
         sa.Index(f"ix_{table.logical_name}_createdon", sql_table.c.createdon)
+    if table.change_tracking and table.attribute("versionnumber"):  # a change-tracking delta seeks by version
+        sa.Index(f"ix_{table.logical_name}_versionnumber", sql_table.c.versionnumber)
     return sql_table
 
 

@@ -14,6 +14,12 @@ import sqlalchemy as sa
 _row_versions_metadata = sa.MetaData()
 ROW_VERSION = sa.Table("emulator_rowversion", _row_versions_metadata,
                        sa.Column("id", sa.Integer, primary_key=True), sa.Column("value", sa.BigInteger))
+# Deleted rows of change-tracked tables, each with the row version of its deletion: the `$deletedEntity` entries of
+# a change-tracking delta (store/changes.py).
+DELETION = sa.Table("emulator_deletion", _row_versions_metadata,
+                    sa.Column("version", sa.BigInteger, primary_key=True), sa.Column("table_name", sa.String(128)),
+                    sa.Column("record_id", sa.String(36)), sa.Column("deleted_on", sa.String(20)),
+                    sa.Index("ix_emulator_deletion_table_version", "table_name", "version"))
 # Where the database has sequences (PostgreSQL) row versions come from one, so writers never queue on a counter.
 ROW_VERSION_SEQUENCE = sa.Sequence("emulator_rowversion_seq", metadata=_row_versions_metadata)
 

@@ -1,11 +1,12 @@
-"""The Prefer request header: odata.maxpagesize, odata.include-annotations, return=representation."""
+"""The Prefer request header: odata.maxpagesize, odata.include-annotations, odata.track-changes,
+return=representation."""
 from __future__ import annotations
 
 import fnmatch
 import re
 from dataclasses import dataclass, field
 
-from ..errors import BadRequest, NotSupported
+from ..errors import BadRequest
 from ..settings import MAX_PAGE_SIZE
 
 _ITEM = re.compile(r'\s*([^=,\s]+)\s*(?:=\s*("(?:[^"]*)"|[^,]*))?\s*(?:,|$)')
@@ -16,6 +17,7 @@ class Preferences:
     max_page_size: int | None = None
     annotations: list[str] = field(default_factory=list)  # patterns such as "*" or "OData.Community.*"
     return_representation: bool = False
+    track_changes: bool = False
     applied: list[str] = field(default_factory=list)
 
     @property
@@ -56,9 +58,9 @@ def parse(header: str | None) -> Preferences:
             raw = value.strip('"')
             prefs.annotations = [p.strip() for p in raw.split(",") if p.strip()]
             prefs.applied.append(f'odata.include-annotations="{raw}"')
-        elif key == "odata.track-changes":  # nothing silently ignored: a client would wait for a delta link
-            raise NotSupported("The emulator does not implement change tracking (Prefer: odata.track-changes) yet; "
-                               "the query was not run.")
+        elif key == "odata.track-changes":
+            prefs.track_changes = True
+            prefs.applied.append("odata.track-changes")
         elif key == "return" and value.lower() == "representation":
             prefs.return_representation = True
             prefs.applied.append("return=representation")

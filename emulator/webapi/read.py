@@ -1,6 +1,7 @@
 """Reads: GET on an entity set (query options or FetchXML, paging, counts), on one record, and on <set>/$count."""
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import quote
 
 from flask import request
@@ -8,10 +9,19 @@ from flask import request
 from .. import server
 from ..errors import BadRequest, PropertyNotFound, RecordNotFound
 from ..lru import LRU
-from ..odata import apply, fetchxml, paging, serialize
+from ..odata import apply, changes, fetchxml, paging, serialize, sql
 from ..odata.limits import FilterLimits
-from ..odata.options import FETCHXML, QueryOptions, check_option_names, parse_count, parse_options
+from ..odata.options import (
+    DELTATOKEN,
+    FETCHXML,
+    SQL,
+    QueryOptions,
+    check_option_names,
+    parse_count,
+    parse_options,
+)
 from ..responses import empty_response, json_response, text_response
+from ..store import changes as tracked
 from ..store import query
 from ..store.related import related_rows
 from . import instance_annotations, prefer
@@ -42,9 +52,10 @@ def _limits(emulator) -> FilterLimits:
     return FilterLimits(emulator.settings.max_filter_depth, emulator.settings.max_filter_conditions)
 
 
-def _options(resource: Resource, single: bool = False) -> QueryOptions:
+def _options(resource: Resource, single: bool = False, args=None) -> QueryOptions:
     emulator = server.current()
-    return parse_options(resource.entity_table, request.args, emulator.db.tables, now=emulator.clock.now(),
+    return parse_options(resource.entity_table, request.args if args is None else args, emulator.db.tables,
+                         now=emulator.clock.now(),
                          user_id=emulator.caller_id, dialect=emulator.db.engine.dialect.name, single=single,
                          limits=_limits(emulator))
 
@@ -87,9 +98,13 @@ def _expansions(emulator, prefs: prefer.Preferences, options: QueryOptions, rows
 def retrieve_multiple(resource: Resource):
     emulator = server.current()
     prefs = prefer.parse(request.headers.get("Prefer"))
-    text = next((value for name, value in request.args.items() if name.lower() == FETCHXML), None)
-    if text is not None:
-        return _fetch(resource, text, prefs)
+    if prefs.track_changes or DELTATOKEN in request.args:
+        return _track(resource, prefs)
+    for name, value in request.args.items():
+        if name.lower() == FETCHXML:
+            return _fetch(resource, value, prefs)
+        if name.lower() == SQL:
+            return _fetch(resource, value, prefs, language=SQL)
     options = _options(resource)
     if options.apply is not None and options.apply.grouped:
         return _retrieve_groups(emulator, prefs, options, options.apply)
@@ -109,6 +124,59 @@ def retrieve_multiple(resource: Resource):
     return json_response(body, headers=prefs.header())
 
 
+def _track(resource: Resource, prefs: prefer.Preferences):
+    """A change-tracked GET: without a token, today's rows (paged as usual) and, on the last page, an
+    @odata.deltaLink; with one, the rows written since it (new and changed alike, oldest first) and then the rows
+    deleted since, in pages of whole row-version ranges, and a new delta link on the last page."""
+    emulator = server.current()
+    table = resource.entity_table
+    changes.check(table, request.args)
+    high = changes.DeltaToken(tracked.current_version(emulator.db), emulator.clock.now())  # before reading
+    args = {k: v for k, v in request.args.items() if k != DELTATOKEN}
+    options = _options(resource, args=args)
+    root = service_root()
+    context = serialize.context_url(root, table, options.select_names)
+    token_text = request.args.get(DELTATOKEN)
+    if token_text is None:
+        page = query.run(emulator.db, options.plan(prefs.page_size))
+        attrs = options.columns()
+        body: dict = {"@odata.context": context}
+        if page.more:
+            body["@odata.nextLink"] = next_link(paging.encode((options.cookie.page + 1) if options.cookie else 1,
+                                                              page.last_keys))
+        else:
+            body["@odata.deltaLink"] = _delta_link(high)
+        annotate = instance_annotations.annotator(emulator, prefs, page.rows, attrs)
+        body["value"] = serialize.records(attrs, page.rows, annotate, [])
+        return json_response(body, headers=prefs.header())
+    since = changes.parse_token(token_text, emulator.clock.now())
+    attrs = options.columns()
+    page = query.run(emulator.db, changes.changed_rows(table, emulator.db.tables[table.logical_name], attrs,
+                                                       since.version, prefs.page_size))
+    gone = tracked.deletions(emulator.db, table, since.version, prefs.page_size + 1)
+    # One page covers whole row versions up to `last`: the changed rows and deletions at or below it.
+    merged: list[tuple[int, Any]] = sorted([*((row._mapping["versionnumber"], row) for row in page.rows), *gone],
+                                           key=lambda item: item[0])
+    more = page.more or len(merged) > prefs.page_size
+    last = merged[prefs.page_size - 1][0] if more else high.version
+    rows = [row for version, row in merged if version <= last and not isinstance(row, str)]
+    deleted = [key for version, key in merged if version <= last and isinstance(key, str)]
+    annotate = instance_annotations.annotator(emulator, prefs, rows, attrs)
+    body = {"@odata.context": f"{context}/$delta"}
+    link = _delta_link(changes.DeltaToken(last, high.issued))
+    body["@odata.nextLink" if more else "@odata.deltaLink"] = link
+    body["value"] = serialize.records(attrs, rows, annotate, []) + [
+        {"@odata.context": f"{root}$metadata#{table.entity_set}/$deletedEntity", "id": key, "reason": "deleted"}
+        for key in deleted]
+    return json_response(body, headers=prefs.header())
+
+
+def _delta_link(token: changes.DeltaToken) -> str:
+    params = [(k, v) for k, v in request.args.items(multi=True) if k not in (DELTATOKEN, "$skiptoken")]
+    query_string = "&".join(f"{quote(k, safe=_SAFE)}={quote(v, safe=_SAFE)}" for k, v in params)
+    return f"{request.base_url}?{query_string}{'&' if query_string else ''}{DELTATOKEN}={token.link_value()}"
+
+
 def _retrieve_groups(emulator, prefs: prefer.Preferences, options: QueryOptions, grouping: apply.Apply):
     """A grouping $apply: every group in one response (at most 50,000 rows enter the grouping), so
     odata.maxpagesize is not applied and Preference-Applied leaves it out."""
@@ -122,21 +190,30 @@ def _retrieve_groups(emulator, prefs: prefer.Preferences, options: QueryOptions,
     return json_response(body, headers=prefs.header())
 
 
-def _fetch(resource: Resource, text: str, prefs: prefer.Preferences):
+def _fetch(resource: Resource, text: str, prefs: prefer.Preferences, language: str = FETCHXML):
     """GET <set>?fetchXml=: the compiled FetchXML's page, with the paging cookie and more-records annotations
     (when asked for and more rows follow) in place of a nextLink. odata.maxpagesize does not apply (nor is echoed):
-    `count` sets FetchXML's page size."""
+    `count` sets FetchXML's page size. GET <set>?sql= runs as the FetchXML its SELECT translates to, but pages as
+    OData does: odata.maxpagesize rows a page, then an @odata.nextLink whose $skiptoken carries the paging cookie."""
     emulator = server.current()
-    others = [name for name in request.args if name.lower() != FETCHXML and name != "$count"]
+    allowed = ("$count",) if language == FETCHXML else ("$skiptoken",)
+    others = [name for name in request.args if name.lower() != language and name not in allowed]
     for name in others:
         if name.startswith("$"):
-            raise BadRequest(f"The query parameter {name} cannot be combined with fetchXml: the FetchXML carries "
-                             f"the whole query.")
+            raise BadRequest(f"The query parameter {name} cannot be combined with "
+                             f"{'fetchXml' if language == FETCHXML else 'sql'}: it carries the whole query.")
     check_option_names(dict.fromkeys(others, ""))  # the other Dataverse parameters: honoured, or refused by name
+    if language == SQL:
+        text = sql.to_fetchxml(text, resource.entity_table, now=emulator.clock.now())
     fetch = fetchxml.compile_fetch(text, resource.entity_table, emulator.db.tables, now=emulator.clock.now(),
                                    user_id=emulator.caller_id, dialect=emulator.db.engine.dialect.name,
                                    limits=_limits(emulator))
     fetch.count = fetch.count or parse_count(request.args.get("$count"))
+    if language == SQL and fetch.paged:
+        fetch.page_size = prefs.page_size
+        if token := request.args.get("$skiptoken"):
+            cookie = paging.decode(token)
+            fetch.page, fetch.cookie = cookie.pagenumber, cookie.keys
     plan = fetch.plan()
     page = query.run(emulator.db, plan)
     rows = page.rows[fetch.skipped(plan):]
@@ -146,7 +223,9 @@ def _fetch(resource: Resource, text: str, prefs: prefer.Preferences):
         [c.key for c in fetch.columns]
     body: dict = {"@odata.context": serialize.context_url(service_root(), resource.entity_table, names)}
     _totals(body, prefs, fetch.count, page)
-    if page.more and fetch.paged:
+    if page.more and fetch.paged and language == SQL:
+        body["@odata.nextLink"] = next_link(fetch.next_cookie(page.sort_values(rows[0]), page.sort_values(rows[-1])))
+    elif page.more and fetch.paged:
         if prefs.wants("Microsoft.Dynamics.CRM.fetchxmlpagingcookie"):
             body["@Microsoft.Dynamics.CRM.fetchxmlpagingcookie"] = fetch.next_cookie(page.sort_values(rows[0]),
                                                                                      page.sort_values(rows[-1]))
@@ -154,7 +233,7 @@ def _fetch(resource: Resource, text: str, prefs: prefer.Preferences):
             body["@Microsoft.Dynamics.CRM.morerecords"] = True
     body["value"] = fetchxml.records(fetch, rows, annotate, attribute_names=prefs.wants(fetchxml.ATTRIBUTE_NAME),
                                      formatted=prefs.wants(fetchxml.FORMATTED_VALUE))
-    applied = [p for p in prefs.applied if not p.startswith("odata.maxpagesize")]
+    applied = [p for p in prefs.applied if language == SQL or not p.startswith("odata.maxpagesize")]
     return json_response(body, headers={"Preference-Applied": ",".join(applied)} if applied else None)
 
 
@@ -203,6 +282,14 @@ def retrieve_property(resource: Resource):
 @handles("count", "GET")
 def count(resource: Resource):
     emulator = server.current()
+    token_text = request.args.get(DELTATOKEN)
+    if token_text is not None:  # the number of changes since the token
+        table = resource.entity_table
+        changes.check(table, {k: v for k, v in request.args.items() if k != DELTATOKEN})
+        since = changes.parse_token(token_text, emulator.clock.now())
+        plan = changes.changed_rows(table, emulator.db.tables[table.logical_name], [table.key], since.version, 0)
+        changed, _ = query.count(emulator.db, plan)
+        return text_response(str(changed + tracked.deleted_count(emulator.db, table, since.version)))
     total, _ = query.count(emulator.db, _options(resource).plan(page_size=0))  # counts what the filter matches
     return text_response(str(total))
 

@@ -125,7 +125,7 @@ def delete(resource: Resource):
         if existing is None:
             raise RecordNotFound(table.logical_name, key)
         _check_if_match(if_match, existing)
-        store.delete(conn, emulator.db, table, key)
+        store.delete(conn, emulator.db, table, key, now=emulator.clock.now())
     return empty_response(204)
 
 
