@@ -63,19 +63,21 @@ class Navigation:
     targets: tuple[str, ...]
 
 
-_navigations: dict[str, dict[str, Navigation]] = {}
+_navigations: dict[str, tuple[Table, dict[str, Navigation]]] = {}
 
 
 def navigations(table: Table) -> dict[str, Navigation]:
-    """Single-valued navigation property name -> the lookup it sets and the tables it may point at."""
-    found = _navigations.get(table.logical_name)
-    if found is None:
-        found = {}
-        for attr in table.lookups:
-            for target, nav in attr.navigation:
-                entry = found.get(nav)
-                found[nav] = Navigation(attr, (entry.targets if entry else ()) + (target,))
-        _navigations[table.logical_name] = found
+    """Single-valued navigation property name -> the lookup it sets and the tables it may point at (made once per
+    Table: an imported catalog's table of a name has other lookups than the shipped one)."""
+    cached = _navigations.get(table.logical_name)
+    if cached is not None and cached[0] is table:
+        return cached[1]
+    found: dict[str, Navigation] = {}
+    for attr in table.lookups:
+        for target, nav in attr.navigation:
+            entry = found.get(nav)
+            found[nav] = Navigation(attr, (entry.targets if entry else ()) + (target,))
+    _navigations[table.logical_name] = (table, found)
     return found
 
 
