@@ -32,7 +32,7 @@ CUSTOM_TYPES = """
   <Key><PropertyRef Name="new_projectid"/></Key>
   <Property Name="new_projectid" Type="Edm.Guid"/>
   <Property Name="new_name" Type="Edm.String" MaxLength="200" Unicode="false"/>
-  <Property Name="new_code" Type="Edm.String" MaxLength="20"/>
+  <Property Name="new_code" Type="Edm.String" MaxLength="20" Nullable="false"/>
   <Property Name="new_budget" Type="Edm.Decimal" Scale="Variable"/>
   <Property Name="new_stage" Type="Edm.Int32"/>
   <Property Name="new_active" Type="Edm.Boolean"/>
@@ -156,6 +156,7 @@ def test_csdl_alone_gives_tables_columns_lookups_keys(tmp_path):
     assert columns["new_accountid"].type == m.LOOKUP
     assert columns["new_accountid"].navigation == (("account", "new_accountid"),)
     assert columns["new_projectid"].required == "SystemRequired"
+    assert columns["new_code"].required == "SystemRequired" and columns["new_name"].required == "None"
     assert [(k.attributes) for k in project.keys] == [("new_code",)]
     task = {a.logical_name: a for a in tables["new_projecttask"].attributes}
     assert task["new_projectid"].targets == ("new_project",)
@@ -340,8 +341,9 @@ def test_scenario_key_and_a_grown_file_on_an_existing_database(tmp_path, org_dir
     # the org's table gains a column: the next start adds it to the table that is there
     document = org_dir / "metadata.xml"
     document.write_text(document.read_text().replace(
-        '<Property Name="new_code" Type="Edm.String" MaxLength="20"/>',
-        '<Property Name="new_code" Type="Edm.String" MaxLength="20"/><Property Name="new_phase" Type="Edm.Int32"/>'))
+        '<Property Name="new_code" Type="Edm.String" MaxLength="20" Nullable="false"/>',
+        '<Property Name="new_code" Type="Edm.String" MaxLength="20" Nullable="false"/>'
+        '<Property Name="new_phase" Type="Edm.Int32"/>'))
     emulator = prepare(Settings(database_url=url, now=NOW.isoformat(), scenario=str(scenario)))
     client = Client(create_app(emulator))
     assert client.request("PATCH", f"new_projects({project_id})", json={"new_phase": 2}).status_code == 204

@@ -53,6 +53,7 @@ class PropertyDef:
     type: str
     line: int
     max_length: int | None = None
+    nullable: bool = True
     computed: bool = False
     read_only: bool = False
     description: str = ""
@@ -173,7 +174,8 @@ class _Handler(ContentHandler):
                 raise self.doc.error(line, element, "declared twice")
             length = get((None, "MaxLength"))
             self.prop = PropertyDef(prop_name, self._need(attrs, "Type", element), line,
-                                    max_length=int(length) if length and length.isdigit() else None)
+                                    max_length=int(length) if length and length.isdigit() else None,
+                                    nullable=get((None, "Nullable"), "true") != "false")
             t.properties[prop_name] = self.prop
         elif local == "NavigationProperty" and parent == "EntityType":
             nav_name = self._need(attrs, "Name", f"<NavigationProperty> {where}")
@@ -503,6 +505,8 @@ class _Builder:
                 kwargs["max_length"] = prop.max_length
         if name == primary_id:
             kwargs.update(required="SystemRequired", valid_for_update=False)
+        elif not prop.nullable:
+            kwargs["required"] = "SystemRequired"  # Nullable="false": a value always (the details may say more)
         if prop.computed or prop.read_only:
             kwargs.update(valid_for_create=False, valid_for_update=False)
         display = name
