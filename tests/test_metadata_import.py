@@ -374,8 +374,9 @@ def test_pull_round_trip(org_emulator, tmp_path):
     original, served = Client(create_app(org_emulator)), Client(create_app(copy))
     try:
         assert served.get("$metadata").data == original.get("$metadata").data
-        query = "EntityDefinitions(LogicalName='new_project')?$expand=Attributes"
-        assert served.get(query).get_json() == original.get(query).get_json()
+        for table in ("new_project", "account", "msdyn_ocliveworkitem"):
+            query = f"EntityDefinitions(LogicalName='{table}')?$expand=Attributes"
+            assert served.get(query).get_json() == original.get(query).get_json(), table
         cast = ("EntityDefinitions(LogicalName='new_project')/Attributes/Microsoft.Dynamics.CRM."
                 "PicklistAttributeMetadata?$select=LogicalName&$expand=OptionSet")
         assert served.get(cast).get_json() == original.get(cast).get_json()
