@@ -73,7 +73,7 @@ def main() -> None:
 @click.option("--simulate-seed", default=1, show_default=True, type=int, help="Seed of the simulation.")
 @click.option("--workers", default=None, type=click.IntRange(1, 64), metavar="N",
               help="Serve with N gunicorn worker processes instead of the threaded development server "
-                   "(Linux/macOS; control-plane state is per process: see README, Performance).")
+                   "(Linux/macOS; the control plane is shared by all of them through the database).")
 def serve(host: str, port: int, database: str, auth: str, admin_key: str | None, query_timeout_ms: int,
           now: str | None, seed_value: int, tls: bool, scenario: str | None, metadata: str | None,
           metadata_details: str | None, service_protection: bool, baseline: bool,
@@ -90,7 +90,7 @@ def serve(host: str, port: int, database: str, auth: str, admin_key: str | None,
     emulator = _prepare(database_url=database, auth=auth, now=now, seed=seed_value, host=host, admin_key=admin_key,
                         query_timeout_ms=query_timeout_ms, scenario=scenario, baseline=baseline,
                         metadata=metadata, metadata_details=metadata_details,
-                        service_protection=service_protection)
+                        service_protection=service_protection, workers=workers or 1)
     settings = emulator.settings
     loaded = emulator.loaded
     if isinstance(loaded, SeedResult):

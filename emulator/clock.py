@@ -67,3 +67,13 @@ class Clock:
     def reset(self) -> None:
         with self._lock:
             self._fixed, self._offset = None, timedelta(0)
+
+    def state(self) -> tuple[datetime | None, timedelta]:
+        """(the frozen instant or None, the offset from real time): all another process needs to keep this clock."""
+        with self._lock:
+            return self._fixed, self._offset
+
+    def load(self, fixed: datetime | None, offset: timedelta) -> None:
+        """This clock as `state()` described another one."""
+        with self._lock:
+            self._fixed, self._offset = fixed, (timedelta(0) if fixed is not None else offset)

@@ -56,6 +56,8 @@ class Settings:
     # the control plane: the reset baseline saved at start, service protection limits on at start (and after a reset)
     baseline: bool = True
     service_protection: bool = False
+    # processes serving this app (`serve --workers N`); above 1 the control plane keeps its state in the database
+    workers: int = 1
     # limits (emulator/webapi/limits.py)
     max_url_length: int = _env_int("EMULATOR_MAX_URL_LENGTH", 32768)  # Dataverse: 32 KB
     max_body_bytes: int = _env_int("EMULATOR_MAX_BODY_BYTES", 16 * 1024 * 1024)

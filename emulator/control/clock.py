@@ -4,13 +4,11 @@ from __future__ import annotations
 import math
 from datetime import timedelta
 
-from flask import request
-
 from .. import server
 from ..clock import format_instant, parse_instant
 from ..errors import BadRequest
 from ..responses import json_response
-from .plane import blueprint
+from .plane import blueprint, json_body, state, takes
 
 ADVANCE_UNITS = ("days", "hours", "minutes", "seconds")
 
@@ -21,7 +19,7 @@ def _state():
 
 
 def _body() -> dict:
-    body = request.get_json(force=True, silent=True)  # curl -d sends no JSON content type
+    body = json_body('{"now": "2026-01-15T12:00:00Z"}')
     if not isinstance(body, dict):
         raise BadRequest("The request body must be a JSON object, e.g. {\"now\": \"2026-01-15T12:00:00Z\"}.")
     return body
@@ -33,6 +31,7 @@ def get_clock():
 
 
 @blueprint.put("/clock")
+@takes(body=True)
 def set_clock():
     body = _body()
     unknown = sorted(set(body) - {"now", "frozen"})
@@ -48,10 +47,12 @@ def set_clock():
     except (ValueError, OverflowError):
         raise BadRequest(f"'now' is not an ISO 8601 instant such as \"2026-01-15T12:00:00Z\": '{text}'.") from None
     server.current().clock.set(instant, frozen=frozen)
+    state().clock_changed()
     return _state()
 
 
 @blueprint.post("/clock/advance")
+@takes(body=True)
 def advance_clock():
     body = _body()
     unknown = sorted(set(body) - set(ADVANCE_UNITS))
@@ -68,10 +69,12 @@ def advance_clock():
     except (OverflowError, ValueError):
         raise BadRequest("The clock cannot be moved that far.") from None
     clock.advance(delta)
+    state().clock_changed()
     return _state()
 
 
 @blueprint.delete("/clock")
 def reset_clock():
     server.current().clock.reset()
+    state().clock_changed()
     return _state()

@@ -3,24 +3,25 @@ from __future__ import annotations
 
 import time
 
-from flask import jsonify, request
+from flask import jsonify
 
 from ..errors import BadRequest
 from ..store import scenario as scenarios
-from .plane import blueprint, state
+from .plane import blueprint, json_body, state, takes
 from .snapshots import BASELINE
 
 GENERATOR_KEYS = ("conversations", "agents", "seed")
 
 
 @blueprint.post("/reset")
+@takes(body=True)
 def reset():
     """Data back to the scenario the server started with (or the last one seeded); clock, faults, journal and
     service protection back to the start settings. {"full": true} copies every table, also those another process
     wrote to (writes through this server are tracked; only the tables they touched are copied otherwise)."""
-    body = request.get_json(silent=True) if request.get_data() else {}
-    if not isinstance(body, dict) or not isinstance(body.get("full", False), bool):
-        raise BadRequest("The body of a reset is empty or {\"full\": true}.")
+    body = json_body('{"full": true}', fields=("full",), required=False)
+    if not isinstance(body.get("full", False), bool):
+        raise BadRequest("'full' must be true or false.")
     return jsonify(state().reset(full=body.get("full", False)))
 
 
@@ -44,11 +45,12 @@ def _scenario(body: dict) -> scenarios.Scenario:
 
 
 @blueprint.post("/seed")
+@takes(body=True)
 def seed():
     """Replace every row with a scenario; it becomes the baseline that /reset returns to."""
-    body = request.get_json(silent=True)
-    if request.get_data() and not isinstance(body, dict):
-        raise BadRequest("The request body must be a JSON object.")
+    body = json_body('{"scenario": "default"}', required=False)
+    if not isinstance(body, dict):
+        raise BadRequest("The request body must be a JSON object, e.g. {\"scenario\": \"default\"}.")
     control = state()
     started = time.perf_counter()
     try:

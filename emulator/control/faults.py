@@ -3,6 +3,7 @@ error, added latency, a dropped connection or throttling; always, N times, or wi
 POST/GET/DELETE /_emulator/faults."""
 from __future__ import annotations
 
+import errno
 import fnmatch
 import itertools
 import random
@@ -12,15 +13,24 @@ import threading
 import time
 from dataclasses import dataclass, field, fields
 
+import orjson
+import sqlalchemy as sa
 from flask import Response, g, jsonify, request
 
 from ..errors import BadRequest, DataverseError, ResourceNotFound
-from .plane import blueprint, state
+from .plane import blueprint, json_body, state, takes
+from .shared import Draws, SharedStore
 from .throttling import MESSAGES, REQUESTS_CODE
 
 KINDS = ("error", "latency", "drop", "throttle")
 FIELDS = ("kind", "method", "entity_set", "path", "path_regex", "status", "code", "message", "latency_ms",
           "retry_after", "times", "probability", "seed")
+# the fields every kind takes (what to match, how often, added latency), and those only some kinds answer with
+COMMON = ("kind", "method", "entity_set", "path", "path_regex", "latency_ms", "times", "probability", "seed")
+ANSWER_FIELDS = {"error": ("status", "code", "message", "retry_after"),
+                 "throttle": ("status", "code", "message", "retry_after"), "latency": (), "drop": ()}
+RETRY_AFTER_STATUSES = (429, 503)  # an error fault with one of these answers with Retry-After, given or this default
+DEFAULT_RETRY_AFTER = 1
 ENTITY_SET = re.compile(r"^/api/data/v\d+\.\d+/([^/(?]+)")
 
 
@@ -39,7 +49,7 @@ class FaultRule:
     retry_after: int | None = None
     times: int | None = None  # fire this many times, then stay spent; None: always
     probability: float | None = None  # fire with this probability, drawn from Random(seed)
-    seed: int = 0
+    seed: int | None = None  # with a probability: 0 unless given
     matched: int = 0
     fired: int = 0
     rng: random.Random = field(default_factory=random.Random, repr=False)
@@ -84,6 +94,13 @@ def _rule(rule_id: int, body) -> FaultRule:
     kind = body.get("kind")
     if kind not in KINDS:
         raise BadRequest(f"kind must be one of {', '.join(KINDS)}, not {kind!r}.")
+    for key in body:
+        if key not in COMMON and key not in ANSWER_FIELDS[kind]:
+            takes = [name for name in FIELDS if name in COMMON or name in ANSWER_FIELDS[kind]]
+            raise BadRequest(f"Field '{key}' does not apply to a {kind} fault; a {kind} fault takes "
+                             f"{', '.join(takes)}.")
+    if "seed" in body and body.get("probability") is None:
+        raise BadRequest("Field 'seed' applies only with 'probability' (it seeds the random draws).")
     method = body.get("method")
     if isinstance(method, str):
         method = [method]
@@ -117,8 +134,8 @@ def _rule(rule_id: int, body) -> FaultRule:
     code = body.get("code")
     if kind == "throttle" and code is not None and code not in MESSAGES:
         raise BadRequest(f"A throttle fault's code is one of {', '.join(MESSAGES)}.")
-    seed = body.get("seed", 0)
-    if isinstance(seed, bool) or not isinstance(seed, int):
+    seed = body.get("seed", 0 if body.get("probability") is not None else None)
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
         raise BadRequest("seed must be a whole number.")
     return FaultRule(
         rule_id, kind, [m.upper() for m in method] if method else None, body.get("entity_set"), body.get("path"),
@@ -127,6 +144,8 @@ def _rule(rule_id: int, body) -> FaultRule:
 
 
 class FaultSet:
+    """The rules of one process, in memory."""
+
     def __init__(self) -> None:
         self.rules: list[FaultRule] = []
         self.ids = itertools.count(1)
@@ -148,6 +167,10 @@ class FaultSet:
             self.rules = [r for r in self.rules if r.id != rule_id]
             return len(self.rules) != before
 
+    def listed(self) -> list[dict]:
+        with self.lock:
+            return [rule.public() for rule in self.rules]
+
     def firing(self, method: str, path: str, query: str) -> list[FaultRule]:
         """The latency rules that fire, then at most one terminal rule (error, drop, throttle), in rule order."""
         fired: list[FaultRule] = []
@@ -160,9 +183,89 @@ class FaultSet:
         return fired
 
 
+class SharedFaultSet:
+    """The rules of all workers (`serve --workers`), as rows: each worker matches against its cached copy of the
+    rules (reloaded when the generation moves) and counts a match with one atomic UPDATE, so a rule with `times`
+    fires exactly that often across workers and a seeded `probability` fires on the same draws as in one process."""
+
+    def __init__(self, store: SharedStore) -> None:
+        self.store = store
+        self.rules: list[FaultRule] = []
+        self.draws = Draws()
+
+    def load(self) -> None:
+        table = self.store.faults
+        with self.store.engine.connect() as conn:
+            rows = conn.execute(sa.select(table.c.id, table.c.rule).order_by(table.c.id)).all()
+        self.rules = [_rule(row.id, orjson.loads(row.rule)) for row in rows]
+
+    def add(self, body) -> FaultRule:
+        _rule(0, body)  # checked before it is stored
+        with self.store.writing() as conn:
+            key = conn.execute(sa.insert(self.store.faults).values(
+                rule=orjson.dumps(body).decode(), matched=0, fired=0, draws=0)).inserted_primary_key
+            self.store.change(conn)
+        assert key is not None  # a one-row insert has one
+        return _rule(key[0], body)
+
+    def clear(self) -> None:
+        with self.store.writing() as conn:
+            conn.execute(sa.delete(self.store.faults))
+            self.store.change(conn)
+
+    def remove(self, rule_id: int) -> bool:
+        with self.store.writing() as conn:
+            removed = conn.execute(sa.delete(self.store.faults).where(self.store.faults.c.id == rule_id)).rowcount
+            if removed:
+                self.store.change(conn)
+        return bool(removed)
+
+    def listed(self) -> list[dict]:
+        table = self.store.faults
+        with self.store.engine.connect() as conn:
+            rows = conn.execute(sa.select(table).order_by(table.c.id)).all()
+        listed = []
+        for row in rows:
+            rule = _rule(row.id, orjson.loads(row.rule))
+            rule.matched, rule.fired = row.matched, row.fired
+            listed.append(rule.public())
+        return listed
+
+    def firing(self, method: str, path: str, query: str) -> list[FaultRule]:
+        fired: list[FaultRule] = []
+        for rule in self.rules:
+            if rule.matches(method, path, query) and self._draw(rule):
+                fired.append(rule)
+                if rule.kind != "latency":
+                    break
+        return fired
+
+    def _draw(self, rule: FaultRule) -> bool:
+        """FaultRule.draw, atomically across workers: one transaction holding the rule's row."""
+        table = self.store.faults
+        this = table.c.id == rule.id
+        live = this if rule.times is None else this & (table.c.fired < rule.times)
+        with self.store.writing() as conn:
+            if rule.probability is None:
+                hit = conn.execute(sa.update(table).where(live).values(
+                    matched=table.c.matched + 1, fired=table.c.fired + 1)).rowcount == 1
+                if not hit:
+                    conn.execute(sa.update(table).where(this).values(matched=table.c.matched + 1))
+                return hit
+            draw = conn.execute(sa.update(table).where(live).values(
+                matched=table.c.matched + 1, draws=table.c.draws + 1).returning(table.c.draws)).scalar()
+            if draw is None:  # spent (or removed): counted as a match only
+                conn.execute(sa.update(table).where(this).values(matched=table.c.matched + 1))
+                return False
+            if self.draws.value(rule.id, rule.seed, draw) >= rule.probability:
+                return False
+            return conn.execute(sa.update(table).where(live).values(fired=table.c.fired + 1)).rowcount == 1
+
+
 def dropped() -> Response:
     """A response that never arrives: the socket is shut before any byte of it is written."""
-    connection = request.environ.get("werkzeug.socket")
+    environ = request.environ
+    connection = environ.get("werkzeug.socket") or environ.get("gunicorn.socket")
 
     def body():
         if connection is not None:
@@ -170,24 +273,29 @@ def dropped() -> Response:
                 connection.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
-        raise ConnectionAbortedError("connection dropped by an emulator fault rule")
+        # ENOTCONN: what a server sees from a client gone away, so gunicorn closes it quietly (no traceback)
+        raise ConnectionAbortedError(errno.ENOTCONN, "connection dropped by an emulator fault rule")
         yield b""  # pragma: no cover  (makes this a generator)
 
     return Response(body(), status=200)
 
 
-def apply(faults: FaultSet) -> Response | None:
+def apply(faults: FaultSet | SharedFaultSet) -> Response | None:
     """Runs before the Web API handler: sleeps, raises the injected error, or drops the connection."""
     for rule in faults.firing(request.method, request.path, request.query_string.decode("latin-1")):
         if rule.latency_ms:
             time.sleep(rule.latency_ms / 1000)
         g.emulator_fault = {"id": rule.id, "kind": rule.kind}
         if rule.kind == "error":
+            retry = rule.retry_after
+            if retry is None and rule.status in RETRY_AFTER_STATUSES:
+                retry = DEFAULT_RETRY_AFTER
             raise DataverseError(rule.message or "An unexpected error occurred (injected by an emulator fault rule).",
-                                 code=rule.code if rule.code is not None else "0x80040216", status=rule.status)
+                                 code=rule.code if rule.code is not None else "0x80040216", status=rule.status,
+                                 headers=None if retry is None else {"Retry-After": str(retry)})
         if rule.kind == "throttle":
             code = rule.code or REQUESTS_CODE
-            retry = 1 if rule.retry_after is None else rule.retry_after
+            retry = DEFAULT_RETRY_AFTER if rule.retry_after is None else rule.retry_after
             raise DataverseError(rule.message or MESSAGES[code](), code=code, status=rule.status or 429,
                                  headers={"Retry-After": str(retry)})
         if rule.kind == "drop":
@@ -196,8 +304,9 @@ def apply(faults: FaultSet) -> Response | None:
 
 
 @blueprint.post("/faults")
+@takes(body=True)
 def add_fault():
-    body = request.get_json(silent=True)
+    body = json_body('{"kind": "error", "status": 503}')
     faults = state().faults
     rules = body if isinstance(body, list) else [body]
     for rule in rules:  # all or none: check every rule before adding any
@@ -207,7 +316,7 @@ def add_fault():
 
 @blueprint.get("/faults")
 def list_faults():
-    return jsonify({"value": [r.public() for r in state().faults.rules]})
+    return jsonify({"value": state().faults.listed()})
 
 
 @blueprint.delete("/faults")

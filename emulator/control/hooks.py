@@ -2,6 +2,7 @@
 protection, faults. They run outside the Dataverse handlers, which stay unaware of them."""
 from __future__ import annotations
 
+import os
 import time
 from datetime import UTC, datetime
 
@@ -19,14 +20,17 @@ def _skipped() -> bool:
 
 def register(app: Flask) -> None:
     control = state(app)
+    shared = control.shared is not None
 
     @app.before_request
     def before():
+        if shared and (request.path.startswith(("/api/", "/_emulator/")) or request.path == "/_emulator"):
+            control.sync()  # with --workers: the clock, faults and limits another worker changed
         if _skipped():
             return None
         g.emulator_started = time.perf_counter()
         g.emulator_caller = caller()
-        control.protection.admit(g.emulator_caller)  # raises Throttled (429)
+        g.emulator_admission = control.protection.admit(g.emulator_caller)  # raises Throttled (429)
         g.emulator_admitted = control.protection.enabled
         return faults.apply(control.faults)
 
@@ -48,12 +52,15 @@ def register(app: Flask) -> None:
             "duration_ms": round((time.perf_counter() - g.emulator_started) * 1000, 2),
             "correlation_id": headers.get("x-ms-correlation-id"),
             "caller": g.emulator_caller, "user_agent": headers.get("User-Agent"),
-            "fault": fault,
+            "fault": fault, "worker": os.getpid(),
         })
+        if shared:
+            control.after_request()
         return response
 
     @app.teardown_request
     def teardown(_error):
         if g.get("emulator_admitted"):
             g.emulator_admitted = False
-            control.protection.release(g.emulator_caller, (time.perf_counter() - g.emulator_started) * 1000)
+            control.protection.release(g.emulator_caller, (time.perf_counter() - g.emulator_started) * 1000,
+                                       g.get("emulator_admission"))

@@ -13,7 +13,7 @@ from flask import jsonify, request
 
 from ..errors import BadRequest
 from ..lru import LRU
-from .plane import blueprint, state
+from .plane import blueprint, state, takes
 
 DEFAULT_SIZE = 1000
 JWT_CLAIMS = ("upn", "preferred_username", "unique_name", "email", "appid", "azp", "oid", "sub")
@@ -48,48 +48,57 @@ def _token_caller(token: str) -> str:
     return "token:" + hashlib.sha256(token.encode()).hexdigest()[:12]
 
 
+def select(entries: list[dict], method: str | None = None, path: str | None = None, status: int | None = None,
+           correlation_id: str | None = None, caller_name: str | None = None) -> list[dict]:
+    """The entries the journal's filters keep."""
+    if method:
+        entries = [e for e in entries if e["method"] == method.upper()]
+    if path:
+        pattern = path if any(c in path for c in "*?[") else f"*{path}*"
+        entries = [e for e in entries if fnmatch.fnmatchcase(e["path"], pattern)]
+    if status is not None:
+        entries = [e for e in entries if e["status"] == status]
+    if correlation_id:
+        entries = [e for e in entries if e["correlation_id"] == correlation_id]
+    if caller_name:
+        entries = [e for e in entries if e["caller"] == caller_name]
+    return entries
+
+
 class Journal:
-    """The last `size` requests, oldest first."""
+    """The last `size` requests, oldest first, in this process's memory."""
 
     def __init__(self, size: int = DEFAULT_SIZE) -> None:
-        self.entries: deque[dict] = deque(maxlen=size)
+        self._entries: deque[dict] = deque(maxlen=size)
         self.ids = itertools.count(1)
         self.lock = threading.Lock()
 
     def record(self, entry: dict) -> None:
         with self.lock:
-            self.entries.append({"id": next(self.ids), **entry})
+            self._entries.append({"id": next(self.ids), **entry})
 
     def clear(self) -> None:
         with self.lock:
-            self.entries.clear()
+            self._entries.clear()
+
+    def entries(self) -> list[dict]:
+        with self.lock:
+            return list(self._entries)
 
     def query(self, method: str | None = None, path: str | None = None, status: int | None = None,
               correlation_id: str | None = None, caller_name: str | None = None) -> list[dict]:
-        with self.lock:
-            entries = list(self.entries)
-        if method:
-            entries = [e for e in entries if e["method"] == method.upper()]
-        if path:
-            pattern = path if any(c in path for c in "*?[") else f"*{path}*"
-            entries = [e for e in entries if fnmatch.fnmatchcase(e["path"], pattern)]
-        if status is not None:
-            entries = [e for e in entries if e["status"] == status]
-        if correlation_id:
-            entries = [e for e in entries if e["correlation_id"] == correlation_id]
-        if caller_name:
-            entries = [e for e in entries if e["caller"] == caller_name]
-        return entries
+        return select(self.entries(), method, path, status, correlation_id, caller_name)
 
 
 @blueprint.get("/requests")
+@takes(query=("method", "path", "status", "correlation_id", "caller"))
 def list_requests():
     args = request.args
     status = args.get("status")
     if status is not None and not status.isdigit():
         raise BadRequest(f"status must be an HTTP status number, not '{status}'.")
-    entries = state().journal.query(args.get("method"), args.get("path"), int(status) if status else None,
-                                    args.get("correlation_id"), args.get("caller"))
+    entries = select(state().journal.entries(), args.get("method"), args.get("path"),
+                     int(status) if status else None, args.get("correlation_id"), args.get("caller"))
     return jsonify({"value": entries, "count": len(entries)})
 
 

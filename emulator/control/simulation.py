@@ -1,11 +1,11 @@
 """GET /_emulator/simulation: the live simulation's state; POST {"running", "rate", "seed"} changes it."""
 from __future__ import annotations
 
-from flask import current_app, jsonify, request
+from flask import current_app, jsonify
 
 from .. import simulation
-from ..errors import BadRequest
-from .plane import blueprint
+from ..errors import BadRequest, NotSupported
+from .plane import blueprint, json_body, state, takes
 
 
 @blueprint.get("/simulation")
@@ -14,8 +14,12 @@ def simulation_state():
 
 
 @blueprint.post("/simulation")
+@takes(body=True)
 def simulation_control():
-    body = request.get_json(silent=True, force=True)  # curl -d sends no JSON content type
+    if state().shared is not None:
+        raise NotSupported("The live simulation runs in one process: it is not available with --workers "
+                           "(serve without --workers to simulate).")
+    body = json_body('{"running": true, "rate": 12, "seed": 1}')
     if not isinstance(body, dict):
         raise BadRequest('The body must be a JSON object such as {"running": true, "rate": 12, "seed": 1}.')
     unknown = sorted(set(body) - {"running", "rate", "seed"})

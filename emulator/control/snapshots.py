@@ -7,26 +7,47 @@ from __future__ import annotations
 import re
 import time
 from datetime import UTC, datetime
+from typing import Protocol
 
 import sqlalchemy as sa
-from flask import jsonify, request
+from flask import jsonify
 from sqlalchemy.sql.elements import quoted_name
 
 from ..clock import format_instant
 from ..errors import BadRequest, ResourceNotFound
 from ..store.database import Database
-from .plane import blueprint, state
+from .plane import blueprint, json_body, state, takes
 
 BASELINE = "@baseline"  # what POST /_emulator/reset restores: the scenario the server started with or last seeded
 IGNORED = ("_snap", "_emulator", "emulator_")  # the emulator's own bookkeeping tables, never restored
 NAME = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 
 
-class SnapshotStore:
-    """Snapshots of one Database: a registry table plus one copy table per snapshot and table."""
+class LocalWrites:
+    """Reset's written-table set of one process: the Database's own (its engines note every write)."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
+
+    def dirty(self, snapshot: str) -> set[str] | None:
+        return self.db.written_since(snapshot)
+
+    def forget(self, snapshot: str) -> None:
+        self.db.forget_writes(snapshot)
+
+
+class WriteTracker(Protocol):
+    def dirty(self, snapshot: str) -> set[str] | None: ...
+
+    def forget(self, snapshot: str) -> None: ...
+
+
+class SnapshotStore:
+    """Snapshots of one Database: a registry table plus one copy table per snapshot and table."""
+
+    def __init__(self, db: Database, writes: WriteTracker | None = None) -> None:
+        self.db = db
+        self.writes = writes or LocalWrites(db)
         self.metadata = sa.MetaData()
         self.registry = sa.Table(
             "_emulator_snapshot", self.metadata,
@@ -41,7 +62,7 @@ class SnapshotStore:
         """The live tables written since the data equalled snapshot `name`: restoring it copies only those (a reset
         after a test that wrote one table costs one table's copy). None: copy all (the data has not equalled it
         since, or a table we do not know was written)."""
-        written = self.db.written_since(name)
+        written = self.writes.dirty(name)
         if written is None:
             return None
         written = {table for table in written if not table.startswith(IGNORED)}
@@ -88,7 +109,7 @@ class SnapshotStore:
                 copy = self._copy_table(snapshot_id, logical_name)
                 copy.create(conn)
                 self._transfer(conn, logical_name, copy.name)
-        self.db.forget_writes(name)
+        self.writes.forget(name)
         return {"name": name, "scenario": scenario, "created": created,
                 "ms": round((time.perf_counter() - started) * 1000, 2)}
 
@@ -105,9 +126,9 @@ class SnapshotStore:
                     continue
                 if logical_name in held:
                     self._transfer(conn, f"_snap{row.id}_{logical_name}", logical_name)
-                else:  # a table added after the snapshot was taken: it was empty then
+                else:  # empty when the snapshot was taken (or added since)
                     conn.execute(sa.delete(self.db.tables[logical_name]))
-        self.db.forget_writes(name)
+        self.writes.forget(name)
         return {"name": name, "scenario": row.scenario, "tables": "all" if dirty is None else sorted(dirty),
                 "ms": round((time.perf_counter() - started) * 1000, 2)}
 
@@ -142,11 +163,6 @@ def _name(value) -> str:
     return value
 
 
-def _body() -> dict:
-    body = request.get_json(silent=True)
-    if request.get_data() and not isinstance(body, dict):
-        raise BadRequest("The request body must be a JSON object.")
-    return body or {}
 
 
 @blueprint.get("/snapshots")
@@ -157,18 +173,23 @@ def list_snapshots():
 
 
 @blueprint.post("/snapshots")
+@takes(body=True)
 def save_snapshot():
-    name = _name(_body().get("name"))
+    name = _name(json_body('{"name": "before-test"}', fields=("name",)).get("name"))
     control = state()
     return jsonify(control.snapshots.save(name, control.scenario)), 201
 
 
 @blueprint.post("/snapshots/<name>/restore")
+@takes(body=True)
 def restore_snapshot(name: str):
     """Restores the data; with {"baseline": true} the snapshot also becomes what /reset goes back to."""
     control = state()
+    baseline = json_body('{"baseline": true}', fields=("baseline",), required=False).get("baseline", False)
+    if not isinstance(baseline, bool):
+        raise BadRequest("'baseline' must be true or false.")
     result = control.snapshots.restore(_name(name))
-    if _body().get("baseline"):
+    if baseline:
         control.snapshots.save(BASELINE, result["scenario"])
         control.scenario = result["scenario"]
     return jsonify(result)
