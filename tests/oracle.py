@@ -1,4 +1,4 @@
-"""An independent evaluator for the differential oracle: rows fetched once with plain SQL, a tiny $filter
+"""An independent evaluator for the differential oracle: rows read once with plain SQL (sql_rows), a tiny $filter
 parser and evaluator of its own, and Dataverse's ordering rules written out in Python. It must not import
 emulator.odata, so a bug there cannot hide in both sides."""
 from __future__ import annotations
@@ -18,6 +18,21 @@ def report_section(path: Path, name: str, text: str) -> None:
         new = old.rstrip() + "\n\n" + block + "\n"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(new)
+
+
+def sql_rows(conn, sql_table, table) -> list[dict]:
+    """Every row of a table, read with a plain SELECT and keyed by Web API property names (`_x_value` for a
+    lookup). The database holds values in the Web API's forms (GUID and date-time strings, option values), so
+    nothing is converted: a value the emulator serialises differently is a difference the oracle reports."""
+    rows = [dict(r._mapping) for r in conn.execute(sql_table.select())]
+    out = []
+    for row in rows:
+        item = {}
+        for attr in table.attributes:
+            value = row[attr.logical_name]
+            item[attr.property_name] = float(value) if type(value).__name__ == "Decimal" else value
+        out.append(item)
+    return out
 
 
 # -- the data model the oracle needs: property names and Edm types (metadata is data, not query logic) -------------

@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import quote, unquote
@@ -298,13 +299,37 @@ def test_accessible_names_keyboard_focus_and_contrast(page):
     assert ratios and low == []
 
 
-def test_pause_stops_the_refresh_toggle(page):
+def _conversation_requests(driver) -> int:
+    """How many getConversations requests the page has sent since the resource timings were last cleared."""
+    return driver.execute_script(
+        "return performance.getEntriesByType('resource').filter(e => e.name.includes('/msdyn_ocliveworkitems?'))"
+        ".length;")
+
+
+def test_pause_stops_the_refresh_and_resume_starts_it_again(page, site):
+    """The effect, not the button state: while paused the page sends no request and a conversation created
+    meanwhile does not appear; resumed, it does."""
     button = page.find_element("id", "pause")
     assert button.get_attribute("aria-pressed") == "false"
+    page.execute_script("performance.clearResourceTimings(); performance.setResourceTimingBufferSize(10000);")
+    until(page, lambda d: _conversation_requests(d) >= 1, "the page does not refresh on its own")
     button.click()
     assert button.get_attribute("aria-pressed") == "true"
+    time.sleep(1.0)  # a refresh already in flight may still land
+    paused_at = _conversation_requests(page)
+    created = requests.post(f"{site.url}{API}/msdyn_ocliveworkitems", timeout=30, headers={
+        **PREFER, "Prefer": "return=representation", "Content-Type": "application/json"}, json={
+        "subject": "Arrived while paused", "msdyn_title": "Arrived while paused", "statecode": 0, "statuscode": 2,
+        "msdyn_activeagentid_msdyn_ocliveworkitem@odata.bind": f"/systemusers({DOC_AGENT_ID})"})
+    assert created.status_code == 201, created.text
+    new_id = created.json()["activityid"]
+    time.sleep(3 * 3.0 + 1)  # three refresh periods
+    assert _conversation_requests(page) == paused_at, "the page kept refreshing while paused"
+    assert new_id not in [r["id"] for r in table_rows(page)]
     button.click()
     assert button.get_attribute("aria-pressed") == "false"
+    until(page, lambda d: new_id in [r["id"] for r in table_rows(d)], "resuming did not refresh the page")
+    requests.delete(f"{site.url}{API}/msdyn_ocliveworkitems({new_id})", headers=PREFER, timeout=30)
 
 
 def test_page_files_need_no_token_and_use_no_external_resources(site):

@@ -278,6 +278,12 @@ def cv(function: str, column: str, *values: str, quote_char: str = '"') -> str:
     (cv("In", "statuscode", "2", "3"), {"chat+sms", "sms+whatsapp"}),
     (cv("In", "statuscode", "4"), {"teams"}),
     (cv("NotIn", "statuscode", "1", "2"), {"sms+whatsapp", "teams", "spaced"}),
+    # docs/query-functions.md: NotIn never matches a null value ('nothing' has no transfer count, no title, and
+    # only 'chat' and 'chat+sms' have an active agent)
+    (cv("NotIn", "msdyn_transfercount", "1", "2"), {"chat", "teams", "spaced"}),
+    (cv("NotIn", "msdyn_title", "obrian"), {"chat+sms", "sms+whatsapp", "teams"}),
+    (cv("NotIn", "_msdyn_activeagentid_value", OTHER_USER), {"chat"}),
+    (f"not {cv('In', 'msdyn_transfercount', '1', '2')}", {"chat", "teams", "spaced"}),
     (cv("In", "msdyn_title", "OBrian", "O'Brian"), {"chat", "chat+sms"}),
     (cv("In", "msdyn_title", "obrian"), {"chat"}),  # case-insensitive, as SQL Server's collation
     (cv("In", "msdyn_title", r"Say \"hi\"", "a,b"), {"sms+whatsapp", "teams"}),

@@ -1,4 +1,6 @@
 """$select shapes, $orderby (several keys, asc/desc, ties, nulls, lookups, choices) and $top."""
+from collections import Counter
+
 import pytest
 
 SET = "msdyn_ocliveworkitems"
@@ -88,6 +90,45 @@ def test_orderby_lookup_sorts_by_related_primary_name(client, seeded, rows):
                                            names.get(r["msdyn_activeagentid"], "").lower(),
                                            r["msdyn_activeagentid"] or "", r["activityid"]))
     assert got == [r["activityid"] for r in expected]
+
+
+@pytest.mark.parametrize("descending", [False, True])
+def test_orderby_polymorphic_lookup_sorts_by_the_name_in_each_rows_own_target(client, seeded, rows, descending):
+    """msdyn_customer points at an account (name) or a contact (fullname): each row sorts by the primary name of
+    the table its own value points at (query-extras.md: lookups order by the related primary name), never by the
+    first target's name only. Equal names by the GUID, nulls lowest, the primary key last."""
+    with seeded.db.engine.connect() as conn:
+        accounts = {r.accountid: r.name for r in conn.execute(seeded.db.tables["account"].select())}
+        contacts = {r.contactid: r.fullname for r in conn.execute(seeded.db.tables["contact"].select())}
+    targets = Counter(r["msdyn_customer__target"] for r in rows if r["msdyn_customer"])
+    assert targets["account"] > 10 and targets["contact"] > 10  # rows of both targets
+
+    def name(row):
+        names = accounts if row["msdyn_customer__target"] == "account" else contacts
+        return names.get(row["msdyn_customer"]) if row["msdyn_customer"] else None
+
+    direction = " desc" if descending else ""
+    got = [r["activityid"] for r in
+           client.values(f"{SET}?$select=activityid&$orderby=_msdyn_customer_value{direction}")]
+    expected = sorted(rows, key=lambda r: r["activityid"])
+    expected.sort(key=lambda r: (sort_value(name(r)), sort_value(r["msdyn_customer"])), reverse=descending)
+    assert got == [r["activityid"] for r in expected]
+
+
+def test_nulls_sort_lowest_on_every_backend(client, rows):
+    """Nulls first ascending and last descending, checked on SQLite as well as PostgreSQL (the two databases'
+    native orders differ), for a date, a whole number, a decimal and a lookup."""
+    for column, prop in [("msdyn_closedon", "msdyn_closedon"),
+                         ("msdyn_conversationhandletimeinseconds", "msdyn_conversationhandletimeinseconds"),
+                         ("msdyn_firstresponsetimeinmsadjforoh", "msdyn_firstresponsetimeinmsadjforoh"),
+                         ("msdyn_activeagentid", "_msdyn_activeagentid_value")]:
+        nulls = sum(r[column] is None for r in rows)
+        assert 0 < nulls < len(rows), column
+        for descending in (False, True):
+            got = client.values(f"{SET}?$select={prop}&$orderby={prop}{' desc' if descending else ''}")
+            flags = [r[prop] is None for r in got]
+            assert flags == ([False] * (len(rows) - nulls) + [True] * nulls if descending
+                             else [True] * nulls + [False] * (len(rows) - nulls)), (column, descending)
 
 
 def test_default_order_is_primary_key(client, rows):

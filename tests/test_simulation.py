@@ -9,10 +9,20 @@ import pytest
 
 from emulator.app import create_app
 from emulator.clock import parse_instant
-from emulator.simulation import ALLOWED, Simulator, for_app
+from emulator.simulation import Simulator, for_app
 
 from .conftest import NOW, Client, make_emulator
 
+# Written out from the spec, never imported from the code under test (conversation-entity.md 1.3):
+#   statuscode 1 Open, 2 Active, 3 Waiting, 4 Closed (statecode 1), 5 Wrap-up (statecode 0)
+#   "Transitions: Open->Active|Closed; Active->Wrap-up|Open|Waiting|Closed; Wrap-up->Closed; Waiting->Closed|Active|Open."
+# A conversation is born Open (None -> Open: it arrives in a queue with no agent).
+STATUS = {"Open": 1, "Active": 2, "Waiting": 3, "Closed": 4, "Wrap-up": 5}
+SPEC_TRANSITIONS = "Open->Active|Closed; Active->Wrap-up|Open|Waiting|Closed; Wrap-up->Closed; Waiting->Closed|Active|Open"
+ALLOWED: dict[int | None, set[int]] = {None: {STATUS["Open"]}}
+for _rule in SPEC_TRANSITIONS.split("; "):
+    _source, _targets = _rule.split("->")
+    ALLOWED[STATUS[_source]] = {STATUS[t] for t in _targets.split("|")}
 STATE_OF = {1: 0, 2: 0, 3: 0, 5: 0, 4: 1}
 STEPS = 400
 

@@ -5,8 +5,12 @@
  *   const omnichannel = createOmnichannel({ orgUrl: "http://127.0.0.1:5555", getToken: () => "any-token" });
  *   const records = await omnichannel.getConversations({ agentId: "...", status: [3] }, "my-correlation-id");
  *
- * Loaded with <script src="/omnichannel.js"> it also defines window.Microsoft.Omnichannel.getConversations, whose
- * orgUrl is the page's origin, so code written for the real API runs unchanged. */
+ * One file, three ways to load it (README.md, "getConversations from JavaScript", runs each):
+ *   CommonJS:      const { createOmnichannel } = require("./omnichannel.js");
+ *   ES module:     import { createOmnichannel } from "./omnichannel.js";   (Node; or omnichannel.mjs anywhere)
+ *   browser:       <script src="/omnichannel.js"></script> defines window.createOmnichannel, window.OmnichannelClient
+ *                  and window.Microsoft.Omnichannel.getConversations, whose orgUrl is the page's origin, so code
+ *                  written for the real API runs unchanged. */
 (function (root) {
   "use strict";
 
@@ -295,7 +299,12 @@
     window.Microsoft.Omnichannel.getConversations = page.getConversations;
   }
   if (typeof module === "object" && module && module.exports) {
-    module.exports = api;
+    // CommonJS (require), and named exports for `import { createOmnichannel } from ".../omnichannel.js"` in Node:
+    // Node finds `exports.<name> =` assignments in a CommonJS file and offers them as an ES module's names.
+    exports.createOmnichannel = createOmnichannel;
+    exports.buildQuery = buildQuery;
+    exports.INVALID_ARGUMENT = INVALID_ARGUMENT;
+    exports.NETWORK_ERROR = NETWORK_ERROR;
   } else {
     root.createOmnichannel = createOmnichannel;
     root.OmnichannelClient = api;
