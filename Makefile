@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run demo test lint install clean fuzz bench
+.PHONY: run demo test lint install clean fuzz bench package-check docker-check
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,11 +14,15 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# `make run PORT=5600` (or EMULATOR_PORT=5600 in the environment) serves on another port.
+PORT ?=
+SERVE_ARGS := $(if $(PORT),--port $(PORT))
+
 run: install
-	$(BIN)/dataverse-emulator serve
+	$(BIN)/dataverse-emulator serve $(SERVE_ARGS)
 
 demo: install
-	$(BIN)/dataverse-emulator serve --simulate
+	$(BIN)/dataverse-emulator serve --simulate $(SERVE_ARGS)
 
 # Storage tests also run on PostgreSQL when one answers on 127.0.0.1:5432 (or EMULATOR_TEST_DATABASE_URL is set).
 PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
@@ -34,6 +38,16 @@ test: install lint
 	    && pg_isready -q -h 127.0.0.1 -p 5432; then \
 	  export EMULATOR_TEST_DATABASE_URL=$(PG_TEST_URL); echo "PostgreSQL found: storage tests run on SQLite and PostgreSQL"; \
 	fi; $(BIN)/python -m pytest
+
+# The wheel built, installed into a fresh venv with its dependencies from the package index (as `pip install` does
+# for a user), the examples/ suite run through the installed pytest plugin. CI runs the same test on every run, with
+# the dependencies already installed (tests/test_package.py).
+package-check: install
+	PACKAGE_CHECK=1 PACKAGE_CHECK_INDEX=1 $(BIN)/python -m pytest -q -p no:cacheprovider tests/test_package.py
+
+# hadolint on the Dockerfile, then the image built and a smoke request, when a Docker daemon answers (tests/test_docker.py).
+docker-check: install
+	$(BIN)/python -m pytest -q -rs -p no:cacheprovider tests/test_docker.py
 
 # The long fuzz run (3 x FUZZ_EXAMPLES hypothesis cases, randomised) and the long differential-oracle runs (OData, FetchXML);
 # both write their figures to bench/results/fuzz.md.

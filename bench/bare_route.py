@@ -58,7 +58,7 @@ def app_from_cli(*serve_args: str) -> Flask:
     _hand_over(take)
     try:
         with contextlib.redirect_stderr(said):  # the CLI's start-up lines; shown only if it fails
-            cli(["serve", "--workers", "1", *serve_args], standalone_mode=False)
+            cli(["serve", "--workers", "1", "--port", "0", *serve_args], standalone_mode=False)
     except _Built as built:
         return built.app
     except Exception:

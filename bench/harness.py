@@ -132,6 +132,7 @@ class Server(Process):
         port = free_port()
         extra = ["--workers", str(workers)] if workers else []
         command = [sys.executable, str(Path(__file__).with_name("bare_route.py"))] if bare else CLI
+        extra += ["--log-format", "none"]  # no request log: the figures measure serving, not stderr
         super().__init__([*command, "serve", "--port", str(port), "--database", database, *extra, *args], port)
 
     def wait(self, path: str = "/_emulator/health") -> float:

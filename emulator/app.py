@@ -36,6 +36,7 @@ def _serve_catalog(app: Flask, emulator: server.Emulator) -> None:
     """Each request sees the catalog its database holds when the request starts (metadata.current())."""
     @app.before_request
     def activate() -> None:
+        emulator.db.refresh_catalog()  # another process's schema change (store/ddl.py: one indexed read)
         g.catalog_token = metadata.catalog.activate(emulator.db.catalog)
 
     @app.teardown_request

@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from . import __version__
+from . import __version__, serving
 from .clock import parse_instant
 from .settings import AUTH_MODES, Settings, default_database_url
 
@@ -39,8 +40,10 @@ def main() -> None:
 
 
 @main.command()
-@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
-@click.option("--port", default=5555, show_default=True, type=click.IntRange(0, 65535), help="TCP port.")
+@click.option("--host", envvar="EMULATOR_HOST", default="127.0.0.1", show_default=True,
+              help="Interface to bind (env EMULATOR_HOST).")
+@click.option("--port", envvar="EMULATOR_PORT", default=5555, show_default=True, type=click.IntRange(0, 65535),
+              help="TCP port (env EMULATOR_PORT; 0: any free port, printed in the banner).")
 @database_option
 @click.option("--auth", type=click.Choice(AUTH_MODES), envvar="EMULATOR_AUTH", default="bearer",
               show_default=True, help="bearer: any non-empty bearer token; none: no check; strict: signed tokens "
@@ -72,31 +75,100 @@ def main() -> None:
               help="Simulated new conversations per minute of emulator time.")
 @click.option("--simulate-seed", default=1, show_default=True, type=int, help="Seed of the simulation.")
 @click.option("--workers", default=None, type=click.IntRange(1, 64), metavar="N",
-              help="Serve with N gunicorn worker processes instead of the threaded development server "
-                   "(Linux/macOS; the control plane is shared by all of them through the database).")
-def serve(host: str, port: int, database: str, auth: str, admin_key: str | None, query_timeout_ms: int,
-          now: str | None, seed_value: int, tls: bool, scenario: str | None, metadata: str | None,
-          metadata_details: str | None, service_protection: bool, baseline: bool,
-          simulate: bool, simulate_rate: float, simulate_seed: int, workers: int | None) -> None:
+              help="Serve with N gunicorn worker processes instead of one process (POSIX only: Linux, macOS; "
+                   "not on Windows); the control plane is shared by all of them through the database.")
+@click.option("--threads", default=serving.DEFAULT_THREADS, show_default=True, type=click.IntRange(1, 256),
+              help="Request threads of the server (without --workers).")
+@click.option("--log-format", type=click.Choice(serving.LOG_FORMATS), envvar="EMULATOR_LOG_FORMAT", default="text",
+              show_default=True, help="One line per request on stderr: text, json (one JSON object per line: time, "
+                                      "level, method, path, status, duration_ms) or none (env EMULATOR_LOG_FORMAT).")
+@click.pass_context
+def serve(ctx: click.Context, host: str, port: int, database: str, auth: str, admin_key: str | None,
+          query_timeout_ms: int, now: str | None, seed_value: int, tls: bool, scenario: str | None,
+          metadata: str | None, metadata_details: str | None, service_protection: bool, baseline: bool,
+          simulate: bool, simulate_rate: float, simulate_seed: int,
+          workers: int | None, threads: int, log_format: str) -> None:
     """Serve the Web API (loads the scenario, or the default data set, when the database is empty)."""
     if workers and simulate:
         raise click.UsageError("--simulate runs in one process; it cannot be combined with --workers.")
+    if workers and not serving.workers_supported():
+        raise click.UsageError(f"--workers runs gunicorn, which needs a POSIX system (Linux, macOS); it is not "
+                               f"supported on {sys.platform}. Serve without --workers (one process, "
+                               f"--threads {serving.DEFAULT_THREADS} by default).")
+    reporter = serving.Reporter(log_format)
+    serving.configure_logging(reporter)
+    try:  # first: a port in use ends here, before anything is seeded, saved or announced
+        sock = serving.bind(host, port)
+    except serving.BindError as e:
+        click.echo(str(e), err=True)
+        ctx.exit(serving.EXIT_PORT_IN_USE)
+    port = sock.getsockname()[1]
+    try:
+        app, emulator, certificate = _start(reporter, host=host, auth=auth, admin_key=admin_key, database=database,
+                                            query_timeout_ms=query_timeout_ms, now=now, seed_value=seed_value,
+                                            scenario=scenario, baseline=baseline, tls=tls, metadata=metadata,
+                                            metadata_details=metadata_details,
+                                            service_protection=service_protection, simulate=simulate,
+                                            simulate_rate=simulate_rate, simulate_seed=simulate_seed,
+                                            workers=workers)
+    except BaseException:
+        sock.close()
+        raise
+    try:  # connections are accepted from here on: the data is ready
+        serving.listen(sock)
+    except serving.BindError as e:
+        click.echo(str(e), err=True)
+        ctx.exit(serving.EXIT_PORT_IN_USE)
+    from .control import access
+
+    urls = serving.Urls.of("https" if tls else "http", host, port)
+    if reporter.json:
+        reporter.note("Dataverse emulator running", org_url=urls.org, web_api=urls.api, workspace=f"{urls.org}/")
+    else:
+        for line in serving.banner(urls):
+            reporter.note(line)
+    reporter.note(f"Database {emulator.db.describe()}, auth {auth}.")
+    if auth == "strict":
+        service = app.extensions["tokens"]
+        reporter.note(f"Token endpoint: {urls.org}/{service.tenant}/oauth2/v2.0/token "
+                      f"({len(service.clients)} client(s); secrets are never printed)")
+    reporter.note(f"Control plane /_emulator/: {access.status(emulator.settings)}")
+    log = (lambda wsgi_app: serving.RequestLog(wsgi_app, reporter)) if reporter.requests else (lambda a: a)
+    if workers:
+        from . import wsgi
+
+        reporter.note(f"gunicorn with {workers} worker processes.")
+        wsgi.serve(lambda: app, host=host, port=port, workers=workers, sock=sock, middleware=log,
+                   certfile=str(certificate.cert) if certificate else None,
+                   keyfile=str(certificate.key) if certificate else None)
+    elif certificate is not None:
+        from .tls import server_context
+
+        serving.serve_tls(log(app), sock, server_context(certificate))
+    else:
+        serving.serve_waitress(log(app), sock, threads=threads)
+
+
+def _start(reporter: serving.Reporter, *, host: str, auth: str, admin_key: str | None, database: str,
+           query_timeout_ms: int, now: str | None, seed_value: int, scenario: str | None, baseline: bool, tls: bool,
+           metadata: str | None = None, metadata_details: str | None = None,
+           service_protection: bool, simulate: bool, simulate_rate: float, simulate_seed: int,
+           workers: int | None) -> tuple:
+    """`serve` once its port is bound: the data loaded, the app made (and its reset baseline saved), the
+    simulation started, the TLS certificate ready. Returns (app, emulator, certificate or None)."""
     from . import control
     from .app import create_app
-    from .control import access
     from .store.seed import SeedResult
-    from .webapi import limits
 
     emulator = _prepare(database_url=database, auth=auth, now=now, seed=seed_value, host=host, admin_key=admin_key,
                         query_timeout_ms=query_timeout_ms, scenario=scenario, baseline=baseline,
                         metadata=metadata, metadata_details=metadata_details,
-                        service_protection=service_protection, workers=workers or 1)
-    settings = emulator.settings
+                        service_protection=service_protection, workers=workers or 1, note=reporter.note)
     loaded = emulator.loaded
     if isinstance(loaded, SeedResult):
-        click.echo(f"Seeded {loaded.conversations} conversations for {loaded.agents} agents.", err=True)
+        reporter.note(f"Seeded {loaded.conversations} conversations for {loaded.agents} agents.")
     elif loaded is not None:
-        click.echo(f"Loaded scenario {loaded.name}: {loaded.counts['msdyn_ocliveworkitem']} conversations.", err=True)
+        reporter.note(f"Loaded scenario {loaded.name}: {loaded.counts['msdyn_ocliveworkitem']} conversations.")
     try:
         app = create_app(emulator)
     except (ValueError, OSError) as e:  # strict auth without usable clients
@@ -105,38 +177,19 @@ def serve(host: str, port: int, database: str, auth: str, admin_key: str | None,
         from .simulation import for_app
 
         for_app(app, rate=simulate_rate, seed=simulate_seed).start()
-        click.echo(f"Simulating {simulate_rate:g} new conversations a minute (seed {simulate_seed}).", err=True)
+        reporter.note(f"Simulating {simulate_rate:g} new conversations a minute (seed {simulate_seed}).")
     baseline_ms = control.state(app).baseline_ms
     if baseline_ms is not None:
-        click.echo(f"Baseline for POST /_emulator/reset saved in {baseline_ms / 1000:.1f} s.", err=True)
-    ssl_context = None
+        reporter.note(f"Baseline for POST /_emulator/reset saved in {baseline_ms / 1000:.1f} s.")
+    certificate = None
     if tls:
-        from .tls import ensure_certificate, server_context
+        from .tls import ensure_certificate
 
         certificate = ensure_certificate()
-        ssl_context = server_context(certificate)
-        click.echo(f"TLS certificate {'created' if certificate.created else 'reused'}: {certificate.cert}\n"
-                   f"Trust it with REQUESTS_CA_BUNDLE={certificate.cert} (Python requests) or "
-                   f"NODE_EXTRA_CA_CERTS={certificate.cert} (Node).", err=True)
-    scheme = "https" if tls else "http"
-    click.echo(f"Dataverse emulator on {scheme}://{host}:{port}/api/data/v9.2/ "
-               f"(database {emulator.db.describe()}, auth {auth})", err=True)
-    if auth == "strict":
-        service = app.extensions["tokens"]
-        click.echo(f"Token endpoint: {scheme}://{host}:{port}/{service.tenant}/oauth2/v2.0/token "
-                   f"({len(service.clients)} client(s); secrets are never printed)", err=True)
-    click.echo(f"Control plane /_emulator/: {access.status(settings)}", err=True)
-    click.echo(f"Agent dashboard on {scheme}://{host}:{port}/", err=True)
-    if workers:
-        from .wsgi import serve as serve_workers
-
-        click.echo(f"gunicorn with {workers} worker processes.", err=True)
-        serve_workers(lambda: app, host=host, port=port, workers=workers,
-                      certfile=str(certificate.cert) if tls else None, keyfile=str(certificate.key) if tls else None)
-        return
-    from werkzeug.serving import run_simple
-
-    run_simple(host, port, app, threaded=True, ssl_context=ssl_context, request_handler=limits.RequestHandler)
+        reporter.note(f"TLS certificate {'created' if certificate.created else 'reused'}: {certificate.cert}\n"
+                      f"Trust it with REQUESTS_CA_BUNDLE={certificate.cert} (Python requests) or "
+                      f"NODE_EXTRA_CA_CERTS={certificate.cert} (Node).")
+    return app, emulator, certificate
 
 
 @main.command("seed")
@@ -155,13 +208,13 @@ def seed_command(database: str, conversations: int, agents: int, seed_value: int
           seed=seed_value, load="replace" if reset else "refuse")
 
 
-def _prepare(**options: Any) -> Emulator:
+def _prepare(note: Callable[[str], None] | None = None, **options: Any) -> Emulator:
     """server.prepare with the Settings these options make; its errors as the command's error message."""
     from .server import prepare
     from .store.database import DatabaseUnavailable
 
     try:
-        return prepare(Settings(**options), note=lambda text: click.echo(text, err=True))
+        return prepare(Settings(**options), note=note or (lambda text: click.echo(text, err=True)))
     except (ValueError, DatabaseUnavailable) as e:  # ScenarioError is a ValueError
         raise click.ClickException(str(e)) from None
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 class DataverseError(Exception):
     status = 400
     code = "0x80060888"  # Dataverse's code for query-option validation errors
+    hint: str | None = None  # the likely fix of a classic mistake: sent as x-emulator-hint, never in the body
 
     def __init__(self, message: str, *, code: str | None = None, status: int | None = None,
                  headers: dict[str, str] | None = None) -> None:
@@ -31,6 +32,7 @@ class PropertyNotFound(DataverseError):
 
     def __init__(self, name: str, type_name: str) -> None:
         super().__init__(f"Could not find a property named '{name}' on type '{type_name}'.")
+        self.name, self.type_name = name, type_name
 
 
 class ResourceNotFound(DataverseError):
@@ -41,6 +43,7 @@ class ResourceNotFound(DataverseError):
 
     def __init__(self, segment: str) -> None:
         super().__init__(f"Resource not found for the segment '{segment}'.")
+        self.segment = segment
 
 
 class RecordNotFound(DataverseError):

@@ -1,4 +1,5 @@
 """The command line: help, seeding, clear errors for bad arguments, and `serve` as a real process."""
+import json
 import os
 import subprocess
 import sys
@@ -68,3 +69,32 @@ def test_unreachable_database_is_a_clear_error():
     assert result.exit_code == 1
     assert "cannot use the database" in result.output and "127.0.0.1:1" in result.output
     assert "secret" not in result.output
+
+
+DOC_AGENT = "2b330c52-6844-4d36-8e05-03c78c9681dc"
+
+
+def conversations(*args: str) -> list[dict]:
+    result = CliRunner().invoke(main, ["get-conversations", "--agent", DOC_AGENT, "--attribute", "msdyn_title",
+                                       "--attribute", "statuscode", *args])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output)
+
+
+def test_get_conversations_takes_the_org_url_or_the_api_root(live):
+    """The banner prints both; either pasted into --url works, with or without trailing slashes."""
+    expected = conversations("--url", live.url, "--status", "3")
+    assert expected and all(c["statuscode"] == 3 for c in expected)
+    for url in (f"{live.url}/", f"{live.url}/api/data/v9.2/", f"{live.url}/api/data/v9.2", f"{live.url}//"):
+        assert conversations("--url", url, "--status", "3") == expected
+
+
+def test_get_conversations_takes_status_labels(live):
+    numbers = conversations("--url", live.url, "--status", "2,3")
+    assert {c["statuscode"] for c in numbers} == {2, 3}
+    assert conversations("--url", live.url, "--status", "Active,Waiting") == numbers
+    assert conversations("--url", live.url, "--status", "active", "--status", "WAITING") == numbers
+    assert conversations("--url", live.url, "--status", "Waiting") == conversations("--url", live.url, "--status", "3")
+    refused = CliRunner().invoke(main, ["get-conversations", "--url", live.url, "--agent", DOC_AGENT,
+                                        "--status", "Pending"])
+    assert refused.exit_code == 1 and "'Pending'" in refused.output and "3 Waiting" in refused.output

@@ -84,9 +84,9 @@ def test_serve_tls_command_creates_the_certificate_and_serves_https(tmp_path):
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         lines = []
-        for line in process.stderr:  # startup messages, up to the line that announces the URL
+        for line in process.stderr:  # startup messages, up to the banner's line with the API root
             lines.append(line)
-            if "Dataverse emulator on" in line:
+            if "Web API:" in line:
                 break
         output = "".join(lines)
         cert = tmp_path / ".emulator" / "tls" / "cert.pem"

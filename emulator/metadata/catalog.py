@@ -7,15 +7,21 @@ import contextlib
 from collections.abc import Iterable, Iterator
 from contextvars import ContextVar, Token
 
-from .model import Table
+from .model import Relationship, Table
 from .tables import ALL_TABLES
 
 
 class Catalog:
-    def __init__(self, tables: Iterable[Table]) -> None:
+    def __init__(self, tables: Iterable[Table], relationships: Iterable[Relationship] = ()) -> None:
         self.tables: tuple[Table, ...] = tuple(tables)
+        self.relationships: tuple[Relationship, ...] = tuple(relationships)  # those created at run time
         self._by_logical_name = {t.logical_name: t for t in self.tables}
         self._by_entity_set = {t.entity_set: t for t in self.tables}
+
+    def relationship(self, schema_name: str) -> Relationship | None:
+        """A run-time relationship by schema name (case-insensitive, as Dataverse's names are unique so)."""
+        wanted = schema_name.lower()
+        return next((r for r in self.relationships if r.logical_name == wanted), None)
 
     def find(self, logical_name: str) -> Table | None:
         return self._by_logical_name.get(logical_name)
@@ -32,7 +38,9 @@ class Catalog:
         """A new catalog with tables added (or redefined, by logical name) and others dropped."""
         added = {t.logical_name: t for t in add}
         gone = set(drop) | set(added)
-        return Catalog([*(t for t in self.tables if t.logical_name not in gone), *added.values()])
+        dropped = set(drop) - set(added)
+        return Catalog([*(t for t in self.tables if t.logical_name not in gone), *added.values()],
+                       [r for r in self.relationships if not r.tables & dropped])
 
 
 SHIPPED = Catalog(ALL_TABLES)

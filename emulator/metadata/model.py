@@ -22,6 +22,7 @@ LOOKUP = "Lookup"
 CUSTOMER = "Customer"
 OWNER = "Owner"
 ENTITYNAME = "EntityName"
+MONEY = "Money"
 
 LOOKUP_TYPES = frozenset({LOOKUP, CUSTOMER, OWNER})
 CHOICE_TYPES = frozenset({PICKLIST, STATE, STATUS})
@@ -29,7 +30,7 @@ STRING_TYPES = frozenset({STRING, MEMO, ENTITYNAME})
 
 EDM_TYPES = {
     UNIQUEIDENTIFIER: "Edm.Guid", STRING: "Edm.String", MEMO: "Edm.String", ENTITYNAME: "Edm.String",
-    INTEGER: "Edm.Int32", BIGINT: "Edm.Int64", DECIMAL: "Edm.Decimal", DOUBLE: "Edm.Double",
+    INTEGER: "Edm.Int32", BIGINT: "Edm.Int64", DECIMAL: "Edm.Decimal", MONEY: "Edm.Decimal", DOUBLE: "Edm.Double",
     BOOLEAN: "Edm.Boolean", DATETIME: "Edm.DateTimeOffset", PICKLIST: "Edm.Int32", STATE: "Edm.Int32",
     STATUS: "Edm.Int32", MULTISELECT: "Edm.String", LOOKUP: "Edm.Guid", CUSTOMER: "Edm.Guid", OWNER: "Edm.Guid",
 }
@@ -81,6 +82,8 @@ class Attribute:
     default: Any = None
     true_label: str = "Yes"  # Boolean labels
     false_label: str = "No"
+    schema_name: str = ""  # as created (custom columns); "" derives it from the logical name
+    format: str = ""  # String/Memo FormatName, DateTime Format ("DateOnly"...); "" is the type's default
 
     @property
     def is_lookup(self) -> bool:
@@ -119,6 +122,40 @@ class EntityKey:
     logical_name: str
     attributes: tuple[str, ...]
     display_name: str = ""
+    schema_name: str = ""  # as created; "" derives it from the logical name
+
+
+@dataclass(frozen=True)
+class Relationship:
+    """A relationship created at run time (shipped ones are implied by their lookups). One-to-many: the lookup
+    `referencing_attribute` on `referencing_entity` points at `referenced_entity`. Many-to-many: rows of the
+    intersect table pair `entity1`'s and `entity2`'s ids."""
+
+    schema_name: str
+    kind: str  # OneToManyRelationship | ManyToManyRelationship
+    referenced_entity: str = ""
+    referenced_attribute: str = ""
+    referencing_entity: str = ""
+    referencing_attribute: str = ""
+    referenced_navigation: str = ""  # the parent's collection-valued navigation property
+    referencing_navigation: str = ""  # the child's single-valued navigation property
+    cascade: tuple[tuple[str, str], ...] = ()  # CascadeConfiguration as (action, CascadeType)
+    entity1: str = ""
+    entity2: str = ""
+    intersect_entity: str = ""
+    entity1_attribute: str = ""
+    entity2_attribute: str = ""
+    entity1_navigation: str = ""
+    entity2_navigation: str = ""
+
+    @property
+    def logical_name(self) -> str:
+        return self.schema_name.lower()
+
+    @property
+    def tables(self) -> frozenset[str]:
+        return frozenset(filter(None, (self.referenced_entity, self.referencing_entity, self.entity1,
+                                       self.entity2, self.intersect_entity)))
 
 
 @dataclass(frozen=True)
@@ -134,6 +171,10 @@ class Table:
     is_activity: bool = False
     description: str = ""
     keys: tuple[EntityKey, ...] = ()
+    schema_name: str = ""  # as created (custom tables); "" derives it from the logical name
+    is_custom: bool = False  # created at run time (or declared by a scenario)
+    is_intersect: bool = False  # the hidden table of a many-to-many relationship
+    object_type_code: int | None = None
     change_tracking: bool = True  # EntityMetadata.ChangeTrackingEnabled: deltas offered, deletions remembered
     _by_name: dict[str, Attribute] = field(default_factory=dict, compare=False, repr=False)
     _by_property: dict[str, Attribute] = field(default_factory=dict, compare=False, repr=False)

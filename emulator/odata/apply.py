@@ -26,7 +26,7 @@ OASIS_TRANSFORMATIONS = {"topcount", "topsum", "toppercent", "bottomcount", "bot
                          "orderby", "skip", "top", "join", "outerjoin", "rolluprecursive"}
 # `<path> with <method> as <alias>` -> SQL aggregate function (plan.AGGREGATES)
 METHODS = {"sum": "sum", "average": "avg", "min": "min", "max": "max", "countdistinct": "countdistinct"}
-NUMERIC = frozenset({m.INTEGER, m.BIGINT, m.DECIMAL, m.DOUBLE})
+NUMERIC = frozenset({m.INTEGER, m.BIGINT, m.DECIMAL, m.DOUBLE, m.MONEY})
 ORDERED = NUMERIC | {m.DATETIME}  # what min and max accept
 OPEN_PROPERTY = "The query node SingleValueOpenPropertyAccess is not supported."  # Dataverse's words, [A]
 _TRANSFORMATION = re.compile(r"\s*([A-Za-z_$][\w.$]*)\s*\(", re.DOTALL)

@@ -57,8 +57,9 @@ class QueryOptions:
     def columns(self) -> list[Attribute]:
         """Attributes to return: the selection (or all), the key always."""
         attrs = list(self.table.attributes) if self.select is None else list(self.select)
-        if self.table.key not in attrs:
-            attrs.append(self.table.key)
+        key = self.table.key
+        if not any(a is key for a in attrs):  # by identity: Attribute's == compares every field
+            attrs.append(key)
         return attrs
 
     def served_before(self, page_size: int) -> int:

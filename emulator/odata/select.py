@@ -8,7 +8,8 @@ from ..metadata import Attribute, Table
 def parse_select(table: Table, text: str | None) -> tuple[list[Attribute] | None, list[str] | None]:
     if text is None or text.strip() in ("", "*"):
         return None, None
-    attrs, names = [], []
+    attrs: list[Attribute] = []
+    names: list[str] = []
     for raw in text.split(","):
         name = raw.strip()
         if not name:
@@ -16,7 +17,7 @@ def parse_select(table: Table, text: str | None) -> tuple[list[Attribute] | None
         attr = table.by_property(name)
         if attr is None:
             raise PropertyNotFound(name, table.type_name)
-        if attr not in attrs:
+        if not any(a is attr for a in attrs):  # by identity: Attribute's == compares every field
             attrs.append(attr)
             names.append(name)
     return attrs, names

@@ -2,11 +2,33 @@
 from __future__ import annotations
 
 import json
+import re
 
 import click
 
+from . import columns
 from .client import Omnichannel
 from .errors import OmnichannelError
+
+_API_ROOT = re.compile(r"/api/data/v\d+(?:\.\d+)*$", re.IGNORECASE)
+_LABELS = {label.lower(): value for value, label in columns.STATUS_REASONS.items()}
+
+
+def normalize_url(url: str) -> str:
+    """The org URL from what a user pastes: the org URL or the Web API root (the banner prints both), with or
+    without trailing slashes."""
+    url = url.strip().rstrip("/")
+    return _API_ROOT.sub("", url)
+
+
+def _status(text: str) -> str:
+    """A status as getConversations takes it: numbers stay, labels (Waiting, wrap-up...) become their numbers;
+    '2,3' and 'Active,Waiting' lists too."""
+    pieces = []
+    for piece in text.split(","):
+        value = _LABELS.get(piece.strip().lower())
+        pieces.append(str(value) if value is not None else piece)
+    return ",".join(pieces)
 
 
 def _order_term(text: str) -> dict:
@@ -32,9 +54,12 @@ def _table(records: list[dict]) -> str:
 
 @click.command("get-conversations")
 @click.option("--url", "org_url", envvar="OMNICHANNEL_ORG_URL", default="http://127.0.0.1:5555", show_default=True,
-              help="The org URL: the emulator's or a real org's (env OMNICHANNEL_ORG_URL).")
+              help="The org URL, or the Web API root (.../api/data/v9.2/): the emulator's or a real org's "
+                   "(env OMNICHANNEL_ORG_URL).")
 @click.option("--agent", "agent_id", required=True, help="agentId: the agent's systemuser GUID.")
-@click.option("--status", "statuses", multiple=True, help="A status reason (statuscode) or '2,3'; repeatable.")
+@click.option("--status", "statuses", multiple=True, help="A status reason, as a number or a label (3 or Waiting; "
+                   + ", ".join(f"{v} {label}" for v, label in columns.STATUS_REASONS.items())
+                   + "), or a list such as '2,3' or 'Active,Waiting'; repeatable.")
 @click.option("--attribute", "attributes", multiple=True, help="A column to return; repeatable.")
 @click.option("--order-by", "order_by", multiple=True, metavar="COLUMN[:asc|desc]",
               help="A sort key, e.g. createdon:desc; repeatable, in order.")
@@ -51,7 +76,7 @@ def get_conversations(org_url: str, agent_id: str, statuses: tuple[str, ...], at
     """Get an agent's conversations as Microsoft.Omnichannel.getConversations does."""
     request: dict = {"agentId": agent_id}
     if statuses:
-        request["status"] = list(statuses)
+        request["status"] = [_status(text) for text in statuses]
     if attributes:
         request["attributes"] = list(attributes)
     if order_by:
@@ -59,7 +84,8 @@ def get_conversations(org_url: str, agent_id: str, statuses: tuple[str, ...], at
     if days is not None:
         request["createdBeforeDays"] = days
     try:
-        records = Omnichannel(org_url, token or None, timeout=timeout).get_conversations(request, correlation_id)
+        client = Omnichannel(normalize_url(org_url), token or None, timeout=timeout)
+        records = client.get_conversations(request, correlation_id)
     except OmnichannelError as e:
         detail = ", ".join(p for p in (f"code {e.code}" if e.code else "",
                                        f"HTTP {e.status}" if e.status else "") if p)

@@ -14,6 +14,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.sql.dml import UpdateBase
 
 from .. import metadata
+from . import ddl
 from .schema import build_metadata
 from .timelimit import QueryTimeLimit
 from .writer import ChangeSet, Writer
@@ -53,7 +54,9 @@ class Database:
     update or delete are noted (see `written_since`)."""
 
     def __init__(self, url: str, catalog: metadata.Catalog = metadata.SHIPPED) -> None:
+        self.base_catalog = catalog  # shipped or imported; the custom part stored in the database goes on top
         self.catalog = catalog  # the tables this database holds; swapped whole when the schema changes
+        self.catalog_generation = 0  # of the stored custom part this catalog includes (store/ddl.py)
         self.url = make_url(url)
         if self.url.drivername in ("postgresql", "postgres"):
             self.url = self.url.set(drivername="postgresql+psycopg")  # the driver the package installs
@@ -76,12 +79,18 @@ class Database:
             sa.event.listen(self._write_engine, "connect", _sqlite_write_connection)
             sa.event.listen(self._write_engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
         self.metadata, self.tables = build_metadata(catalog)
+        self.catalog_probe = ddl.GenerationProbe(self.engine)
         self._written: set[str] = set()
         self._snapshot: str | None = None  # the snapshot the data equalled when `_written` was emptied
         for engine in {self.engine, self._write_engine}:
             sa.event.listen(engine, "after_execute", self._note_write)
         self._writer: Writer | None = None
         self._writer_lock = threading.Lock()
+        # DB-API connections of `engine` kept for `read`, taken out of its pool (see _reader); on SQLite files and
+        # PostgreSQL only: an in-memory SQLite database lives in its pool's one connection per thread
+        self._readers: list = []
+        self._own_readers = isinstance(self.engine.pool, sa.pool.QueuePool)
+        self._abandoned: list = []  # a forked child's inherited readers: never used nor closed (see dispose)
 
     def create_schema(self) -> None:
         try:
@@ -92,9 +101,21 @@ class Database:
                 existing = set(sa.inspect(conn).get_table_names())
                 missing = [self.tables[name] for name in self.tables if name not in existing]
                 self.metadata.create_all(conn, tables=missing)
+            ddl.load(self)  # the custom part stored by earlier runs and other processes
         except (sa.exc.OperationalError, sa.exc.ProgrammingError) as e:
             reason = str(e.orig).strip().splitlines()[0] if e.orig else str(e)
             raise DatabaseUnavailable(f"cannot use the database {self.describe()}: {reason}") from None
+
+    def use_catalog(self, catalog: metadata.Catalog, generation: int) -> None:
+        """Swap in a catalog after a schema change (store/ddl.py): its SQL tables replace the old ones whole."""
+        sql_metadata, tables = build_metadata(catalog)
+        self.catalog, self.metadata, self.tables, self.catalog_generation = catalog, sql_metadata, tables, generation
+        if self._writer is not None:
+            self._writer.tables = tables
+
+    def refresh_catalog(self) -> None:
+        """Take in a schema change another process stored (one indexed read when nothing changed)."""
+        ddl.refresh(self)
 
     def _ensure_citext(self, conn) -> None:
         """citext goes into `public`, once per database, not into the emulator's own schema: dropping one emulator's
@@ -121,8 +142,71 @@ class Database:
 
     def dispose(self, close: bool = True) -> None:
         """Closes the pooled connections; `close=False` (in a forked child) only forgets the parent's."""
+        readers, self._readers = self._readers, []
+        for reader in readers:
+            if close:
+                reader.close()
+            else:  # closing would end the parent's PostgreSQL session; keep them referenced, unused
+                self._abandoned.append(reader)
+        if close:
+            self.catalog_probe.close()
+        else:
+            self.catalog_probe.abandon()
         for engine in {self.engine, self._write_engine}:
             engine.dispose(close=close)
+
+    # -- reads -----------------------------------------------------------------------------------------------------
+    def read(self, sql: str, parameters: tuple | dict) -> list[tuple]:
+        """Every row of a SELECT that SQLAlchemy compiled (`sql`, with the bound `parameters` it sent the driver:
+        see store/prepared.py), run on a DB-API cursor of `engine`, under the thread's query time limit. Nothing
+        is left open: the statement is read to its end, so no snapshot outlives it."""
+        readers = self._readers
+        try:
+            reader = readers.pop()
+        except IndexError:
+            reader = self._reader()
+        try:
+            if self._time_limit is not None:
+                self._time_limit.arm()
+            cursor = reader.cursor()
+            try:
+                cursor.execute(sql, parameters)
+                rows = cursor.fetchall()
+            finally:
+                cursor.close()
+        except BaseException as error:
+            self._release(reader, healthy=False)
+            if self._time_limit is not None and (timeout := self._time_limit.timeout(error)) is not None:
+                raise timeout from None
+            raise
+        self._release(reader, healthy=True)
+        return rows
+
+    def _reader(self):
+        """A DB-API connection of `engine` (set up by its connect events: pragmas, the time limit's handler). On a
+        pool of its own (QueuePool), taken out of it for good, and on PostgreSQL in autocommit, so that a read
+        leaves no transaction open between requests."""
+        fairy = self.engine.raw_connection()
+        if not self._own_readers:
+            return fairy  # returned to its pool after each read
+        fairy.detach()
+        if not self.is_sqlite:
+            fairy.rollback()
+            fairy.dbapi_connection.autocommit = True
+        return fairy
+
+    def _release(self, reader, healthy: bool) -> None:
+        if self._own_readers and healthy:
+            self._readers.append(reader)
+            return
+        if not self._own_readers and healthy:
+            reader.close()
+            return
+        with contextlib.suppress(Exception):  # a broken connection: dropped (pooled ones the pool checks)
+            if self._own_readers:
+                reader.close()
+            else:
+                reader.invalidate()
 
     def describe(self) -> str:
         """The URL without any password, safe for logs."""

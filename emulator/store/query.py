@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 
@@ -15,6 +15,7 @@ from ..lru import LRU
 from ..metadata import Attribute, Table
 from ..plan import AGGREGATES, Aggregate, Plan, case_insensitive
 from .database import Database
+from .prepared import Prepared, prepare
 from .rows import record_columns, record_names
 
 COUNT_LIMIT = 5000
@@ -236,10 +237,16 @@ def count(db: Database, plan: Plan, limit: int = COUNT_LIMIT) -> tuple[int, bool
         return count_rows(conn, db, plan, limit)
 
 
-# First pages' SELECTs by shape. Reusing the Select object spares building it and, since SQLAlchemy memoises a
-# statement's cache key, walking it for that key (~0.1 ms). Plans with joins or groups carry expressions of their
+# First pages' SELECTs by shape, prepared (store/prepared.py) at their first run: a repeated query skips building
+# the statement, its cache key and SQLAlchemy's execution path. Plans with joins or groups carry expressions of their
 # own, so only plans on one table, with a cacheable filter, are kept.
-_FIRST_PAGES: LRU[sa.Select] = LRU(128)
+_FIRST_PAGES: LRU[_Cached] = LRU(128)
+
+
+@dataclass(frozen=True)
+class _Cached:
+    statement: Prepared | sa.Select  # a Select when it could not be prepared: it still skips the building
+    labels: list[tuple[str, str]]  # (sort key name, its row label)
 
 
 def _shape(db: Database, plan: Plan) -> tuple | None:
@@ -250,37 +257,64 @@ def _shape(db: Database, plan: Plan) -> tuple | None:
             plan.limit)
 
 
+def _labels(keys: list[SortKey]) -> list[tuple[str, str]]:
+    return [(k.name, k.label or k.name) for k in keys]
+
+
 def run(db: Database, plan: Plan) -> Page:
     """The plan's rows (at most `limit`), whether more follow, the last row's sort values, and the count if asked."""
-    keys = sort_keys(db, plan)
     shape = _shape(db, plan)
-    statement = _FIRST_PAGES.get(shape) if shape is not None else None
-    if statement is None:
+    cached = _FIRST_PAGES.get(shape) if shape is not None else None
+    rows: Sequence[sa.Row]
+    if cached is not None and isinstance(cached.statement, Prepared):
+        labels = cached.labels
+        rows = cached.statement.rows(db) if plan.limit != 0 else []
+    elif shape is not None and cached is None and plan.limit != 0:
+        keys = sort_keys(db, plan)
+        labels = _labels(keys)
         statement = _statement(db, plan, keys)
-        if shape is not None:
-            _FIRST_PAGES.put(shape, statement)
-    with db.engine.connect() as conn:
-        check_aggregate_limit(conn, db, plan)
-        rows = conn.execute(statement).all() if plan.limit != 0 else []  # one fetchall, not a fetchone per row
-        counted, exceeded = count_rows(conn, db, plan) if plan.count else (None, False)
+        prepared, rows = prepare(db, statement)
+        _FIRST_PAGES.put(shape, _Cached(prepared or statement, labels))
+    else:
+        if cached is not None:
+            statement, labels = cast(sa.Select, cached.statement), cached.labels
+        else:
+            keys = sort_keys(db, plan)
+            statement, labels = _statement(db, plan, keys), _labels(keys)
+        with db.engine.connect() as conn:
+            check_aggregate_limit(conn, db, plan)
+            rows = conn.execute(statement).all() if plan.limit != 0 else []  # one fetchall, not a fetchone per row
+            counted, exceeded = count_rows(conn, db, plan) if plan.count else (None, False)
+        return _page(plan, rows, labels, counted, exceeded)
+    counted, exceeded = count(db, plan) if plan.count else (None, False)
+    return _page(plan, rows, labels, counted, exceeded)
+
+
+def _page(plan: Plan, rows: Sequence[sa.Row], labels: list[tuple[str, str]], counted: int | None,
+          exceeded: bool) -> Page:
     more = plan.limit is not None and len(rows) > plan.limit
     rows = rows[:plan.limit]
-    labels = [(k.name, k.label or k.name) for k in keys]
     page = Page(rows, more, [], counted, exceeded, labels)
     page.last_keys = page.sort_values(rows[-1]) if rows else []
     return page
 
 
-# Single-record SELECTs by shape (table, columns), the key a bound parameter: built once, not per request.
-_RECORDS: LRU[sa.Select] = LRU(256)
+# Single-record SELECTs by shape (table, columns), the key a bound parameter: built and prepared once, not per
+# request.
+_RECORDS: LRU[Prepared | sa.Select] = LRU(256)
 
 
 def get_one(db: Database, table: Table, key: str, attrs: list[Attribute]) -> sa.Row | None:
     base = db.tables[table.logical_name]
     shape = (base, tuple(a.logical_name for a in attrs))
     statement = _RECORDS.get(shape)
-    if statement is None:
+    if isinstance(statement, Prepared):
+        rows: Sequence[sa.Row] = statement.rows(db, key)
+    elif statement is None:
         statement = sa.select(*record_columns(base, attrs)).where(base.c[table.primary_id] == sa.bindparam("key"))
-        _RECORDS.put(shape, statement)
-    with db.engine.connect() as conn:
-        return conn.execute(statement, {"key": key}).first()
+        prepared, rows = prepare(db, statement, {"key": key}, key)
+        _RECORDS.put(shape, prepared or statement)
+    else:
+        with db.engine.connect() as conn:
+            rows = conn.execute(statement, {"key": key}).all()
+    return rows[0] if rows else None

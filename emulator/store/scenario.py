@@ -7,6 +7,7 @@ import json
 import os
 import re
 import sys
+import sysconfig
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -19,7 +20,7 @@ import sqlalchemy as sa
 from .. import metadata
 from ..clock import format_instant, parse_instant
 from ..metadata import optionsets as os_
-from . import records
+from . import custom_schema, records
 from .database import Database
 from .seed import ADMIN_USER_ID, ADMIN_USER_NAME, STATUSES, Seeder, clear
 
@@ -28,7 +29,7 @@ GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}
 RELATIVE = re.compile(r"^([+-])((?:\d+[wdhms])+)$")
 NAMESPACE = uuid.UUID("0b7c4a52-2f1e-4d63-9a55-5c3e1f0d7a10")  # ids of scenario rows without an explicit id
 SECTIONS = ("name", "description", "generator", "agents", "workstreams", "queues", "customers", "conversations",
-            "sessions", "tables", "metadata")
+            "sessions", "tables", "schema", "generate", "metadata")
 GENERATOR_KEYS = ("conversations", "agents", "seed")
 
 
@@ -146,8 +147,11 @@ def from_dict(data: dict, source: str = "<scenario>") -> Scenario:
 
 def search_dirs() -> list[Path]:
     dirs = [Path(p) for p in os.environ.get("EMULATOR_SEED_DATA", "").split(os.pathsep) if p]
-    installed = Path(sys.prefix) / "share" / "dataverse-emulator" / "seed_data"  # wheel data-files
-    return dirs + [Path.cwd() / "seed_data", SEED_DATA, installed]
+    # the wheel's data files: under the environment's prefix, or the user's (pip install --user)
+    installed = [Path(sys.prefix) / "share" / "dataverse-emulator" / "seed_data"]
+    user_scheme = sysconfig.get_preferred_scheme("user")
+    installed.append(Path(sysconfig.get_path("data", user_scheme)) / "share" / "dataverse-emulator" / "seed_data")
+    return dirs + [Path.cwd() / "seed_data", SEED_DATA, *installed]
 
 
 def available() -> list[str]:
@@ -356,7 +360,33 @@ class Loader:
         self.conversations()
         self.sessions()
         self.tables()
+        self.generate()
         return self.rows
+
+    def generate(self) -> None:
+        """Rows made up from each column's type, for any table: {"<table>": <count>} (docs/scenarios.md)."""
+        section = self.s.data.get("generate") or {}
+        if not isinstance(section, dict):
+            raise self.s.error(("generate",), "must be an object of table logical names to row counts")
+        seed = (self.s.data.get("generator") or {}).get("seed", 42)
+        for i, (name, count) in enumerate(section.items()):
+            table = metadata.find(name)
+            if table is None:
+                raise self.s.error(("generate", name), f"'{name}' is not a table")
+            if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= 1_000_000:
+                raise self.s.error(("generate", name), "must be a whole number of rows (0 to 1000000)")
+
+            def existing(target: str) -> list[str]:
+                key = metadata.table(target).primary_id
+                ids = [r[key] for r in self.rows.get(target, [])]
+                with self.db.engine.connect() as conn:
+                    sql = self.db.tables[target]
+                    ids += [v for (v,) in conn.execute(sa.select(sql.c[key]).order_by(sql.c[key]).limit(1000))]
+                return ids
+
+            created = format_instant(self.now)
+            for row in custom_schema.generate(table, count, seed=seed * 1000 + i, now=self.now, existing=existing):
+                self.add(name, self.new_row(name, row, created))
 
     def agents(self) -> None:
         for path, item in self.items("agents"):
@@ -585,6 +615,13 @@ def load(db: Database, scenario: Scenario, *, now: datetime | None = None, reset
     `append` (add to them; keys must then be GUIDs of existing rows or new) is given."""
     now = now or datetime.now(UTC)
     db.create_schema()
+    custom_schema.declare(db, scenario.data.get("schema"),
+                          lambda path, message: scenario.error(("schema", *path), message))
+    with metadata.catalog.use(db.catalog):  # the scenario's own tables, for the loader's and the writer's rules
+        return _load(db, scenario, now, reset=reset, append=append)
+
+
+def _load(db: Database, scenario: Scenario, now: datetime, *, reset: bool, append: bool) -> LoadResult:
     generator = scenario.data.get("generator")
     if generator is not None:
         if not isinstance(generator, dict):

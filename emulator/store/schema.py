@@ -2,6 +2,7 @@
 GUIDs as lowercase text, datetimes as fixed-width UTC text (`2024-05-01T10:00:00Z`, which also sorts right)."""
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Iterator, Mapping
 
@@ -53,6 +54,8 @@ def sql_type(attr: Attribute) -> sa.types.TypeEngine:
         return sa.BigInteger()
     if t == m.DECIMAL:
         return sa.Numeric(23, attr.precision or 2, asdecimal=False)
+    if t == m.MONEY:
+        return sa.Numeric(23, 4, asdecimal=False)  # Dataverse stores money with 4 decimals, shows `precision`
     if t == m.DOUBLE:
         return sa.Float()
     if t == m.BOOLEAN:
@@ -71,6 +74,22 @@ SHAPE_INDEXES = {
 }
 
 
+MAX_IDENTIFIER = 63  # PostgreSQL's limit on names (SQLite has none)
+
+
+def index_name(prefix: str, *parts: str) -> str:
+    """`<prefix>_<parts>`, shortened with a hash to PostgreSQL's identifier limit (long custom names)."""
+    name = "_".join((prefix, *parts))
+    if len(name) <= MAX_IDENTIFIER:
+        return name
+    digest = hashlib.sha1(name.encode()).hexdigest()[:10]
+    return f"{name[:MAX_IDENTIFIER - 11]}_{digest}"
+
+
+def key_index_name(table: Table, key_name: str) -> str:
+    return index_name("ak", table.logical_name, key_name)
+
+
 def build_table(table: Table, metadata: sa.MetaData) -> sa.Table:
     columns = []
     for attr in table.attributes:
@@ -86,11 +105,13 @@ def build_table(table: Table, metadata: sa.MetaData) -> sa.Table:
         leading = parts[0][0]
     for attr in table.lookups:
         if attr.logical_name != leading:
-            sa.Index(f"ix_{table.logical_name}_{attr.logical_name}", sql_table.c[attr.logical_name])
+            sa.Index(index_name("ix", table.logical_name, attr.logical_name), sql_table.c[attr.logical_name])
     if table.attribute("createdon"):
-        sa.Index(f"ix_{table.logical_name}_createdon", sql_table.c.createdon)
+        sa.Index(index_name("ix", table.logical_name, "createdon"), sql_table.c.createdon)
     if table.change_tracking and table.attribute("versionnumber"):  # a change-tracking delta seeks by version
-        sa.Index(f"ix_{table.logical_name}_versionnumber", sql_table.c.versionnumber)
+        sa.Index(index_name("ix", table.logical_name, "versionnumber"), sql_table.c.versionnumber)
+    for key in table.keys:  # an alternate key's values are unique (NULLs aside, on both backends)
+        sa.Index(key_index_name(table, key.logical_name), *(sql_table.c[a] for a in key.attributes), unique=True)
     return sql_table
 
 

@@ -146,7 +146,7 @@ def convert(table: Table, attr: Attribute, value: Any) -> Any:
         if number is None:
             raise _cannot_convert(table, attr, value)
         return _in_range(table, attr, number)
-    if t in (m.DECIMAL, m.DOUBLE):
+    if t in (m.DECIMAL, m.DOUBLE, m.MONEY):
         amount: float
         if is_number:
             amount = value

@@ -5,9 +5,20 @@ from __future__ import annotations
 from flask import Blueprint, Flask, request
 
 from .. import server
-from ..errors import ResourceNotFound
+from ..errors import DataverseError, ResourceNotFound
 from ..settings import API_VERSIONS
-from . import auth, batch, discovery, entitydefinitions, limits, read, tokens, write  # noqa: F401  (handlers)
+from . import (  # noqa: F401  (handlers)
+    auth,
+    batch,
+    discovery,
+    entitydefinitions,
+    hints,
+    limits,
+    metadata_writes,
+    read,
+    tokens,
+    write,
+)
 from .routing import dispatch
 
 METHODS = ["GET", "POST", "PATCH", "PUT", "DELETE"]
@@ -30,4 +41,8 @@ def web_api(version: str, path: str):
         raise ResourceNotFound(version)
     auth.check(server.current().settings.auth)
     method = "GET" if request.method == "HEAD" else request.method  # HEAD is GET without the body
-    return dispatch(path, method)
+    try:
+        return dispatch(path, method)
+    except DataverseError as error:
+        hints.attach(error, path)  # x-emulator-hint on the classic mistakes; the error itself is unchanged
+        raise

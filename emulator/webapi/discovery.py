@@ -5,12 +5,13 @@ import uuid
 import xml.etree.ElementTree as ET
 from functools import lru_cache
 
+import orjson
 from flask import Response
 
 from .. import metadata, server
 from ..errors import ResourceNotFound
 from ..metadata import Table
-from ..responses import ODATA_HEADERS, json_response
+from ..responses import ODATA_HEADERS, bytes_response, json_response
 from .read import service_root
 from .routing import Resource, handles
 
@@ -38,8 +39,14 @@ def metadata_id(*parts: str) -> str:
 
 @handles("service", "GET")
 def service_document(resource: Resource):
-    value = [{"name": t.entity_set, "kind": "EntitySet", "url": t.entity_set} for t in metadata.tables()]
-    return json_response({"@odata.context": f"{service_root()}$metadata", "value": value})
+    return bytes_response(_service_document(metadata.current(), service_root()))
+
+
+@lru_cache(maxsize=64)
+def _service_document(catalog: metadata.Catalog, root: str) -> bytes:
+    """The service document of one catalog at one service root, built once."""
+    value = [{"name": t.entity_set, "kind": "EntitySet", "url": t.entity_set} for t in catalog.tables]
+    return orjson.dumps({"@odata.context": f"{root}$metadata", "value": value})
 
 
 @handles("$metadata", "GET")

@@ -3,14 +3,14 @@ $select, $filter and $expand (of Attributes, OptionSet and GlobalOptionSet) run 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
-from flask import request
+from flask import Response, request
 
 from .. import metadata, server
 from ..errors import BadRequest, DataverseError, ResourceNotFound
-from ..metadata import Attribute, Option, Table
+from ..metadata import Attribute, EntityKey, Option, Table
 from ..metadata import model as m
 from ..odata import syntax
 from ..odata.filter import normalize_guid
@@ -25,12 +25,17 @@ LANGUAGE = 1033
 # EntityDefinitions(<key>)[/Attributes[(<key>)][/<cast>]]
 _REST = re.compile(r"^(?:\((?P<key>[^)]*)\))?(?:/(?P<attributes>Attributes)(?:\((?P<attr_key>[^)]*)\))?"
                    r"(?:/(?P<cast>[^/()]+))?)?/?$")
+# EntityDefinitions(<key>)/Keys[(<key>)] and the relationship collections, served by the module that registers them
+# in SEGMENTS (webapi/metadata_writes.py): (table, segment, item key or None, the table's key as written) -> response
+SEGMENTS: dict[str, Callable[[Table, str, str | None, str], Response]] = {}
+_RELATED = re.compile(r"^\((?P<key>[^)]*)\)/(?P<segment>Keys|OneToManyRelationships|ManyToOneRelationships|"
+                      r"ManyToManyRelationships)(?:\((?P<item>[^)]*)\))?/?$")
 _KEY = re.compile(r"^\s*LogicalName\s*=\s*'(?P<name>[^']*)'\s*$")
 
 METADATA_TYPES = {  # attribute type -> its AttributeMetadata class
     m.UNIQUEIDENTIFIER: "UniqueIdentifierAttributeMetadata", m.STRING: "StringAttributeMetadata",
     m.MEMO: "MemoAttributeMetadata", m.INTEGER: "IntegerAttributeMetadata", m.BIGINT: "BigIntAttributeMetadata",
-    m.DECIMAL: "DecimalAttributeMetadata", m.DOUBLE: "DoubleAttributeMetadata",
+    m.DECIMAL: "DecimalAttributeMetadata", m.DOUBLE: "DoubleAttributeMetadata", m.MONEY: "MoneyAttributeMetadata",
     m.BOOLEAN: "BooleanAttributeMetadata", m.DATETIME: "DateTimeAttributeMetadata",
     m.PICKLIST: "PicklistAttributeMetadata", m.STATE: "StateAttributeMetadata", m.STATUS: "StatusAttributeMetadata",
     m.MULTISELECT: "MultiSelectPicklistAttributeMetadata", m.LOOKUP: "LookupAttributeMetadata",
@@ -76,10 +81,11 @@ def label(text: str) -> dict:
 
 
 def entity_metadata(table: Table) -> dict:
+    custom = table.is_custom or table.logical_name.startswith("msdyn_")
     return {
         "MetadataId": metadata_id("entity", table.logical_name),
         "LogicalName": table.logical_name,
-        "SchemaName": schema_name(table.logical_name),
+        "SchemaName": table.schema_name or schema_name(table.logical_name),
         "EntitySetName": table.entity_set,
         "LogicalCollectionName": table.entity_set,
         "PrimaryIdAttribute": table.primary_id,
@@ -89,9 +95,11 @@ def entity_metadata(table: Table) -> dict:
         "Description": label(table.description),
         "OwnershipType": table.ownership,
         "IsActivity": table.is_activity,
-        "IsCustomEntity": table.logical_name.startswith("msdyn_"),
-        "IsManaged": True,
-        "IsIntersect": False,
+        "IsCustomEntity": custom,
+        "IsManaged": not table.is_custom,
+        "IsIntersect": table.is_intersect,
+        "IsPrivate": False,
+        "ObjectTypeCode": table.object_type_code,
         "IsLogicalEntity": False,
         "IsValidForAdvancedFind": True,
         "TableType": "Standard",
@@ -104,7 +112,7 @@ def attribute_metadata(table: Table, attr: Attribute) -> dict:
         "@odata.type": f"#{NAMESPACE}.{METADATA_TYPES[attr.type]}",
         "MetadataId": metadata_id("attribute", table.logical_name, attr.logical_name),
         "LogicalName": attr.logical_name,
-        "SchemaName": schema_name(attr.logical_name),
+        "SchemaName": attr.schema_name or schema_name(attr.logical_name),
         "EntityLogicalName": table.logical_name,
         "AttributeType": type_code,
         "AttributeTypeName": {"Value": f"{attr.type}Type"},
@@ -112,7 +120,7 @@ def attribute_metadata(table: Table, attr: Attribute) -> dict:
         "Description": label(attr.description),
         "IsPrimaryId": attr.logical_name == table.primary_id,
         "IsPrimaryName": attr.logical_name == table.primary_name,
-        "IsCustomAttribute": attr.logical_name.startswith("msdyn_"),
+        "IsCustomAttribute": bool(attr.schema_name) or attr.logical_name.startswith("msdyn_"),
         "IsValidForCreate": attr.valid_for_create,
         "IsValidForUpdate": attr.valid_for_update,
         "IsValidForRead": True,
@@ -123,12 +131,14 @@ def attribute_metadata(table: Table, attr: Attribute) -> dict:
     }
     if attr.max_length is not None:
         out["MaxLength"] = attr.max_length
-    if attr.type in (m.INTEGER, m.DECIMAL, m.DOUBLE):
+    if attr.type in (m.STRING, m.MEMO) and attr.format:
+        out["FormatName"] = {"Value": attr.format}
+    if attr.type in (m.INTEGER, m.BIGINT, m.DECIMAL, m.DOUBLE, m.MONEY):
         out["MinValue"], out["MaxValue"] = attr.min_value, attr.max_value
         if attr.precision is not None:
             out["Precision"] = attr.precision
     if attr.type == m.DATETIME:
-        out["Format"] = "DateAndTime"
+        out["Format"] = attr.format or "DateAndTime"
         out["DateTimeBehavior"] = {"Value": "UserLocal"}
     if attr.is_lookup:
         out["Targets"] = list(attr.targets)
@@ -179,8 +189,11 @@ def option_set_metadata(table: Table, attr: Attribute, global_only: bool = False
 # AttributeMetadata's properties beyond those every column has, per derived type (an item lacks one it has no value
 # for, as an un-cast collection's items lack those of other types).
 SPECIFIC_PROPERTIES: dict[str, frozenset[str]] = {
-    "StringAttributeMetadata": frozenset({"MaxLength"}), "MemoAttributeMetadata": frozenset({"MaxLength"}),
+    "StringAttributeMetadata": frozenset({"MaxLength", "FormatName"}),
+    "MemoAttributeMetadata": frozenset({"MaxLength", "FormatName"}),
     "IntegerAttributeMetadata": frozenset({"MinValue", "MaxValue"}),
+    "BigIntAttributeMetadata": frozenset({"MinValue", "MaxValue"}),
+    "MoneyAttributeMetadata": frozenset({"MinValue", "MaxValue", "Precision"}),
     "DecimalAttributeMetadata": frozenset({"MinValue", "MaxValue", "Precision"}),
     "DoubleAttributeMetadata": frozenset({"MinValue", "MaxValue", "Precision"}),
     "DateTimeAttributeMetadata": frozenset({"Format", "DateTimeBehavior"}),
@@ -204,8 +217,32 @@ def attribute_type(name: str, classes: Iterable[str]) -> ObjectType:
 
 
 ATTRIBUTE = attribute_type("AttributeMetadata", METADATA_TYPES.values())
+KEY = ObjectType(f"{NAMESPACE}.EntityKeyMetadata", frozenset({
+    "MetadataId", "HasChanged", "LogicalName", "SchemaName", "EntityLogicalName", "KeyAttributes", "DisplayName",
+    "EntityKeyIndexStatus", "AsyncJob", "IsManaged", "IsCustomizable", "IsSecondaryKey", "IsSynchronous",
+    "IntroducedVersion"}), "MetadataId")
 ENTITY = ObjectType(f"{NAMESPACE}.EntityMetadata", frozenset(entity_metadata(_FIRST)), "MetadataId",
-                    {"Attributes": (ATTRIBUTE, True)})
+                    {"Attributes": (ATTRIBUTE, True), "Keys": (KEY, True)})
+
+
+def key_metadata(table: Table, entity_key: EntityKey) -> dict[str, Any]:
+    return {
+        "@odata.type": f"#{NAMESPACE}.EntityKeyMetadata",
+        "MetadataId": metadata_id("key", table.logical_name, entity_key.logical_name),
+        "HasChanged": None,
+        "LogicalName": entity_key.logical_name,
+        "SchemaName": entity_key.schema_name or entity_key.logical_name,
+        "EntityLogicalName": table.logical_name,
+        "KeyAttributes": list(entity_key.attributes),
+        "DisplayName": label(entity_key.display_name),
+        "EntityKeyIndexStatus": "Active",
+        "AsyncJob": None,
+        "IsManaged": False,
+        "IsCustomizable": {"Value": True, "CanBeChanged": True, "ManagedPropertyLogicalName": "iscustomizable"},
+        "IsSecondaryKey": False,
+        "IsSynchronous": True,
+        "IntroducedVersion": "1.0",
+    }
 
 
 # --- resources -----------------------------------------------------------------------------------------------
@@ -284,6 +321,9 @@ def _entities(tables: list[Table], query: ObjectQuery) -> list[dict]:
         if "Attributes" in query.expand:
             shaped["Attributes"] = _attributes(table, list(table.attributes), query.expand["Attributes"],
                                                keep_type=True)
+        if "Keys" in query.expand:
+            keys = query.expand["Keys"]
+            shaped["Keys"] = [keys.shape(k) for k in (key_metadata(table, x) for x in table.keys) if keys.matches(k)]
         value.append(shaped)
     return value
 
@@ -300,7 +340,8 @@ def _refuse_filter(options: dict[str, str], collection: str, one: str) -> None:
 
 @handles("EntityDefinitions", "GET")
 def entity_definitions(resource: Resource):
-    match = _REST.match(resource.rest)
+    related = _RELATED.match(resource.rest)
+    match = related or _REST.match(resource.rest)
     if not match:
         raise ResourceNotFound(resource.path.split("/")[-1])
     options = query_options(request.args.items(multi=True))
@@ -316,6 +357,9 @@ def entity_definitions(resource: Resource):
                               "value": _entities(list(metadata.tables()),
                                                  parse_query(options, ENTITY, aliases, limits))})
     table = _find_table(match.group("key"))
+    if related:
+        serve = SEGMENTS[related.group("segment")]
+        return serve(table, related.group("segment"), related.group("item"), match.group("key"))
     if not match.group("attributes"):
         _refuse_filter(options, "EntityDefinitions", "entity")
         [item] = _entities([table], parse_query(options, ENTITY, aliases, limits))

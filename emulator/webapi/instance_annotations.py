@@ -74,7 +74,7 @@ def formatted_value(attr: Attribute, value, row, names: dict[tuple[str, str], st
         return format_datetime(value)
     if t in (m.INTEGER, m.BIGINT):
         return f"{int(value):,}"
-    if t in (m.DECIMAL, m.DOUBLE):
+    if t in (m.DECIMAL, m.DOUBLE, m.MONEY):
         return f"{float(value):,.{attr.precision if attr.precision is not None else 2}f}"
     if t == m.ENTITYNAME:
         table = metadata.find(value)

@@ -1,14 +1,16 @@
 """Reads: GET on an entity set (query options or FetchXML, paging, counts), on one record, and on <set>/$count."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
 from flask import request
 
-from .. import server
+from .. import metadata, server
 from ..errors import BadRequest, PropertyNotFound, RecordNotFound
 from ..lru import LRU
+from ..metadata import Attribute
 from ..odata import apply, changes, fetchxml, paging, serialize, sql
 from ..odata.limits import FilterLimits
 from ..odata.options import (
@@ -29,14 +31,20 @@ from .routing import Resource, handles
 
 _SAFE = "$,'()/:=@*;"
 _SERVICE_ROOTS: LRU[str] = LRU(64)
+MAX_CACHED_QUERY = 1000  # query strings longer than this are parsed on every request, not cached
 
 
 def service_root() -> str:
-    """`<scheme>://<host>/api/data/v9.x/`, from the request itself so links work whatever host the client used."""
-    key = (request.scheme, request.host, request.path.split("/")[3])
+    """`<scheme>://<host>/api/data/v9.x/`, from the request itself so links work whatever host the client used.
+    Built once per host: werkzeug's host_url decodes the URL to an IRI on every request. Keyed by the environ
+    values werkzeug derives the host from, read without computing it."""
+    req = request._get_current_object()  # type: ignore[attr-defined]  # one context lookup, not one per attribute
+    environ = req.environ
+    key = (environ.get("wsgi.url_scheme"), environ.get("HTTP_HOST"), environ.get("SERVER_NAME"),
+           environ.get("SERVER_PORT"), req.path.split("/", 4)[3])
     root = _SERVICE_ROOTS.get(key)
-    if root is None:  # werkzeug's host_url decodes the URL to an IRI on every request: build it once per host
-        root = f"{request.host_url}api/data/{key[2]}/"
+    if root is None:
+        root = f"{req.host_url}api/data/{key[4]}/"
         _SERVICE_ROOTS.put(key, root)
     return root
 
@@ -237,29 +245,59 @@ def _fetch(resource: Resource, text: str, prefs: prefer.Preferences, language: s
     return json_response(body, headers={"Preference-Applied": ",".join(applied)} if applied else None)
 
 
+@dataclass(frozen=True)
+class _RecordQuery:
+    """What a single-record GET's query string asks for, parsed once per catalog, table and query string: it
+    depends on nothing else (no $filter, clock or caller applies to one record)."""
+
+    options: QueryOptions  # read only
+    attrs: list[Attribute]  # the columns to return
+    context: str  # @odata.context after the service root
+    expand_given: bool  # `$expand` is in the query string (even empty): no 304 then
+
+
+_RECORD_QUERIES: LRU[_RecordQuery] = LRU(256)
+
+
+def _record_query(resource: Resource, query_string: bytes) -> _RecordQuery:
+    table = resource.entity_table
+    key = (metadata.current(), table.logical_name, query_string) if len(query_string) <= MAX_CACHED_QUERY else None
+    found = _RECORD_QUERIES.get(key) if key is not None else None
+    if found is None:
+        options = _options(resource, single=True)
+        found = _RecordQuery(options, options.columns(),
+                             serialize.context_url("", table, options.select_names, single=True,
+                                                   expand=[item.context for item in options.expand]),
+                             "$expand" in request.args)
+        if key is not None:
+            _RECORD_QUERIES.put(key, found)
+    return found
+
+
 @handles("entity", "GET")
 def retrieve(resource: Resource):
     emulator = server.current()
-    prefs = prefer.parse(request.headers.get("Prefer"))
-    options = _options(resource, single=True)
-    attrs = options.columns()
+    req = request._get_current_object()  # type: ignore[attr-defined]  # one context lookup, not one per attribute
+    headers = req.headers
+    prefs = prefer.parse(headers.get("Prefer"))
+    asked = _record_query(resource, req.query_string)
+    attrs = asked.attrs
     row = query.get_one(emulator.db, resource.entity_table, resource.record_key, attrs)
     if row is None:
         raise RecordNotFound(resource.entity_table.logical_name, resource.record_key)
-    if _not_modified(row, prefs):
+    if _not_modified(row, prefs, headers.get("If-None-Match"), asked.expand_given):
         return empty_response(304)
-    body = {"@odata.context": serialize.context_url(service_root(), options.table, options.select_names,
-                                                    single=True, expand=[item.context for item in options.expand])}
+    body = {"@odata.context": service_root() + asked.context}
     body.update(serialize.record(attrs, row, instance_annotations.annotator(emulator, prefs, [row], attrs),
-                                 _expansions(emulator, prefs, options, [row])))
+                                 _expansions(emulator, prefs, asked.options, [row])))
     return json_response(body, headers=prefs.header())
 
 
-def _not_modified(row, prefs) -> bool:
+def _not_modified(row, prefs, header: str | None, expand_given: bool) -> bool:
     """Conditional GET: If-None-Match with the row's current ETag -> 304, never when annotations or $expand are
     asked for. The literal `If-None-Match: null` that some clients send on every request is no precondition."""
-    header = (request.headers.get("If-None-Match") or "").strip()
-    if not header or header == "null" or prefs.annotations or "$expand" in request.args:
+    header = (header or "").strip()
+    if not header or header == "null" or prefs.annotations or expand_given:
         return False
     return serialize.etag(row._mapping["versionnumber"]) in [tag.strip() for tag in header.split(",")]
 

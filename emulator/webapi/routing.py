@@ -14,6 +14,7 @@ from flask import Response, request
 from .. import metadata
 from ..errors import BadRequest, DataverseError, MethodNotAllowed, NotSupported, ResourceNotFound
 from ..metadata import Table
+from . import media
 
 Handler = Callable[["Resource"], Response]
 HANDLERS: dict[tuple[str, str], Handler] = {}
@@ -104,6 +105,7 @@ def dispatch(path: str, method: str) -> Response:
     resource = resolve(path)
     handler = HANDLERS.get((resource.kind, method))
     if handler is not None:
+        media.check(resource.kind, method)  # a write body that is not JSON: 415, before anything is written
         return handler(resource)
     if any(kind == resource.kind for kind, _ in HANDLERS):
         if resource.kind in ("collection", "entity", "property", "count"):
