@@ -61,6 +61,10 @@ def main() -> None:
 @click.option("--scenario", default=None, metavar="NAME|FILE",
               help="Scenario to load when the database is empty (seed_data/<name>.json or a file). Default: the "
                    "default data set.")
+@click.option("--metadata", default=None, metavar="FILE|DIR",
+              help="An org's $metadata file (or a directory from `metadata pull`) whose tables join the shipped ones.")
+@click.option("--metadata-details", default=None, metavar="FILE",
+              help="The EntityDefinitions export for --metadata FILE (labels, lengths, required levels).")
 @click.option("--service-protection/--no-service-protection", envvar="EMULATOR_SERVICE_PROTECTION", default=False,
               show_default=True, help="Enforce Dataverse's service protection limits (429 with Retry-After).")
 @click.option("--baseline/--no-baseline", default=True, show_default=True,
@@ -81,7 +85,8 @@ def main() -> None:
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int, database: str, auth: str, admin_key: str | None,
           query_timeout_ms: int, now: str | None, seed_value: int, tls: bool, scenario: str | None,
-          service_protection: bool, baseline: bool, simulate: bool, simulate_rate: float, simulate_seed: int,
+          metadata: str | None, metadata_details: str | None, service_protection: bool, baseline: bool,
+          simulate: bool, simulate_rate: float, simulate_seed: int,
           workers: int | None, threads: int, log_format: str) -> None:
     """Serve the Web API (loads the scenario, or the default data set, when the database is empty)."""
     if workers and simulate:
@@ -101,7 +106,8 @@ def serve(ctx: click.Context, host: str, port: int, database: str, auth: str, ad
     try:
         app, emulator, certificate = _start(reporter, host=host, auth=auth, admin_key=admin_key, database=database,
                                             query_timeout_ms=query_timeout_ms, now=now, seed_value=seed_value,
-                                            scenario=scenario, baseline=baseline, tls=tls,
+                                            scenario=scenario, baseline=baseline, tls=tls, metadata=metadata,
+                                            metadata_details=metadata_details,
                                             service_protection=service_protection, simulate=simulate,
                                             simulate_rate=simulate_rate, simulate_seed=simulate_seed,
                                             workers=workers)
@@ -145,6 +151,7 @@ def serve(ctx: click.Context, host: str, port: int, database: str, auth: str, ad
 
 def _start(reporter: serving.Reporter, *, host: str, auth: str, admin_key: str | None, database: str,
            query_timeout_ms: int, now: str | None, seed_value: int, scenario: str | None, baseline: bool, tls: bool,
+           metadata: str | None = None, metadata_details: str | None = None,
            service_protection: bool, simulate: bool, simulate_rate: float, simulate_seed: int,
            workers: int | None) -> tuple:
     """`serve` once its port is bound: the data loaded, the app made (and its reset baseline saved), the
@@ -155,6 +162,7 @@ def _start(reporter: serving.Reporter, *, host: str, auth: str, admin_key: str |
 
     emulator = _prepare(database_url=database, auth=auth, now=now, seed=seed_value, host=host, admin_key=admin_key,
                         query_timeout_ms=query_timeout_ms, scenario=scenario, baseline=baseline,
+                        metadata=metadata, metadata_details=metadata_details,
                         service_protection=service_protection, workers=workers or 1, note=reporter.note)
     loaded = emulator.loaded
     if isinstance(loaded, SeedResult):
@@ -261,6 +269,9 @@ def import_command(file: str, database: str, reset: bool, now: str | None) -> No
 from .omnichannel.cli import get_conversations  # noqa: E402  (client side; imports nothing from the server)
 
 main.add_command(get_conversations)
+from .metadata_cli import metadata_group  # noqa: E402
+
+main.add_command(metadata_group)
 
 
 if __name__ == "__main__":

@@ -8,9 +8,11 @@ from dataclasses import dataclass, field
 from flask import Flask, current_app, g, has_request_context
 
 from .clock import Clock, parse_instant
+from .metadata.catalog import use
 from .settings import Settings
 from .store import scenario as scenarios
 from .store.database import Database
+from .store.imported import add_missing_columns, imported_catalog
 from .store.seed import ADMIN_USER_ID, SeedResult, seed
 
 EXTENSION = "emulator"  # the app.extensions key create_app keeps the emulator under
@@ -39,10 +41,11 @@ def prepare(settings: Settings, note: Callable[[str], None] = lambda _: None) ->
     """The emulator `settings` describe, its database ready: schema created and the data loaded as `settings.load`
     says (a scenario, or the generated data set). The CLI, the pytest plugin and the tests all start here; `note`
     hears why data already there was kept. Raises DatabaseUnavailable, ScenarioError or ValueError."""
-    emulator = Emulator(settings, Database(settings.database_url),
+    emulator = Emulator(settings, Database(settings.database_url, imported_catalog(settings)),
                         Clock(parse_instant(settings.now)) if settings.now else Clock())
     db = emulator.db
     db.create_schema()
+    add_missing_columns(db)
     if settings.load == "never":
         return emulator
     if settings.load == "if-empty" and not (db.is_empty() and not db.count("systemuser")):
@@ -53,12 +56,13 @@ def prepare(settings: Settings, note: Callable[[str], None] = lambda _: None) ->
         return emulator
     reset, now = settings.load == "replace", emulator.clock.now()
     try:
-        if settings.scenario:
-            emulator.loaded = scenarios.load(db, scenarios.read(settings.scenario), now=now, reset=reset)
-            emulator.scenario = emulator.loaded.name
-        else:
-            emulator.loaded = seed(db, conversations=settings.conversations, agents=settings.agents,
-                                   seed=settings.seed, now=now, reset=reset)
+        with use(db.catalog):
+            if settings.scenario:
+                emulator.loaded = scenarios.load(db, scenarios.read(settings.scenario), now=now, reset=reset)
+                emulator.scenario = emulator.loaded.name
+            else:
+                emulator.loaded = seed(db, conversations=settings.conversations, agents=settings.agents,
+                                       seed=settings.seed, now=now, reset=reset)
     except Exception:
         db.dispose()
         raise

@@ -49,6 +49,10 @@ class Settings:
     seed: int = 42
     conversations: int = 500
     agents: int = 12
+    # an org's schema imported beside the shipped tables (docs/metadata.md): a $metadata file or a directory, and
+    # its EntityDefinitions export
+    metadata: str | None = None
+    metadata_details: str | None = None
     # the control plane: the reset baseline saved at start, service protection limits on at start (and after a reset)
     baseline: bool = True
     service_protection: bool = False

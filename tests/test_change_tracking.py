@@ -151,3 +151,25 @@ def test_dynamics_web_api_tracks_changes(live):
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, f"node --test failed:\n{result.stdout}\n{result.stderr}"
     assert re.search(r"^# pass 1$", result.stdout, re.MULTILINE), result.stdout
+
+
+def test_entity_definitions_say_which_tables_track_changes(api):
+    tracked = api.get("EntityDefinitions?$select=LogicalName&$filter=ChangeTrackingEnabled eq true")
+    assert tracked.status_code == 200, tracked.get_data(as_text=True)
+    names = {t["LogicalName"] for t in tracked.get_json()["value"]}
+    assert {"account", "contact", "msdyn_ocliveworkitem"} <= names
+    created = api.request("POST", "EntityDefinitions", json={
+        "@odata.type": "Microsoft.Dynamics.CRM.EntityMetadata", "SchemaName": "new_Tracked",
+        "DisplayName": {"LocalizedLabels": [{"Label": "Tracked", "LanguageCode": 1033}]},
+        "DisplayCollectionName": {"LocalizedLabels": [{"Label": "Tracked", "LanguageCode": 1033}]},
+        "OwnershipType": "UserOwned", "HasActivities": False, "HasNotes": False, "IsActivity": False,
+        "ChangeTrackingEnabled": True,
+        "Attributes": [{"@odata.type": "Microsoft.Dynamics.CRM.StringAttributeMetadata", "SchemaName": "new_Name",
+                        "IsPrimaryName": True, "MaxLength": 100, "FormatName": {"Value": "Text"},
+                        "RequiredLevel": {"Value": "None"},
+                        "DisplayName": {"LocalizedLabels": [{"Label": "Name", "LanguageCode": 1033}]}}]})
+    assert created.status_code == 204, created.get_data(as_text=True)
+    one = api.get("EntityDefinitions(LogicalName='new_tracked')?$select=ChangeTrackingEnabled").get_json()
+    assert one["ChangeTrackingEnabled"] is True
+    link = api.get("new_trackeds?$select=new_name", headers=TRACK)
+    assert link.status_code == 200 and "@odata.deltaLink" in link.get_json()

@@ -35,6 +35,7 @@ class TableHeader:
     ownership: str = "UserOwned"  # UserOwned | OrganizationOwned
     object_type_code: int | None = None
     is_intersect: bool = False
+    change_tracking: bool = False  # ChangeTrackingEnabled: off unless the definition turns it on, as in Dataverse
 
     @property
     def primary_id(self) -> str:
@@ -91,7 +92,7 @@ def build_table(definition: TableDefinition, base: Table | None) -> Table:
                  header.primary_id, definition.primary_name or header.primary_id, tuple(attrs),
                  ownership=header.ownership, description=header.description, keys=definition.keys,
                  schema_name=header.schema_name, is_custom=True, is_intersect=header.is_intersect,
-                 object_type_code=header.object_type_code, change_tracking=False)  # a new table's default
+                 object_type_code=header.object_type_code, change_tracking=header.change_tracking)
 
 
 def layer(base: Catalog, definitions: Iterable[TableDefinition],

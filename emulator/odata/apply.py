@@ -90,7 +90,7 @@ class Apply:
 class Compiler:
     """Compiles one $apply text for one table; `filters()` gives a FilterCompiler for each filter()."""
 
-    def __init__(self, table: Table, sql_tables: dict[str, sa.Table], filters: Callable[[], FilterCompiler],
+    def __init__(self, table: Table, sql_tables: Mapping[str, sa.Table], filters: Callable[[], FilterCompiler],
                  aliases: Mapping[str, str]) -> None:
         self.table = table
         self.sql_tables = sql_tables

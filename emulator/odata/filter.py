@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import threading
 import uuid
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -89,7 +89,7 @@ _COMPILED: LRU[Compiled] = LRU(256)
 class FilterCompiler:
     """Compiles one $filter for one table. `now` and `user_id` feed the Dataverse query functions."""
 
-    def __init__(self, table: Table, sql_tables: dict[str, sa.Table], *, now: datetime, limits: FilterLimits,
+    def __init__(self, table: Table, sql_tables: Mapping[str, sa.Table], *, now: datetime, limits: FilterLimits,
                  user_id: str | None = None, dialect: str = "sqlite") -> None:
         self.table = table
         self.limits = limits

@@ -140,7 +140,7 @@ def parse_count(text: str | None) -> bool:
     return value == "true"
 
 
-def parse_options(table: Table, args: Mapping[str, str], sql_tables: dict[str, sa.Table], *, now: datetime,
+def parse_options(table: Table, args: Mapping[str, str], sql_tables: Mapping[str, sa.Table], *, now: datetime,
                   user_id: str | None, dialect: str, limits: FilterLimits, single: bool = False) -> QueryOptions:
     """Parse every option of a request on one entity set (or, with `single`, one record)."""
     check_option_names(args)

@@ -97,7 +97,10 @@ class Database:
             with self.engine.begin() as conn:
                 if self.engine.dialect.name == "postgresql":
                     self._ensure_citext(conn)
-                self.metadata.create_all(conn)
+                # one query for the tables there are; only the missing ones are built and created
+                existing = set(sa.inspect(conn).get_table_names())
+                missing = [self.tables[name] for name in self.tables if name not in existing]
+                self.metadata.create_all(conn, tables=missing)
             ddl.load(self)  # the custom part stored by earlier runs and other processes
         except (sa.exc.OperationalError, sa.exc.ProgrammingError) as e:
             reason = str(e.orig).strip().splitlines()[0] if e.orig else str(e)

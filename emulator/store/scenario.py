@@ -29,7 +29,7 @@ GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}
 RELATIVE = re.compile(r"^([+-])((?:\d+[wdhms])+)$")
 NAMESPACE = uuid.UUID("0b7c4a52-2f1e-4d63-9a55-5c3e1f0d7a10")  # ids of scenario rows without an explicit id
 SECTIONS = ("name", "description", "generator", "agents", "workstreams", "queues", "customers", "conversations",
-            "sessions", "tables", "schema", "generate")
+            "sessions", "tables", "schema", "generate", "metadata")
 GENERATOR_KEYS = ("conversations", "agents", "seed")
 
 

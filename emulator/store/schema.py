@@ -3,6 +3,8 @@ GUIDs as lowercase text, datetimes as fixed-width UTC text (`2024-05-01T10:00:00
 from __future__ import annotations
 
 import hashlib
+import threading
+from collections.abc import Iterator, Mapping
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import CITEXT
@@ -119,25 +121,50 @@ def build_table(table: Table, metadata: sa.MetaData) -> sa.Table:
     return sql_table
 
 
-class SqlTables(dict):
-    """The SQL tables by logical name, and the views (`activitypointer`): a view is found by `[]`, `get` and `in`
-    like a table, but iterating gives the stored tables only (what snapshots, exports and resets walk)."""
+VIEWS = frozenset({"activitypointer"})  # catalog tables served by a view over others (pointer_view)
 
-    def __init__(self, tables: dict[str, sa.Table], views: dict[str, sa.Table]) -> None:
-        super().__init__(tables)
-        self.views = views
 
-    def __missing__(self, name: str) -> sa.Table:
-        return self.views[name]
+class SqlTables(Mapping[str, sa.Table]):
+    """The SQL table of every catalog table by logical name, each built when first asked for: an org's imported
+    metadata can hold 1,000 tables, and building them all costs seconds a start (docs/metadata.md). A view
+    (`activitypointer`) is found by `[]`, `get` and `in` like a table, but iterating gives the stored tables only
+    (what schema creation, snapshots, exports and resets walk)."""
 
-    def get(self, name, default=None):
-        return super().get(name, self.views.get(name, default))
+    def __init__(self, catalog: metadata.Catalog, sql_metadata: sa.MetaData) -> None:
+        self.catalog = catalog
+        self.sql_metadata = sql_metadata
+        self._built: dict[str, sa.Table] = {}
+        self._lock = threading.Lock()
+        self.views: dict[str, sa.Table] = {}
+
+    def __getitem__(self, name: str) -> sa.Table:
+        if name in VIEWS:
+            return self.views[name]
+        found = self._built.get(name)
+        if found is not None:
+            return found
+        table = self.catalog.find(name)
+        if table is None:
+            raise KeyError(name)
+        with self._lock:
+            found = self._built.get(name)
+            if found is None:
+                found = self._built[name] = build_table(table, self.sql_metadata)
+        return found
+
+    def __iter__(self) -> Iterator[str]:
+        return (t.logical_name for t in self.catalog.tables if t.logical_name not in VIEWS)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
 
     def __contains__(self, name: object) -> bool:
-        return super().__contains__(name) or name in self.views
+        if name in VIEWS:
+            return name in self.views
+        return isinstance(name, str) and self.catalog.find(name) is not None
 
 
-def pointer_view(catalog: metadata.Catalog, tables: dict[str, sa.Table], sql_metadata: sa.MetaData
+def pointer_view(catalog: metadata.Catalog, tables: Mapping[str, sa.Table], sql_metadata: sa.MetaData
                  ) -> sa.Table | None:
     """`activitypointer` as a view: UNION ALL of its columns over every activity table (NULL where a table has no
     such column), created after the tables and dropped before them. Queries read it like a table; nothing writes it
@@ -175,7 +202,8 @@ def pointer_view(catalog: metadata.Catalog, tables: dict[str, sa.Table], sql_met
 
 def build_metadata(catalog: metadata.Catalog) -> tuple[sa.MetaData, SqlTables]:
     sql_metadata = sa.MetaData()
-    tables = {t.logical_name: build_table(t, sql_metadata) for t in catalog.tables
-              if t.logical_name != "activitypointer"}
-    view = pointer_view(catalog, tables, sql_metadata)
-    return sql_metadata, SqlTables(tables, {"activitypointer": view} if view is not None else {})
+    tables = SqlTables(catalog, sql_metadata)
+    view = pointer_view(catalog, tables, sql_metadata)  # builds its source tables, so create_all makes it after them
+    if view is not None:
+        tables.views["activitypointer"] = view
+    return sql_metadata, tables

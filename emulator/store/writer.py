@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -51,7 +51,7 @@ class Writer:
     versions come from a one-row counter updated in the same transaction. Elsewhere (PostgreSQL) writers run in
     parallel: rows they change are locked with SELECT ... FOR UPDATE and versions come from a sequence."""
 
-    def __init__(self, engine: sa.Engine, tables: dict[str, sa.Table], *, serial: bool) -> None:
+    def __init__(self, engine: sa.Engine, tables: Mapping[str, sa.Table], *, serial: bool) -> None:
         self.engine = engine
         self.tables = tables
         self.lock: contextlib.AbstractContextManager = threading.RLock() if serial else contextlib.nullcontext()

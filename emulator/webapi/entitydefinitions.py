@@ -102,6 +102,7 @@ def entity_metadata(table: Table) -> dict:
         "ObjectTypeCode": table.object_type_code,
         "IsLogicalEntity": False,
         "IsValidForAdvancedFind": True,
+        "ChangeTrackingEnabled": table.change_tracking,
         "TableType": "Standard",
     }
 

@@ -286,7 +286,7 @@ def parse_table(payload: Any, catalog: Catalog) -> tuple[c.TableHeader, c.TableD
     header = c.TableHeader(logical, schema, entity_set, display,
                            label_text(payload.get("DisplayCollectionName"), display + "s"),
                            label_text(payload.get("Description")), ownership,
-                           max([9999, *codes]) + 1)
+                           max([9999, *codes]) + 1, change_tracking=payload.get("ChangeTrackingEnabled") is True)
     _check_columns(header.primary_id, attributes, schema)
     return header, c.TableDefinition(logical, header, tuple(attributes), primary_name=primaries[0].logical_name)
 

@@ -2,7 +2,7 @@
 semi-joins for link-entities, filters, orders, grouping and aggregates, and the paging FetchXML asks for."""
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -119,7 +119,7 @@ class FetchQuery:
 class Compiler:
     """One FetchXML text on one entity set -> FetchQuery."""
 
-    def __init__(self, table: Table, sql_tables: dict[str, sa.Table], *, now: datetime, user_id: str | None,
+    def __init__(self, table: Table, sql_tables: Mapping[str, sa.Table], *, now: datetime, user_id: str | None,
                  dialect: str, limits: FilterLimits) -> None:
         self.table, self.sql_tables = table, sql_tables
         self.context: dict[str, Any] = {"now": now, "user_id": user_id, "dialect": dialect, "limits": limits}
@@ -535,7 +535,7 @@ _COMPILED: LRU[tuple[FetchQuery, tuple[tuple[str, object], ...]]] = LRU(256)
 MAX_CACHED_TEXT = 4000
 
 
-def compile_fetch(text: str, table: Table, sql_tables: dict[str, sa.Table], *, now: datetime, user_id: str | None,
+def compile_fetch(text: str, table: Table, sql_tables: Mapping[str, sa.Table], *, now: datetime, user_id: str | None,
                   dialect: str, limits: FilterLimits) -> FetchQuery:
     """The FetchXML's query on `table`'s entity set, reused from an earlier request with the same text while the
     clock and caller values its conditions read are unchanged. A copy: the caller may set its `count`."""

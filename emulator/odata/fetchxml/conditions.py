@@ -2,6 +2,7 @@
 the $filter compiler's checks of literals, sharing the SQL of the Microsoft.Dynamics.CRM query functions."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -62,7 +63,7 @@ class Scope(FilterCompiler):
     """An `entity` or `link-entity`: its table under an SQL alias of its own, its conditions compiled with the $filter
     compiler, column names being FetchXML's logical names."""
 
-    def __init__(self, table: Table, source: NamedFromClause, sql_tables: dict[str, sa.Table], *, now: datetime,
+    def __init__(self, table: Table, source: NamedFromClause, sql_tables: Mapping[str, sa.Table], *, now: datetime,
                  user_id: str | None, dialect: str, limits: FilterLimits, alias: str | None = None) -> None:
         super().__init__(table, sql_tables, now=now, limits=limits, user_id=user_id, dialect=dialect)
         self.source = source
