@@ -14,6 +14,7 @@ from . import (  # noqa: F401  (handlers)
     entitydefinitions,
     hints,
     limits,
+    messages,
     metadata_writes,
     read,
     tokens,

@@ -12,6 +12,7 @@ from .. import metadata, server
 from ..errors import ResourceNotFound
 from ..metadata import Table
 from ..responses import ODATA_HEADERS, bytes_response, json_response
+from . import operations
 from .read import service_root
 from .routing import Resource, handles
 
@@ -137,4 +138,39 @@ def csdl(catalog: metadata.Catalog) -> ET.Element:
                 _sub(entity_set, "NavigationPropertyBinding", Path=nav,
                      Target=catalog.table(targets[0]).entity_set)
     _sub(container, "FunctionImport", Name="WhoAmI", Function=f"{NAMESPACE}.WhoAmI")
+    _operations(schema, container, catalog)
     return root
+
+
+def _operations(schema: ET.Element, container: ET.Element, catalog: metadata.Catalog) -> None:
+    """The emulated functions and actions (operations.py) with their signatures, complex and enum types. An
+    operation whose bound or parameter table is not in the catalog is typed by crmbaseentity."""
+    def entity_type(name: str) -> str:
+        return f"{ALIAS}.{name}" if catalog.find(name) is not None else f"{ALIAS}.crmbaseentity"
+
+    for name, members in operations.ENUM_TYPES.items():
+        enum = _sub(schema, "EnumType", Name=name)
+        for value, member in enumerate(members):
+            _sub(enum, "Member", Name=member, Value=str(value))
+    for name, properties in operations.COMPLEX_TYPES.items():
+        complex_type = _sub(schema, "ComplexType", Name=name)
+        for prop, type_name in properties:
+            _sub(complex_type, "Property", Name=prop, Type=type_name)
+    for op in operations.OPERATIONS.values():
+        element = _sub(schema, op.kind, Name=op.name)
+        if op.bound_to is not None:
+            element.set("IsBound", "true")
+            _sub(element, "Parameter", Name="entity", Type=entity_type(op.bound_to), Nullable="false")
+        for param in op.parameters:
+            type_name = entity_type(param.entity_type) if param.type == operations.ENTITY else param.type
+            attrs = {"Name": param.name, "Type": type_name}
+            if not param.optional:
+                attrs["Nullable"] = "false"
+            _sub(element, "Parameter", **attrs)
+        if op.returns is not None:
+            _sub(element, "ReturnType", Type=op.returns, Nullable="false")
+        if op.bound_to is None:
+            if op.kind == "Function":
+                _sub(container, "FunctionImport", Name=op.name, Function=f"{NAMESPACE}.{op.name}")
+            else:
+                _sub(container, "ActionImport", Name=op.name, Action=f"{NAMESPACE}.{op.name}")

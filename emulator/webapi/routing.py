@@ -108,6 +108,9 @@ def resolve(path: str) -> Resource:
         raise ResourceNotFound(rest.split("/")[0])
     parsed = parse_key(table, raw_key)
     key, alternate = (parsed, None) if isinstance(parsed, str) else (None, parsed)
+    if rest is not None and rest.startswith("Microsoft.Dynamics.CRM."):  # an operation bound to the record
+        return Resource("bound", table, key, action=rest[len("Microsoft.Dynamics.CRM."):], path=path,
+                        raw_key=raw_key, alternate=alternate)
     if rest is None or rest == "":
         return Resource("entity", table, key, path=path, raw_key=raw_key, alternate=alternate)
     if "/" in rest:
