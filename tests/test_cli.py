@@ -52,11 +52,13 @@ def test_serve_seeds_an_empty_database_and_answers(tmp_path):
                                env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         url = f"http://127.0.0.1:{port}/api/data/v9.2/msdyn_ocliveworkitems/$count"
-        for _ in range(100):
+        deadline = time.monotonic() + 120  # seeding takes seconds, more on a loaded machine
+        while True:
             try:
                 response = requests.get(url, headers={"Authorization": "Bearer t"}, timeout=2)
                 break
             except requests.ConnectionError:
+                assert time.monotonic() < deadline and process.poll() is None, "the server did not come up"
                 time.sleep(0.1)
         assert response.status_code == 200 and response.text == "500"
     finally:
