@@ -73,8 +73,7 @@ class ReferenceData:
         self.n = len(contacts) * 5  # ~ the conversation count (contacts are conversations / 5, capped)
         self.closed: list[tuple] = []  # (conversation id, title, agent, created, last) of the first closed ones
         self.first_sessions: list[tuple] = []
-        from .seed import COLUMNS
-        conv = COLUMNS["msdyn_ocliveworkitem"]
+        conv = seeder.columns["msdyn_ocliveworkitem"]
         self.ci = {c: conv.index(c) for c in ("activityid", "msdyn_title", "statuscode", "msdyn_activeagentid",
                                               "createdon", "modifiedon", "msdyn_customer", "msdyn_customer__target")}
 
@@ -297,8 +296,7 @@ class ReferenceData:
         yield "annotation", notes
         yield "msdyn_conversationmessageblock", blocks
         yield "msdyn_ocliveworkitemcontextitem", items
-        from .seed import COLUMNS
-        sc = COLUMNS["msdyn_ocsession"]
+        sc = self.s.columns["msdyn_ocsession"]
         sid, sagent, squeue, screated = (sc.index(c) for c in ("activityid", "msdyn_activeagentid", "msdyn_cdsqueueid",
                                                                "msdyn_sessioncreatedon"))
         yield "msdyn_sessionparticipant", [

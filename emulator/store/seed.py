@@ -141,6 +141,7 @@ class Instants:
 
 
 class Seeder:
+    columns = COLUMNS  # what store/reference.py reads (it may not import this module: seed imports it)
     def __init__(self, db: Database, *, seed: int, now: datetime) -> None:
         self.db = db
         self.rng = random.Random(seed)
