@@ -182,8 +182,7 @@ def prepare(target: Target) -> dict[str, dict]:
             if target.real_org:
                 refs[name] = target.agent_ids[n]
             else:
-                refs[name] = target.create("systemusers", {"firstname": name.title(), "lastname": marker,
-                                                           "fullname": f"{name.title()} {marker}"})
+                refs[name] = target.create("systemusers", {"firstname": name.title(), "lastname": marker})
         for ref, title in scenario.get("workstreams", {}).items():
             refs[ref] = target.create("msdyn_liveworkstreams", {"msdyn_name": title})
         for ref in scenario.get("sessions", []):
