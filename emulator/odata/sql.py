@@ -381,24 +381,23 @@ def _name(node: exp.Expression) -> str:
     return node.name.lower()
 
 
-def _conjuncts(node: exp.Expression):
+def _operands(node: exp.Expression, kind: type[exp.Expression]):
+    """The operands of a chain of `kind` (And or Or), parentheses looked through."""
     while isinstance(node, exp.Paren):
         node = node.this
-    if isinstance(node, exp.And):
-        yield from _conjuncts(node.this)
-        yield from _conjuncts(node.expression)
+    if isinstance(node, kind):
+        yield from _operands(node.this, kind)
+        yield from _operands(node.expression, kind)
     else:
         yield node
+
+
+def _conjuncts(node: exp.Expression):
+    return _operands(node, exp.And)
 
 
 def _disjuncts(node: exp.Expression):
-    while isinstance(node, exp.Paren):
-        node = node.this
-    if isinstance(node, exp.Or):
-        yield from _disjuncts(node.this)
-        yield from _disjuncts(node.expression)
-    else:
-        yield node
+    return _operands(node, exp.Or)
 
 
 def _parse_date(text: str) -> datetime:
